@@ -1,0 +1,1 @@
+"""The Typer command-line face of cnntui: thin commands over ``cnntui.core``."""

@@ -1,0 +1,86 @@
+"""The ``cnntui`` command: ``cnntui`` alone opens the TUI; subcommands do one job each.
+
+Nothing here imports TensorFlow, Keras or Textual at module level: ``--help`` and
+``zoo list`` must start in well under half a second.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Annotated
+
+import typer
+
+from cnntui import __version__
+
+app = typer.Typer(
+    name="cnntui",
+    help="A terminal workbench for CNN image classifiers (Keras 3 on TensorFlow).\n\n"
+    "Run `cnntui` with no command to open the interactive workbench.",
+    context_settings={"help_option_names": ["-h", "--help"]},
+    no_args_is_help=False,
+    add_completion=False,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+)
+
+# (module under cnntui.cli, attribute, kind, name): kind "app" is a sub-app, "cmd" a command.
+COMMANDS: list[tuple[str, str, str, str]] = [
+    ("zoo", "app", "app", "zoo"),
+    ("summary", "summary", "cmd", "summary"),
+    ("data", "app", "app", "data"),
+    ("train", "train", "cmd", "train"),
+    ("reproduce", "reproduce", "cmd", "reproduce"),
+    ("runs", "app", "app", "runs"),
+    ("predict", "predict", "cmd", "predict"),
+    ("evaluate", "evaluate", "cmd", "evaluate"),
+]
+
+
+def _register() -> None:
+    for module_name, attr, kind, name in COMMANDS:
+        try:
+            module = importlib.import_module(f"cnntui.cli.{module_name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"cnntui.cli.{module_name}":
+                continue  # command not built yet
+            raise
+        obj = getattr(module, attr)
+        if kind == "app":
+            app.add_typer(obj, name=name)
+        else:
+            app.command(name=name)(obj)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"cnntui {__version__}")
+        raise typer.Exit()
+
+
+@app.callback(invoke_without_command=True)
+def root(
+    ctx: typer.Context,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = False,
+) -> None:
+    """Open the interactive workbench when no command is given."""
+    if ctx.invoked_subcommand is None:
+        try:
+            from cnntui.tui.app import run_app
+        except ModuleNotFoundError as exc:
+            if exc.name and exc.name.startswith("cnntui.tui"):
+                print(ctx.get_help())
+                raise typer.Exit() from None
+            raise
+        run_app()
+
+
+_register()
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,112 @@
+"""``cnntui zoo list`` and ``cnntui zoo show``: browse the architecture zoo."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from cnntui.cli.errors import handle_errors
+
+app = typer.Typer(help="Browse the architecture zoo.", no_args_is_help=True)
+
+ZooOption = Annotated[
+    list[str] | None,
+    typer.Option("--zoo", help="Extra folder (or file) of zoo definitions; repeatable. "
+                 "Also read from $CNNTUI_ZOO_PATH."),
+]
+
+
+def _load(zoo_dirs: list[str] | None) -> None:
+    from cnntui.core import registry
+
+    registry.load_zoo(zoo_dirs or [])
+
+
+def _report_load_errors() -> None:
+    from cnntui.core.registry import load_errors
+
+    for err in load_errors():
+        typer.echo(f"warning: could not load zoo file {err.path}: {err.error}", err=True)
+
+
+def _fmt_reported(r) -> str:
+    if r.value is None:
+        return r.note or "-"
+    value = f"{r.value:.2%}" if r.metric.endswith("accuracy") and r.value <= 1 else f"{r.value:g}"
+    epochs = f" @{r.epochs}ep" if r.epochs else ""
+    return f"{r.metric} {value}{epochs}"
+
+
+@app.command("list")
+@handle_errors
+def list_(
+    pattern: Annotated[list[str] | None, typer.Argument(help="Wildcard pattern(s), e.g. 'mnist-*'.")] = None,
+    tag: Annotated[list[str] | None, typer.Option("--tag", "-t", help="Only entries with this tag.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
+    zoo: ZooOption = None,
+) -> None:
+    """List zoo entries (no TensorFlow needed)."""
+    from cnntui.core.registry import list_models
+
+    _load(zoo)
+    entries = list_models(pattern or None, tag or None)
+    _report_load_errors()
+    if as_json:
+        typer.echo(json.dumps([e.to_dict() for e in entries], indent=2))
+        return
+    if not entries:
+        typer.echo("no zoo entries match", err=True)
+        raise typer.Exit(1)
+    width = max(len(e.name) for e in entries)
+    for e in entries:
+        shape = "x".join(map(str, e.input_shape))
+        typer.echo(
+            f"{e.name:<{width}}  {e.title[:46]:<46}  {shape:>10}  {_fmt_reported(e.reported):<26}"
+            f"  {','.join(e.tags)}"
+        )
+
+
+@app.command("show")
+@handle_errors
+def show(
+    name: Annotated[str, typer.Argument(help="Zoo entry name.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    zoo: ZooOption = None,
+) -> None:
+    """Show an entry: reference, reported results, defaults and its source."""
+    from cnntui.core.registry import get_model
+
+    _load(zoo)
+    entry = get_model(name)
+    if as_json:
+        typer.echo(json.dumps({**entry.to_dict(), "source": entry.source()}, indent=2))
+        return
+    r, hp = entry.reported, entry.hyperparameters
+    lines = [
+        f"{entry.name} — {entry.title}",
+        "",
+        entry.description,
+        "",
+        f"reference:      {entry.reference or '-'}",
+    ]
+    if entry.reference_url:
+        lines.append(f"                {entry.reference_url}")
+    lines += [
+        f"reported:       {_fmt_reported(r)}"
+        + (f" on {r.dataset}" if r.dataset else "")
+        + (f"; {r.params:,} params" if r.params else ""),
+    ]
+    if r.note and r.value is not None:
+        lines.append(f"                {r.note}")
+    lines += [
+        f"input shape:    {'x'.join(map(str, entry.input_shape))}   classes: {entry.num_classes}",
+        f"defaults:       optimizer {hp.optimizer}, lr {hp.learning_rate:g}, loss {hp.loss}, "
+        f"batch {hp.batch_size}, epochs {hp.epochs}",
+        f"tags:           {', '.join(entry.tags) or '-'}",
+    ]
+    if entry.choices:
+        lines += ["", "choices where the article was silent:", f"  {entry.choices}"]
+    lines += ["", f"source ({entry.source_file}):", "", entry.source()]
+    typer.echo("\n".join(lines))

@@ -1,0 +1,1 @@
+"""Headless core of cnntui: never imports Textual or Rich."""
