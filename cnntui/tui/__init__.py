@@ -1,0 +1,1 @@
+"""The Textual workbench: ``cnntui`` with no command opens it."""

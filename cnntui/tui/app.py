@@ -1,0 +1,133 @@
+"""The cnntui workbench app: six screens (modes) over the same core as the CLI.
+
+``make_app()`` builds it for the CLI and the tests; ``run_app()`` runs it. Nothing here
+imports TensorFlow: screens import it lazily, in thread workers, when first needed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from cnntui.tui.messages import OpenRun
+
+SCREENS_ORDER = ("zoo", "data", "train", "runs", "evaluate", "predict")
+
+
+def _screen_factory(name: str):
+    def make() -> Screen:
+        from importlib import import_module
+
+        module = import_module(f"cnntui.tui.screens.{name}")
+        return getattr(module, f"{name.capitalize()}Screen")()
+
+    return make
+
+
+class WorkbenchApp(App):
+    """Browse the zoo, inspect data, train with live plots, compare, evaluate and predict."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "cnntui"
+    MODES = {name: _screen_factory(name) for name in SCREENS_ORDER}
+    BINDINGS = [
+        Binding("z", "switch_mode('zoo')", "Zoo"),
+        Binding("d", "switch_mode('data')", "Data"),
+        Binding("t", "switch_mode('train')", "Train"),
+        Binding("r", "switch_mode('runs')", "Runs"),
+        Binding("e", "switch_mode('evaluate')", "Eval"),
+        Binding("p", "switch_mode('predict')", "Predict"),
+        Binding("q", "quit", "Quit"),
+        Binding("f1", "switch_mode('zoo')", show=False),
+        Binding("f2", "switch_mode('data')", show=False),
+        Binding("f3", "switch_mode('train')", show=False),
+        Binding("f4", "switch_mode('runs')", show=False),
+        Binding("f5", "switch_mode('evaluate')", show=False),
+        Binding("f6", "switch_mode('predict')", show=False),
+    ]
+
+    def __init__(
+        self,
+        *,
+        zoo_dirs: Iterable[str | Path] = (),
+        runs_dir: str | Path | None = None,
+        start: str | None = None,
+        follow_running: bool = True,
+    ) -> None:
+        super().__init__()
+        from cnntui.core.runs import runs_root
+
+        self.zoo_dirs = [str(p) for p in zoo_dirs]
+        self.runs_dir = runs_root(runs_dir)
+        self.start_mode = start or "zoo"
+        self.follow_running = follow_running
+        self.selected_model: str | None = None
+        self.data_source: str = "sample"
+
+    def on_mount(self) -> None:
+        from cnntui.core import registry
+
+        registry.load_zoo(self.zoo_dirs)
+        self.switch_mode(self.start_mode)
+        if self.follow_running:
+            self.call_after_refresh(self._resume_running)
+
+    async def _resume_running(self) -> None:
+        """Reopened while a run trains: follow it on the Train screen."""
+        from cnntui.core.runs import list_runs
+
+        running = [r for r in list_runs(self.runs_dir) if r.status == "running"]
+        if not running:
+            return
+        run = running[-1]
+        self.notify(f"Following running run {run.id}", title="Training in progress")
+        await self.open_run(run.id, "train")
+
+    async def open_run(self, run_id: str, where: str) -> None:
+        """Show a run on the Train (follow), Evaluate or Predict screen."""
+        await self.switch_mode(where)
+        screen = self.screen
+        if hasattr(screen, "show_run"):
+            screen.show_run(run_id)
+
+    async def on_open_run(self, message: OpenRun) -> None:
+        await self.open_run(message.run_id, message.where)
+
+    async def use_model(self, name: str) -> None:
+        """Pick a zoo entry for training and go to the Train screen."""
+        self.selected_model = name
+        await self.switch_mode("train")
+        screen = self.screen
+        if hasattr(screen, "select_model"):
+            screen.select_model(name)
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for name in SCREENS_ORDER:
+            yield SystemCommand(
+                f"Go to {name.capitalize()}",
+                f"Open the {name} screen",
+                lambda name=name: self.switch_mode(name),
+            )
+
+
+def make_app(
+    *,
+    zoo_dirs: Iterable[str | Path] = (),
+    runs_dir: str | Path | None = None,
+    start: str | None = None,
+    follow_running: bool = True,
+) -> WorkbenchApp:
+    """The workbench app, not yet running (used by ``cnntui`` and the tests)."""
+    return WorkbenchApp(
+        zoo_dirs=zoo_dirs, runs_dir=runs_dir, start=start, follow_running=follow_running
+    )
+
+
+def run_app() -> None:
+    """Open the workbench in this terminal."""
+    make_app().run()

@@ -1,0 +1,1 @@
+"""One screen per file: zoo, data, train, runs, evaluate, predict."""

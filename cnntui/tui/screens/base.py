@@ -1,0 +1,26 @@
+"""The base of every screen: worker failures are reported in one place."""
+
+from __future__ import annotations
+
+from textual.screen import Screen
+from textual.worker import Worker, WorkerState
+
+
+class WorkbenchScreen(Screen):
+    """A screen whose failed workers become one readable notification, never a crash."""
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR:
+            error = event.worker.error
+            what = event.worker.name or "background task"
+            message = f"{what} failed: {error}" if error else f"{what} failed"
+            self.app.notify(message, title="Error", severity="error", timeout=8)
+            self.worker_failed(event.worker, error)
+        elif event.state == WorkerState.SUCCESS:
+            self.worker_done(event.worker)
+
+    def worker_failed(self, worker: Worker, error: BaseException | None) -> None:
+        """Hook: undo busy indicators after a failure."""
+
+    def worker_done(self, worker: Worker) -> None:
+        """Hook: a worker finished."""

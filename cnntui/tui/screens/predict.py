@@ -1,0 +1,11 @@
+"""placeholder"""
+
+from textual.widgets import Footer, Header
+
+from cnntui.tui.screens.base import WorkbenchScreen
+
+
+class PredictScreen(WorkbenchScreen):
+    def compose(self):
+        yield Header()
+        yield Footer(compact=True)
