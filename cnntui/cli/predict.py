@@ -1,0 +1,182 @@
+"""``cnntui predict PATH…``: classify image files with a run's checkpoint."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated
+
+import typer
+
+from cnntui.cli.errors import handle_errors
+
+BAR_WIDTH = 24
+EIGHTHS = " ▏▎▍▌▋▊▉█"
+
+
+def bar(fraction: float, width: int = BAR_WIDTH) -> str:
+    """A horizontal bar of ``width`` cells filled to ``fraction`` in eighths of a cell."""
+    fraction = min(max(fraction, 0.0), 1.0)
+    eighths = round(fraction * width * 8)
+    full, part = divmod(eighths, 8)
+    text = "█" * full + (EIGHTHS[part] if part else "")
+    return text.ljust(width)
+
+
+def _use_color(stream) -> bool:
+    return stream.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+
+
+def _text_lines(pred, color: bool) -> list[str]:
+    if not pred.ok:
+        return [f"  error: {pred.error}"]
+    width = max(len(t["label"]) for t in pred.top)
+    lines = []
+    for rank, t in enumerate(pred.top):
+        b = bar(t["probability"])
+        if color:
+            b = f"\x1b[{'32' if rank == 0 else '2'}m{b}\x1b[0m"
+        lines.append(f"  {t['label']:<{width}}  {b} {t['probability']:7.2%}")
+    return lines
+
+
+def _show_lines(path: str, width: int, color: bool) -> list[str]:
+    from cnntui.core.images import ImageReadError
+    from cnntui.core.termimage import color_depth, render
+
+    try:
+        return render(path, width=width, depth=color_depth(is_tty=color), max_height=width)
+    except ImageReadError:
+        return []
+
+
+def _side_by_side(left: list[str], right: list[str], left_width: int) -> list[str]:
+    out = []
+    for i in range(max(len(left), len(right))):
+        lt = left[i] if i < len(left) else " " * left_width
+        rt = right[i] if i < len(right) else ""
+        out.append(f"{lt}  {rt}".rstrip() if rt else lt)
+    return out
+
+
+def _csv_rows(pred) -> list[list]:
+    if not pred.ok:
+        return [[pred.path, "", "", "", "", pred.error]]
+    return [
+        [pred.path, r + 1, t["label"], t["index"], f"{t['probability']:.6f}", ""]
+        for r, t in enumerate(pred.top)
+    ]
+
+
+@handle_errors
+def predict(
+    paths: Annotated[
+        list[str],
+        typer.Argument(help="Image files, folders (searched recursively) or glob patterns."),
+    ],
+    run: Annotated[
+        str | None,
+        typer.Option(
+            "--run",
+            "-r",
+            help="Run id, id suffix, path, `latest` or `latest-finished` "
+            "(default: the newest finished run).",
+        ),
+    ] = None,
+    checkpoint: Annotated[
+        str | None,
+        typer.Option(
+            "--checkpoint", "-c", help="A .keras file instead of a run (any Keras 3 model)."
+        ),
+    ] = None,
+    top_k: Annotated[
+        int, typer.Option("--top-k", "-k", min=1, help="Classes to show per image.")
+    ] = 3,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV rows for spreadsheets.")] = False,
+    labels: Annotated[
+        str | None,
+        typer.Option(
+            "--labels",
+            help="Class names for a bare checkpoint: a file (one per line) or a "
+            "comma-separated list.",
+        ),
+    ] = None,
+    show: Annotated[
+        bool, typer.Option("--show", help="Draw each image beside its prediction.")
+    ] = False,
+    show_width: Annotated[
+        int, typer.Option("--show-width", min=4, help="Columns for --show.")
+    ] = 24,
+    unsafe: Annotated[
+        bool,
+        typer.Option(
+            "--unsafe",
+            help="Allow Lambda-layer code in the checkpoint to run (trusted files only).",
+        ),
+    ] = False,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Images per batch.")] = 64,
+) -> None:
+    """Classify images with a trained model; bad files are reported, the rest still run.
+
+    Exit code 0: all files classified; 1: some files failed; 2: nothing could run.
+    """
+    import json
+
+    from cnntui.core.checkpoints import open_model, parse_labels
+    from cnntui.core.predict import collect_inputs, predict_paths
+
+    if as_json and as_csv:
+        raise typer.BadParameter("choose one of --json and --csv")
+    if run and checkpoint:
+        raise typer.BadParameter("give --run or --checkpoint, not both")
+    inputs = collect_inputs(paths)
+    label_list = parse_labels(labels)
+    loaded = None
+    if any(err is None for _, err in inputs):
+        loaded = open_model(run, checkpoint, labels=label_list, unsafe=unsafe)
+        for note in loaded.notes:
+            typer.echo(f"note: {note}", err=True)
+    results = (
+        predict_paths(loaded, inputs, top_k=top_k, batch_size=batch_size)
+        if loaded is not None
+        else (_error_only(p, e) for p, e in inputs)
+    )
+    out = sys.stdout
+    color = _use_color(out)
+    failed = total = 0
+    if as_csv:
+        import csv
+
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["path", "rank", "label", "index", "probability", "error"])
+    elif as_json:
+        out.write("[")
+    for pred in results:
+        total += 1
+        failed += not pred.ok
+        if as_json:
+            out.write(("\n  " if total == 1 else ",\n  ") + json.dumps(pred.to_dict()))
+        elif as_csv:
+            writer.writerows(_csv_rows(pred))
+        else:
+            lines = [pred.path, *_text_lines(pred, color)]
+            if show and pred.ok:
+                lines = _side_by_side(_show_lines(pred.path, show_width, color), lines, show_width)
+            out.write("\n".join(lines) + "\n")
+        out.flush()
+    if as_json:
+        out.write("\n]\n" if total else "]\n")
+    if failed:
+        typer.echo(
+            f"{failed} of {total} file{'s' if total != 1 else ''} could not be "
+            "classified (see errors above)",
+            err=True,
+        )
+        raise typer.Exit(1)
+
+
+def _error_only(path: str, error: str | None):
+    from cnntui.core.predict import Prediction
+
+    return Prediction(path=path, error=error or "not classified")

@@ -1,0 +1,299 @@
+"""Evaluate a checkpoint on labelled data: every number of the classifier report.
+
+``evaluate_run`` loads the run's checkpoint and its data (the recorded source, seed and
+validation split, so the split is the one training held out, or another ``--data``
+source), predicts every example once, and keeps per example an identifier, the true and
+predicted class, the probabilities and the loss. :class:`EvaluationResult` derives the
+report from those (numpy only, :mod:`cnntui.core.metrics`) and can list the examples
+behind any confusion-matrix cell.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cnntui.core import metrics
+from cnntui.core.atomic import atomic_write_json
+from cnntui.core.checkpoints import CheckpointError, LoadedModel, open_model
+from cnntui.core.predict import make_predictor
+from cnntui.core.runs import Run
+
+EVALUATION = "evaluation.json"
+SPLITS = ("test", "val")
+MAX_EXAMPLES = 20
+
+
+@dataclass
+class EvaluationResult:
+    """Per-example outcomes of one evaluation, and the report derived from them."""
+
+    class_names: list[str]
+    y_true: np.ndarray
+    probs: np.ndarray
+    ids: list[str]
+    source: str = ""
+    split: str = ""
+    checkpoint: str = ""
+    run_id: str | None = None
+    notes: list[str] = field(default_factory=list)
+    images: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        self.y_true = np.asarray(self.y_true, dtype=np.int64).reshape(-1)
+        self.probs = np.asarray(self.probs, dtype=np.float64)
+        self.y_pred = np.argmax(self.probs, axis=1) if len(self.probs) else np.zeros(0, int)
+        self.losses = metrics.cross_entropy(self.y_true, self.probs)
+        self.confusion = metrics.confusion_matrix(self.y_true, self.y_pred, self.num_classes)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    def cell(self, true: int, predicted: int) -> np.ndarray:
+        """Indices of the examples of class ``true`` predicted as ``predicted``."""
+        return np.flatnonzero((self.y_true == true) & (self.y_pred == predicted))
+
+    def example(self, i: int) -> dict[str, Any]:
+        """One example as JSON: id, true/predicted class, probabilities and loss."""
+        t, p = int(self.y_true[i]), int(self.y_pred[i])
+        return {
+            "id": self.ids[i],
+            "true": self.class_names[t],
+            "true_index": t,
+            "predicted": self.class_names[p],
+            "predicted_index": p,
+            "probability": float(self.probs[i, p]),
+            "true_probability": float(self.probs[i, t]),
+            "loss": float(self.losses[i]),
+        }
+
+    def report(self, top_k: int = 5, max_examples: int = MAX_EXAMPLES) -> dict[str, Any]:
+        """Everything ``cnntui evaluate --json`` prints and ``evaluation.json`` holds."""
+        names, cm, k = self.class_names, self.confusion, self.num_classes
+        n = len(self.y_true)
+        table = metrics.per_class(cm)
+        aucs = metrics.roc_auc_ovr(self.y_true, self.probs) if n else [None] * k
+        avgs = metrics.averages(table)
+        defined = [(a, s) for a, s in zip(aucs, table["support"], strict=True) if a is not None]
+        avgs["macro"]["roc_auc"] = float(np.mean([a for a, _ in defined])) if defined else None
+        avgs["weighted"]["roc_auc"] = (
+            float(np.average([a for a, _ in defined], weights=[s for _, s in defined]))
+            if defined and sum(s for _, s in defined)
+            else None
+        )
+        per_class = []
+        for c in range(k):
+            row = {"class": names[c], "index": c}
+            row.update(
+                {m: (int(v[c]) if m == "support" else float(v[c])) for m, v in table.items()}
+            )
+            row["roc_auc"] = aucs[c]
+            per_class.append(row)
+        k_eff = min(top_k, k - 1)
+        out: dict[str, Any] = {
+            "run": self.run_id,
+            "checkpoint": self.checkpoint,
+            "data": self.source,
+            "split": self.split,
+            "examples": n,
+            "class_names": list(names),
+            "loss": float(np.mean(self.losses)) if n else None,
+            "accuracy": float(np.mean(self.y_true == self.y_pred)) if n else None,
+            "top_k_accuracy": (
+                {"k": k_eff, "value": metrics.top_k_accuracy(self.y_true, self.probs, k_eff)}
+                if k_eff >= 2 and n
+                else None
+            ),
+            "confusion_matrix": cm.tolist(),
+            "confusion_matrix_normalised": metrics.row_normalise(cm).round(6).tolist(),
+            "per_class": per_class,
+            "averages": avgs,
+            "binary": self._binary() if k == 2 and n else None,
+            "most_confused": [
+                {
+                    **pair,
+                    "true": names[pair["true"]],
+                    "true_index": pair["true"],
+                    "predicted": names[pair["predicted"]],
+                    "predicted_index": pair["predicted"],
+                    "examples": [
+                        self.ids[i]
+                        for i in self.cell(pair["true"], pair["predicted"])[:max_examples]
+                    ],
+                }
+                for pair in metrics.most_confused(cm, limit=10)
+            ],
+            "confusion_examples": [
+                {
+                    "true_index": t,
+                    "predicted_index": p,
+                    "count": int(cm[t, p]),
+                    "examples": [self.ids[i] for i in self.cell(t, p)[:max_examples]],
+                }
+                for t in range(k)
+                for p in range(k)
+                if cm[t, p]
+            ],
+            "highest_loss": [
+                self.example(int(i)) for i in metrics.highest_loss(self.losses, max_examples)
+            ],
+            "notes": list(self.notes),
+            "created": time.time(),
+        }
+        return out
+
+    def _binary(self) -> dict[str, Any]:
+        scores, positive = self.probs[:, 1], self.y_true == 1
+        sweep = metrics.threshold_sweep(scores, positive)
+        return {
+            "positive_class": self.class_names[1],
+            "pearson": metrics.pearson(scores, positive.astype(np.float64)),
+            "threshold_sweep": sweep,
+            "best": metrics.best_threshold(sweep),
+        }
+
+
+def labels_to_int(y: np.ndarray) -> np.ndarray:
+    """Integer class labels from ``int`` (N,), ``binary`` (N, 1) or one-hot (N, K) labels."""
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] > 1:
+        return np.argmax(y, axis=1)
+    return np.rint(y.reshape(-1)).astype(np.int64)
+
+
+def evaluate_batches(
+    loaded: LoadedModel,
+    batches: Iterable[tuple[Any, Any]],
+    ids: list[str] | None = None,
+    id_prefix: str = "",
+    keep_images: bool = False,
+) -> EvaluationResult:
+    """Predict every ``(x, y)`` batch once and collect the per-example outcomes."""
+    predict = make_predictor(loaded)
+    probs, labels, images = [], [], []
+    for x, y in batches:
+        x = np.asarray(x, dtype=np.float32)
+        probs.append(predict(x))
+        labels.append(labels_to_int(np.asarray(y)))
+        if keep_images:
+            images.append(x)
+    k = loaded.num_classes
+    p = np.concatenate(probs) if probs else np.zeros((0, k))
+    y_true = np.concatenate(labels) if labels else np.zeros(0, np.int64)
+    if len(y_true) and (y_true.min() < 0 or y_true.max() >= k):
+        raise CheckpointError(
+            f"the data has labels up to {int(y_true.max())} but the model has {k} classes; "
+            "this data does not fit this model"
+        )
+    if ids is None or len(ids) != len(y_true):
+        ids = [f"{id_prefix}#{i}" for i in range(len(y_true))]
+    return EvaluationResult(
+        class_names=loaded.class_names,
+        y_true=y_true,
+        probs=p,
+        ids=list(ids),
+        checkpoint=str(loaded.path),
+        run_id=loaded.run.id if loaded.run else None,
+        images=np.concatenate(images) if keep_images and images else None,
+    )
+
+
+def _bundle_ids(bundle: Any, split: str) -> list[str] | None:
+    for attr in ("ids", "paths"):
+        found = getattr(bundle, attr, None)
+        if isinstance(found, dict) and found.get(split) is not None:
+            return [str(i) for i in found[split]]
+    return None
+
+
+def load_split(
+    config: dict[str, Any], data: str | None = None, split: str = "test", limit: int | None = None
+) -> tuple[Any, str, str, list[str] | None, list[str]]:
+    """The labelled dataset to evaluate on: ``(dataset, source, split, ids, notes)``.
+
+    Without ``data``, the run's recorded source is loaded with its recorded seed, validation
+    split and limit, so ``val`` is exactly the split training held out; ``test`` is the
+    source's own test set when it has one, else that same validation split.
+    """
+    from cnntui.core.data import load_data
+
+    if split not in SPLITS:
+        raise ValueError(f"--split must be one of {', '.join(SPLITS)}; got {split!r}")
+    d = config.get("data") if isinstance(config.get("data"), dict) else {}
+    hp = config.get("hyperparameters") or {}
+    source = data or d.get("source") or "sample"
+    notes: list[str] = []
+    kwargs: dict[str, Any] = {
+        "input_shape": tuple(config["input_shape"]) if config.get("input_shape") else None,
+        "label_mode": d.get("label_mode", "int"),
+        "batch_size": int(d.get("batch_size") or 64),
+        "seed": int(d.get("seed", config.get("seed", 0)) or 0),
+    }
+    if data is None:
+        kwargs["val_split"] = float(d.get("val_split") if d.get("val_split") is not None else 0.1)
+        kwargs["limit"] = limit or d.get("limit") or hp.get("limit") or config.get("limit")
+    else:
+        kwargs["val_split"] = float(d.get("val_split") or 0.1) if split == "val" else 0.0
+        kwargs["limit"] = limit
+    bundle = load_data(source, **kwargs)
+    rec = d.get("preprocessing")
+    if isinstance(rec, dict) and bundle.preprocessing.to_dict() != rec:
+        notes.append(
+            f"data preprocessing {bundle.preprocessing.to_dict()} differs from the "
+            f"run's recorded {rec}"
+        )
+    if split == "test" and bundle.test is not None:
+        return bundle.test, source, "test", _bundle_ids(bundle, "test"), notes
+    if data is not None and split == "test":
+        notes.append(f"{source} has no test split: evaluating on all of it")
+        return bundle.train, source, "all", _bundle_ids(bundle, "train"), notes
+    if bundle.val is None:
+        raise CheckpointError(
+            f"{source} gave no validation split (val_split {kwargs['val_split']}); "
+            "evaluate on other data with --data SOURCE"
+        )
+    if split == "test":
+        notes.append(f"{source} has no test split: using the validation split training held out")
+    return bundle.val, source, "val", _bundle_ids(bundle, "val"), notes
+
+
+def evaluation_path(run: Run, data: str | None = None) -> Path:
+    """``evaluation.json`` for the run's own data, ``evaluation-<source>.json`` otherwise."""
+    if data is None:
+        return run.path(EVALUATION)
+    slug = re.sub(r"[^a-z0-9]+", "-", Path(str(data)).name.lower()).strip("-") or "data"
+    return run.path(f"evaluation-{slug}.json")
+
+
+def evaluate_run(
+    run_ref: str | None = None,
+    data: str | None = None,
+    split: str = "test",
+    checkpoint: str = "best",
+    unsafe: bool = False,
+    limit: int | None = None,
+    top_k: int = 5,
+    write: bool = True,
+    keep_images: bool = False,
+) -> tuple[EvaluationResult, dict[str, Any]]:
+    """Evaluate a run's checkpoint; write the report to the run directory when ``write``."""
+    loaded = open_model(run_ref, unsafe=unsafe, which=checkpoint)
+    run = loaded.run
+    assert run is not None
+    dataset, source, used_split, ids, notes = load_split(run.config, data, split, limit)
+    result = evaluate_batches(
+        loaded, dataset, ids=ids, id_prefix=used_split, keep_images=keep_images
+    )
+    result.source, result.split = source, used_split
+    result.notes = notes + loaded.notes
+    report = result.report(top_k=top_k)
+    if write:
+        atomic_write_json(evaluation_path(run, data), report)
+    return result, report

@@ -1,0 +1,129 @@
+"""Real run directories for predict/evaluate tests: tiny Keras models trained for real.
+
+The run layout follows ``cnntui.core.runs`` and ``docs/ARCHITECTURE.md`` exactly, so the
+code under test reads it the way it reads runs made by ``cnntui train``.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from cnntui.core.atomic import atomic_save, atomic_write_json
+from cnntui.core.images import Preprocessing
+from cnntui.core.runs import BEST, CONFIG, LAST, Run, create_run
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def tiny_cnn(input_shape=(28, 28, 1), units: int = 10, lambda_layer: bool = False):
+    """A small real CNN; ``units=1`` gives a sigmoid head. Optionally with a Lambda layer.
+
+    The Lambda's code touches the file named by ``$CNNTUI_TEST_LAMBDA_MARKER`` when it runs.
+    """
+    import keras
+
+    inputs = keras.Input(input_shape)
+    x = inputs
+    if lambda_layer:
+        x = keras.layers.Lambda(
+            lambda t: (
+                __import__("pathlib")
+                .Path(__import__("os").environ["CNNTUI_TEST_LAMBDA_MARKER"])
+                .touch()
+                or t
+            )
+        )(x)
+    x = keras.layers.Conv2D(8, 3, activation="relu")(x)
+    x = keras.layers.MaxPooling2D(2)(x)
+    x = keras.layers.Flatten()(x)
+    activation = "sigmoid" if units == 1 else "softmax"
+    outputs = keras.layers.Dense(units, activation=activation)(x)
+    model = keras.Model(inputs, outputs)
+    loss = "binary_crossentropy" if units == 1 else "sparse_categorical_crossentropy"
+    model.compile(optimizer="adam", loss=loss, metrics=["accuracy"])
+    return model
+
+
+def train_tiny(x: np.ndarray, y: np.ndarray, units: int = 10, epochs: int = 1, **kw):
+    """Train :func:`tiny_cnn` on uint8 digits (N, 28, 28) for real."""
+    import keras
+
+    keras.utils.set_random_seed(0)
+    model = tiny_cnn((*x.shape[1:3], 1), units=units, **kw)
+    xs = x.astype("float32")[..., None] / 255.0
+    ys = y.astype("float32").reshape(-1, 1) if units == 1 else y.astype("int32")
+    model.fit(xs, ys, epochs=epochs, batch_size=32, verbose=0)
+    return model
+
+
+def write_run(
+    model,
+    class_names: list[str],
+    root: str | Path | None = None,
+    *,
+    name: str = "tiny",
+    pre: Preprocessing | None = None,
+    source: str = "sample",
+    label_mode: str = "int",
+    val_split: float = 0.1,
+    seed: int = 0,
+    limit: int | None = None,
+    status: str = "finished",
+    checkpoints: tuple[str, ...] = (BEST, LAST),
+) -> Run:
+    """A run directory as ``cnntui train`` writes it: config, status, checkpoints."""
+    pre = pre or Preprocessing.for_input_shape(tuple(model.input_shape[1:]))
+    run = create_run("tiny-cnn", name=name, root=root)
+    atomic_write_json(
+        run.path(CONFIG),
+        {
+            "model": "tiny-cnn",
+            "title": "Tiny test CNN",
+            "hyperparameters": {
+                "optimizer": "adam",
+                "learning_rate": 1e-3,
+                "loss": "sparse_categorical_crossentropy",
+                "batch_size": 32,
+                "epochs": 1,
+                "limit": limit,
+            },
+            "data": {
+                "source": source,
+                "class_names": list(class_names),
+                "num_classes": len(class_names),
+                "preprocessing": pre.to_dict(),
+                "label_mode": label_mode,
+                "batch_size": 32,
+                "val_split": val_split,
+                "seed": seed,
+                "limit": limit,
+                "counts": {},
+                "skipped": 0,
+                "augment": [],
+            },
+            "input_shape": list(pre.input_shape),
+            "num_classes": len(class_names),
+            "seed": seed,
+            "created": time.time(),
+        },
+    )
+    for name_ in checkpoints:
+        atomic_save(run.path(name_), model.save)
+    run.set_status(status)
+    return run
+
+
+def write_digit_files(x: np.ndarray, y: np.ndarray, folder: Path, mode: str = "L") -> list[Path]:
+    """Save digits as real PNG files ``<index>_<label>.png`` (optionally RGB/RGBA etc.)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i, (img, label) in enumerate(zip(x, y, strict=True)):
+        p = folder / f"{i:04d}_{int(label)}.png"
+        Image.fromarray(img, "L").convert(mode).save(p)
+        paths.append(p)
+    return paths
