@@ -8,6 +8,8 @@ conversion, then stretch, centre-crop or pad to the target size.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -15,7 +17,22 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageOps
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
+IMAGE_EXTENSIONS = (
+    ".jpg",
+    ".jpeg",
+    ".jfif",
+    ".png",
+    ".bmp",
+    ".gif",
+    ".tif",
+    ".tiff",
+    ".webp",
+    ".ppm",
+    ".pgm",
+    ".pbm",
+    ".pnm",
+    ".tga",
+)
 RESIZE_MODES = ("stretch", "crop", "pad")
 COLOR_MODES = ("grayscale", "rgb")
 MAX_PIXELS = 89_478_485  # Pillow's own decompression-bomb limit
@@ -66,12 +83,60 @@ class Preprocessing:
     @classmethod
     def for_input_shape(cls, shape: tuple[int, ...], resize_mode: str = "stretch") -> Preprocessing:
         h, w, c = shape[-3:]
-        return cls(image_size=(int(h), int(w)), color_mode="grayscale" if c == 1 else "rgb",
-                   resize_mode=resize_mode)
+        return cls(
+            image_size=(int(h), int(w)),
+            color_mode="grayscale" if c == 1 else "rgb",
+            resize_mode=resize_mode,
+        )
 
 
-def open_image(path: str | Path) -> Image.Image:
-    """Open and fully decode an image, EXIF-rotated; raise :class:`ImageReadError`."""
+def open_image(path: str | Path, draft: tuple[int, int] | None = None) -> Image.Image:
+    """Open and fully decode an image, EXIF-rotated; raise :class:`ImageReadError`.
+
+    ``draft`` (height, width) lets the JPEG decoder scale down by 2, 4 or 8 while
+    decoding, never below that size in either orientation: much faster for photos
+    that will be shrunk anyway. :func:`load_image` always uses it, so training and
+    prediction see identical pixels.
+    """
+    with _decoding(path) as img:
+        if draft and img.format == "JPEG":
+            side = max(draft)
+            img.draft(None, (side, side))
+        img.load()
+        img = ImageOps.exif_transpose(img) or img
+        return img.copy()
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """What a check pass learns about a readable image file (size after EXIF rotation)."""
+
+    width: int
+    height: int
+    mode: str
+    format: str
+
+
+def probe_image(path: str | Path) -> ImageInfo:
+    """Decode ``path`` completely (JPEGs at 1/8 scale, which still reads every byte) to
+    prove it is readable; raise :class:`ImageReadError` otherwise."""
+    with _decoding(path) as img:
+        width, height, mode, fmt = img.width, img.height, img.mode, img.format or "?"
+        try:
+            orientation = img.getexif().get(0x0112, 1)
+        except Exception:  # noqa: BLE001 - a broken EXIF block is not a broken image
+            orientation = 1
+        if orientation in (5, 6, 7, 8):
+            width, height = height, width
+        if img.format == "JPEG":
+            img.draft(None, (1, 1))
+        img.load()
+        return ImageInfo(width, height, mode, fmt)
+
+
+@contextmanager
+def _decoding(path: str | Path) -> Iterator[Image.Image]:
+    """Open ``path`` with Pillow; turn every failure inside the block into ImageReadError."""
     path = Path(path)
     try:
         size = path.stat().st_size
@@ -87,13 +152,11 @@ def open_image(path: str | Path) -> Image.Image:
                     raise ImageReadError(
                         path, f"image too large to decode safely ({img.width}x{img.height})"
                     )
-                img.load()
-                img = ImageOps.exif_transpose(img) or img
-                return img.copy()
+                yield img
     except ImageReadError:
         raise
     except Image.UnidentifiedImageError:
-        raise ImageReadError(path, "not an image file (unknown or unsupported format)") from None
+        raise ImageReadError(path, unidentified_reason(path)) from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ImageReadError(path, f"image too large to decode safely ({exc})") from None
     except OSError as exc:
@@ -103,6 +166,39 @@ def open_image(path: str | Path) -> Image.Image:
         raise ImageReadError(path, f"corrupt image ({text})") from None
     except Exception as exc:  # noqa: BLE001 - any decoder failure is a bad file
         raise ImageReadError(path, f"cannot decode image ({type(exc).__name__}: {exc})") from None
+
+
+_MAGIC = (
+    (b"%PDF", "a PDF document"),
+    (b"PK\x03\x04", "a zip archive"),
+    (b"<svg", "an SVG vector image (unsupported format)"),
+    (b"<?xml", "an XML/SVG file (unsupported format)"),
+)
+_FTYP = {b"heic": "HEIC", b"heix": "HEIC", b"mif1": "HEIF", b"msf1": "HEIF", b"avif": "AVIF"}
+
+
+def unidentified_reason(path: str | Path) -> str:
+    """Why Pillow could not identify ``path``, from its first bytes."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(512)
+    except OSError as exc:
+        return f"cannot read file ({exc.strerror or exc})"
+    stripped = head.lstrip()
+    for magic, what in _MAGIC:
+        if stripped.startswith(magic):
+            return f"not an image: {what}"
+    if head[4:8] == b"ftyp":
+        brand = head[8:12]
+        name = _FTYP.get(brand, brand.decode("latin-1").strip() or "ISO media")
+        return f"unsupported image format ({name}); convert it to JPEG or PNG"
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    if text is not None and all(ch.isprintable() or ch in "\r\n\t" for ch in text):
+        return "not an image: a text file"
+    return "not an image file (unknown or unsupported format)"
 
 
 def to_color_mode(img: Image.Image, color_mode: str) -> Image.Image:
@@ -140,20 +236,36 @@ def resize(img: Image.Image, size: tuple[int, int], mode: str = "stretch") -> Im
     return ImageOps.pad(img, (w, h), Image.Resampling.BILINEAR, color=fill)
 
 
-def image_to_array(img: Image.Image, pre: Preprocessing) -> np.ndarray:
-    """A decoded image as float32 (H, W, C) in model scale."""
+def image_to_uint8(img: Image.Image, pre: Preprocessing) -> np.ndarray:
+    """A decoded image as uint8 (H, W, C), converted and resized but not yet scaled."""
     img = resize(to_color_mode(img, pre.color_mode), pre.image_size, pre.resize_mode)
-    arr = np.asarray(img, dtype=np.float32)
+    arr = np.asarray(img, dtype=np.uint8)
     if arr.ndim == 2:
         arr = arr[:, :, None]
+    return arr
+
+
+def scale_uint8(arr: np.ndarray, pre: Preprocessing) -> np.ndarray:
+    """uint8 pixels to float32 model input (invert, then scale) — the last step of every path."""
+    out = arr.astype(np.float32)
     if pre.invert:
-        arr = 255.0 - arr
-    return arr * np.float32(pre.scale)
+        out = 255.0 - out
+    return out * np.float32(pre.scale)
+
+
+def image_to_array(img: Image.Image, pre: Preprocessing) -> np.ndarray:
+    """A decoded image as float32 (H, W, C) in model scale."""
+    return scale_uint8(image_to_uint8(img, pre), pre)
+
+
+def load_image_uint8(path: str | Path, pre: Preprocessing) -> np.ndarray:
+    """Read ``path`` as uint8 (H, W, C) ready for :func:`scale_uint8`."""
+    return image_to_uint8(open_image(path, draft=pre.image_size), pre)
 
 
 def load_image(path: str | Path, pre: Preprocessing) -> np.ndarray:
     """Read ``path`` and preprocess it; raise :class:`ImageReadError` for a bad file."""
-    return image_to_array(open_image(path), pre)
+    return scale_uint8(load_image_uint8(path, pre), pre)
 
 
 def is_image_path(path: str | Path) -> bool:

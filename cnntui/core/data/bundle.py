@@ -8,12 +8,19 @@ Contract (used by training, evaluation, prediction and the TUI):
   ``val``/``test`` may be ``None``. Augmentation, if any, is applied to ``train`` only.
 - ``counts``: images per split; ``class_names``: list of str;
   ``preprocessing``: :class:`cnntui.core.images.Preprocessing`;
-- ``skipped``: list of ``{"path", "reason"}`` for files left out by the check pass.
+- ``skipped``: list of ``{"path", "reason"}`` for files left out by the check pass (and,
+  should a file change while training, by the pipeline: the same list object grows);
+- ``check``: for folders, the inspection report of the check pass (see ``inspect.py``);
+  ``warnings``: lines worth showing (imbalance, empty class folders, …);
 - ``to_config()``: what ``config.json`` stores under ``"data"``.
+
+Folder pipelines drop unreadable files instead of raising, so their cardinality is
+unknown to TensorFlow: use ``counts`` for steps per epoch.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -21,10 +28,29 @@ from typing import Any
 
 import numpy as np
 
-from cnntui.core.images import Preprocessing
+from cnntui.core.data.arrays import (
+    as_uint8_images,
+    encode_labels,
+    limit_indices,
+    prepare_arrays,
+    split_indices,
+)
+from cnntui.core.data.augment import build_augmenter, describe, parse_augment
+from cnntui.core.data.errors import DataError
+from cnntui.core.data.sources import SAMPLE_NAME, Source, classify_source, resolve_source
+from cnntui.core.images import COLOR_MODES, RESIZE_MODES, Preprocessing
 
-SAMPLE_NAME = "sample"
 LABEL_MODES = ("int", "binary", "categorical")
+
+__all__ = [
+    "SAMPLE_NAME",
+    "DataBundle",
+    "load_arrays",
+    "load_data",
+    "read_arrays",
+    "resolve_source",
+    "sample_path",
+]
 
 
 def sample_path() -> Path:
@@ -49,6 +75,11 @@ class DataBundle:
     augment: list[str] = field(default_factory=list)
     val_split: float | None = None
     seed: int = 0
+    kind: str = ""
+    layout: str = ""
+    cached: bool = False
+    check: dict[str, Any] | None = None
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def num_classes(self) -> int:
@@ -61,6 +92,8 @@ class DataBundle:
     def to_config(self) -> dict[str, Any]:
         return {
             "source": self.source,
+            "kind": self.kind,
+            "layout": self.layout,
             "class_names": list(self.class_names),
             "num_classes": self.num_classes,
             "preprocessing": self.preprocessing.to_dict(),
@@ -74,57 +107,83 @@ class DataBundle:
         }
 
 
-def resolve_source(source: str | None) -> str:
-    """Normalise a ``--data`` value; ``None`` or ``""`` means the bundled sample."""
-    return SAMPLE_NAME if not source else str(source)
-
-
-def _encode_labels(y: np.ndarray, label_mode: str, num_classes: int) -> np.ndarray:
-    if label_mode not in LABEL_MODES:
-        raise ValueError(f"label mode must be one of {LABEL_MODES}; got {label_mode!r}")
-    y = y.astype(np.int32).reshape(-1)
-    if label_mode == "int":
-        return y
-    if label_mode == "binary":
-        if num_classes != 2:
-            raise ValueError(
-                f"binary labels need exactly 2 classes; this data has {num_classes}"
+def _preprocessing(
+    input_shape: Sequence[int] | None,
+    native_size: Sequence[int],
+    native_color: str,
+    resize_mode: str,
+    color_mode: str | None,
+) -> Preprocessing:
+    if resize_mode not in RESIZE_MODES:
+        raise DataError(f"resize mode must be one of {RESIZE_MODES}; got {resize_mode!r}")
+    if color_mode is not None and color_mode not in COLOR_MODES:
+        raise DataError(f"color mode must be one of {COLOR_MODES}; got {color_mode!r}")
+    if input_shape is not None:
+        shape = tuple(int(v) for v in input_shape)
+        if len(shape) != 3 or shape[-1] not in (1, 3):
+            raise DataError(f"input shape must be (height, width, 1 or 3); got {shape}")
+        pre = Preprocessing.for_input_shape(shape, resize_mode=resize_mode)
+        if color_mode is not None and color_mode != pre.color_mode:
+            raise DataError(
+                f"color mode {color_mode!r} does not match the model input {shape} "
+                f"({pre.channels} channel{'s' if pre.channels > 1 else ''})"
             )
-        return y.astype(np.float32).reshape(-1, 1)
-    return np.eye(num_classes, dtype=np.float32)[y]
+        return pre
+    return Preprocessing(
+        image_size=(int(native_size[0]), int(native_size[1])),
+        color_mode=color_mode or native_color,
+        resize_mode=resize_mode,
+    )
 
 
-def _split(n: int, val_split: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    if not 0.0 <= val_split < 1.0:
-        raise ValueError(f"validation split must be in [0, 1); got {val_split}")
-    order = np.random.default_rng(seed).permutation(n)
-    n_val = int(round(n * val_split))
-    return order[n_val:], order[:n_val]
+def read_arrays(src: Source) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], list[str]]:
+    """Raw arrays of an in-memory source: ({"train": (x, y)[, "test": …]}, class_names)."""
+    if src.kind == "sample":
+        with np.load(sample_path()) as d:
+            return {"train": (d["x"], d["y"])}, [str(i) for i in range(10)]
+    if src.kind == "keras":
+        from cnntui.core.data.keras_datasets import load_keras_dataset
+
+        x, y, xt, yt, names = load_keras_dataset(src.name)
+        return {"train": (x, y), "test": (xt, yt)}, names
+    if src.kind == "npz":
+        return _read_npz(src.path)
+    raise DataError(f"{src.name} is not an array source")
 
 
-def _arrays_to_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool, seed: int):
-    import tensorflow as tf
-
-    ds = tf.data.Dataset.from_tensor_slices((x, y))
-    if shuffle:
-        ds = ds.shuffle(min(len(x), 10_000), seed=seed, reshuffle_each_iteration=True)
-    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
-
-
-def _resize_arrays(x: np.ndarray, pre: Preprocessing) -> np.ndarray:
-    """uint8 (N,H,W[,C]) → float32 (N,h,w,c) in model scale, matching ``pre``."""
-    if x.ndim == 3:
-        x = x[..., None]
-    c = pre.channels
-    if x.shape[-1] == 1 and c == 3:
-        x = np.repeat(x, 3, axis=-1)
-    elif x.shape[-1] == 3 and c == 1:
-        x = np.round(x @ np.array([0.299, 0.587, 0.114])).astype(np.uint8)[..., None]
-    if tuple(x.shape[1:3]) != tuple(pre.image_size):
-        import tensorflow as tf
-
-        x = tf.image.resize(x, pre.image_size, method="bilinear").numpy()
-    return x.astype(np.float32) * np.float32(pre.scale)
+def _read_npz(path: Path) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], list[str]]:
+    try:
+        with np.load(path, allow_pickle=False) as d:
+            arrays = {k: d[k] for k in d.files}
+    except Exception as exc:  # noqa: BLE001 - a broken npz is a user's file problem
+        raise DataError(f"{path}: cannot read as .npz ({exc})") from None
+    missing = [k for k in ("x", "y") if k not in arrays]
+    if missing:
+        raise DataError(
+            f"{path}: missing array {' and '.join(missing)}; an .npz source needs x (images) "
+            f"and y (integer labels), optionally x_test/y_test; it has "
+            f"{', '.join(arrays) or 'none'}"
+        )
+    out = {"train": (arrays["x"], arrays["y"])}
+    if "x_test" in arrays and "y_test" in arrays:
+        out["test"] = (arrays["x_test"], arrays["y_test"])
+    for split, (x, y) in out.items():
+        y = np.asarray(y).reshape(-1)
+        if len(x) != len(y):
+            raise DataError(f"{path}: {split} has {len(x)} images but {len(y)} labels")
+        if not np.issubdtype(y.dtype, np.integer) or (len(y) and y.min() < 0):
+            raise DataError(f"{path}: labels must be integers 0..K-1; got dtype {y.dtype}")
+        out[split] = (x, y)
+    k = 1 + max(int(y.max()) for _, y in out.values() if len(y))
+    if "class_names" in arrays:
+        names = [str(n) for n in arrays["class_names"].reshape(-1)]
+        if len(names) < k:
+            raise DataError(f"{path}: labels go up to {k - 1} but class_names has {len(names)}")
+    else:
+        names = [str(i) for i in range(k)]
+    if len(names) < 2:
+        raise DataError(f"{path}: only one class; a classifier needs at least two")
+    return out, names
 
 
 def load_arrays(
@@ -141,34 +200,53 @@ def load_arrays(
     limit: int | None = None,
     x_test: np.ndarray | None = None,
     y_test: np.ndarray | None = None,
+    augment: Sequence[str] | str | None = None,
+    resize_mode: str = "stretch",
+    color_mode: str | None = None,
+    kind: str = "arrays",
 ) -> DataBundle:
     """A bundle from in-memory arrays, shuffled and split by ``val_split`` and ``seed``."""
+    from cnntui.core.data.pipeline import array_dataset
+
+    if label_mode not in LABEL_MODES:
+        raise DataError(f"label mode must be one of {LABEL_MODES}; got {label_mode!r}")
+    y = np.asarray(y).reshape(-1)
     if len(x) != len(y):
-        raise ValueError(f"{source}: x has {len(x)} images but y has {len(y)} labels")
-    if limit:
-        keep = np.random.default_rng(seed).permutation(len(x))[:limit]
-        x, y = x[np.sort(keep)], y[np.sort(keep)]
-    native = (*x.shape[1:3], 1 if x.ndim == 3 else x.shape[-1])
-    pre = Preprocessing.for_input_shape(tuple(input_shape or native))
-    train_idx, val_idx = _split(len(x), val_split, seed)
+        raise DataError(f"{source}: x has {len(x)} images but y has {len(y)} labels")
+    x = as_uint8_images(x, source)
+    keep = limit_indices(len(x), limit, seed)
+    x, y = x[keep], y[keep]
+    native_color = "grayscale" if x.shape[-1] == 1 else "rgb"
+    pre = _preprocessing(input_shape, x.shape[1:3], native_color, resize_mode, color_mode)
+    spec = parse_augment(augment)
+    train_idx, val_idx = split_indices(len(x), val_split, seed)
     k = len(class_names)
-    xs = _resize_arrays(x, pre)
-    ys = _encode_labels(np.asarray(y), label_mode, k)
-    train = _arrays_to_dataset(xs[train_idx], ys[train_idx], batch_size, True, seed)
-    val = _arrays_to_dataset(xs[val_idx], ys[val_idx], batch_size, False, seed) if len(val_idx) else None
-    counts = {"train": len(train_idx), "val": len(val_idx)}
+    xs = prepare_arrays(x, pre)
+    ys = encode_labels(y, label_mode, k)
+    augmenter = build_augmenter(spec, seed) if spec else None
+    train = array_dataset(
+        xs[train_idx], ys[train_idx], pre, batch_size, shuffle=True, seed=seed, augmenter=augmenter
+    )
+    val = None
+    if len(val_idx):
+        val = array_dataset(xs[val_idx], ys[val_idx], pre, batch_size, shuffle=False, seed=seed)
+    counts = {"train": int(len(train_idx)), "val": int(len(val_idx))}
     test = None
     if x_test is not None and y_test is not None:
-        test = _arrays_to_dataset(
-            _resize_arrays(x_test, pre), _encode_labels(np.asarray(y_test), label_mode, k),
-            batch_size, False, seed,
-        )
-        counts["test"] = len(x_test)
+        xt = as_uint8_images(x_test, f"{source} (test)")
+        yt = np.asarray(y_test).reshape(-1)
+        tkeep = limit_indices(len(xt), limit and max(1, limit // 5), seed)
+        xt, yt = xt[tkeep], yt[tkeep]
+        test = array_dataset(
+            prepare_arrays(xt, pre), encode_labels(yt, label_mode, k), pre, batch_size,
+            shuffle=False, seed=seed,
+        )  # fmt: skip
+        counts["test"] = int(len(xt))
     return DataBundle(
-        source=source, class_names=class_names, preprocessing=pre, label_mode=label_mode,
+        source=source, class_names=list(class_names), preprocessing=pre, label_mode=label_mode,
         batch_size=batch_size, train=train, val=val, test=test, counts=counts,
-        val_split=val_split, seed=seed,
-    )
+        augment=describe(spec), val_split=val_split, seed=seed, kind=kind, layout="arrays",
+    )  # fmt: skip
 
 
 def load_data(
@@ -180,16 +258,41 @@ def load_data(
     val_split: float = 0.1,
     seed: int = 0,
     limit: int | None = None,
-    augment: list[str] | None = None,
+    augment: Sequence[str] | str | None = None,
+    resize_mode: str = "stretch",
+    color_mode: str | None = None,
+    cache_budget_bytes: int | None = None,
+    on_skip: Callable[[str, str], Any] | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> DataBundle:
-    """Load ``source`` (``sample`` by default) as batched pipelines. Imports TensorFlow."""
-    source = resolve_source(source)
-    if source == SAMPLE_NAME:
-        with np.load(sample_path()) as d:
-            x, y = d["x"], d["y"]
-        return load_arrays(
-            source, x, y, [str(i) for i in range(10)], input_shape=input_shape,
-            label_mode=label_mode, batch_size=batch_size, val_split=val_split, seed=seed,
-            limit=limit,
-        )
-    raise ValueError(f"unknown data source {source!r}")
+    """Load ``source`` (``sample`` by default) as batched pipelines. Imports TensorFlow.
+
+    ``input_shape`` (the model's input) sets size and colour; without it arrays keep their
+    own shape and folders take the inspection's suggestion. ``resize_mode``: stretch, crop
+    or pad. ``augment``: names from :mod:`cnntui.core.data.augment`. Folders only:
+    ``cache_budget_bytes`` caps the decoded pixels kept in memory (default: a quarter of
+    available memory, at most 4 GiB), ``on_skip(path, reason)`` hears of every skipped file,
+    ``on_progress(done, total)`` follows the check pass. Raises :class:`DataError`
+    (a ``ValueError``) for a source that cannot be used, before any decoding work.
+    """
+    if batch_size < 1:
+        raise DataError(f"batch size must be at least 1; got {batch_size}")
+    src = classify_source(source)
+    if src.kind == "folder":
+        from cnntui.core.data.folder_bundle import load_folder
+
+        return load_folder(
+            src.path, input_shape=input_shape, label_mode=label_mode, batch_size=batch_size,
+            val_split=val_split, seed=seed, limit=limit, augment=augment,
+            resize_mode=resize_mode, color_mode=color_mode,
+            cache_budget_bytes=cache_budget_bytes, on_skip=on_skip, on_progress=on_progress,
+        )  # fmt: skip
+    splits, names = read_arrays(src)
+    x, y = splits["train"]
+    xt, yt = splits.get("test", (None, None))
+    return load_arrays(
+        src.name if src.kind != "npz" else str(src.path), x, y, names, input_shape=input_shape,
+        label_mode=label_mode, batch_size=batch_size, val_split=val_split, seed=seed,
+        limit=limit, x_test=xt, y_test=yt, augment=augment, resize_mode=resize_mode,
+        color_mode=color_mode, kind=src.kind,
+    )  # fmt: skip

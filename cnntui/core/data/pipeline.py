@@ -1,0 +1,151 @@
+"""Streaming ``tf.data`` pipelines over file paths or in-memory uint8 arrays.
+
+Files: paths → parallel Pillow decode (``cnntui.core.images``, the code prediction uses) →
+drop any file that still fails (recorded, never raised) → optional in-memory cache of the
+uint8 pixels → shuffle → batch → scale to [0, 1] → augment (train) → prefetch. Only the
+list of paths is held in memory unless the decoded split fits the cache budget.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from cnntui.core.images import ImageReadError, Preprocessing, load_image_uint8
+
+SHUFFLE_BUFFER = 4096
+DEFAULT_CACHE_CAP = 4 << 30
+
+
+def default_cache_budget() -> int:
+    """A quarter of the available memory, at most 4 GiB (1 GiB if it cannot be read)."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return min(DEFAULT_CACHE_CAP, int(line.split()[1]) * 1024 // 4)
+    except OSError:
+        pass
+    return 1 << 30
+
+
+class SkipLog:
+    """Thread-safe record of files the pipeline had to leave out while streaming."""
+
+    def __init__(self, skipped: list[dict[str, str]], on_skip: Callable[[str, str], Any] | None):
+        self.skipped = skipped
+        self.on_skip = on_skip
+        self._seen = {s["path"] for s in skipped}
+        self._lock = threading.Lock()
+
+    def add(self, path: str, reason: str) -> None:
+        with self._lock:
+            if path in self._seen:
+                return
+            self._seen.add(path)
+            self.skipped.append({"path": path, "reason": reason})
+        if self.on_skip:
+            self.on_skip(path, reason)
+
+
+def _finish(ds, pre: Preprocessing, batch_size: int, augmenter, tf):
+    ds = ds.batch(batch_size)
+    scale = np.float32(pre.scale)
+
+    def to_float(x, y):
+        x = tf.cast(x, tf.float32)
+        if pre.invert:
+            x = 255.0 - x
+        return x * scale, y
+
+    ds = ds.map(to_float, num_parallel_calls=tf.data.AUTOTUNE)
+    if augmenter is not None:
+
+        def augment(x, y):
+            return augmenter(x, training=True), y
+
+        ds = ds.map(augment, num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def _is_ok(img, label, ok):
+    return ok
+
+
+def _drop_flag(img, label, ok):
+    return img, label
+
+
+def array_dataset(
+    x: np.ndarray,
+    y: np.ndarray,
+    pre: Preprocessing,
+    batch_size: int,
+    *,
+    shuffle: bool,
+    seed: int,
+    augmenter=None,
+):
+    """Batched (x float32 in model scale, y) from uint8 images already at ``pre``'s size."""
+    import tensorflow as tf
+
+    ds = tf.data.Dataset.from_tensor_slices((x, y))
+    if shuffle:
+        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+    return _finish(ds, pre, batch_size, augmenter, tf)
+
+
+def file_dataset(
+    paths: list[str],
+    y: np.ndarray,
+    pre: Preprocessing,
+    batch_size: int,
+    *,
+    shuffle: bool,
+    seed: int,
+    cache: bool,
+    skip_log: SkipLog,
+    augmenter=None,
+):
+    """Batched (x, y) streamed from image files, decoded in parallel by Pillow."""
+    import tensorflow as tf
+
+    h, w = pre.image_size
+    c = pre.channels
+    blank = np.zeros((h, w, c), np.uint8)
+
+    def decode(path: bytes) -> tuple[np.ndarray, np.bool_]:
+        p = path.decode() if isinstance(path, bytes) else str(path)
+        try:
+            return load_image_uint8(p, pre), np.bool_(True)
+        except ImageReadError as exc:
+            skip_log.add(p, exc.reason)
+        except Exception as exc:  # noqa: BLE001 - never a stack trace mid-epoch for one file
+            skip_log.add(p, f"cannot decode ({type(exc).__name__}: {exc})")
+        return blank, np.bool_(False)
+
+    def tf_decode(path, label):
+        img, ok = tf.numpy_function(decode, [path], [tf.uint8, tf.bool], stateful=False)
+        img.set_shape((h, w, c))
+        ok.set_shape(())
+        return img, label, ok
+
+    paths_arr = np.asarray(paths, dtype=object).astype(str)
+    y = np.asarray(y)
+    if shuffle and cache:
+        order = np.random.default_rng(seed).permutation(len(paths_arr))
+        paths_arr, y = paths_arr[order], y[order]
+    ds = tf.data.Dataset.from_tensor_slices((paths_arr, y))
+    if shuffle and not cache:
+        ds = ds.shuffle(len(paths_arr), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.map(tf_decode, num_parallel_calls=tf.data.AUTOTUNE)
+    ds = ds.filter(_is_ok).map(_drop_flag)
+    if cache:
+        ds = ds.cache()
+        if shuffle:
+            buffer = min(len(paths_arr), max(SHUFFLE_BUFFER, 8 * batch_size))
+            ds = ds.shuffle(buffer, seed=seed, reshuffle_each_iteration=True)
+    return _finish(ds, pre, batch_size, augmenter, tf)
