@@ -13,8 +13,11 @@ app = typer.Typer(help="Browse the architecture zoo.", no_args_is_help=True)
 
 ZooOption = Annotated[
     list[str] | None,
-    typer.Option("--zoo", help="Extra folder (or file) of zoo definitions; repeatable. "
-                 "Also read from $CNNTUI_ZOO_PATH."),
+    typer.Option(
+        "--zoo",
+        help="Extra folder (or file) of zoo definitions; repeatable. "
+        "Also read from $CNNTUI_ZOO_PATH.",
+    ),
 ]
 
 
@@ -42,8 +45,12 @@ def _fmt_reported(r) -> str:
 @app.command("list")
 @handle_errors
 def list_(
-    pattern: Annotated[list[str] | None, typer.Argument(help="Wildcard pattern(s), e.g. 'mnist-*'.")] = None,
-    tag: Annotated[list[str] | None, typer.Option("--tag", "-t", help="Only entries with this tag.")] = None,
+    pattern: Annotated[
+        list[str] | None, typer.Argument(help="Wildcard pattern(s), e.g. 'mnist-*'.")
+    ] = None,
+    tag: Annotated[
+        list[str] | None, typer.Option("--tag", "-t", help="Only entries with this tag.")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
     zoo: ZooOption = None,
 ) -> None:

@@ -14,6 +14,7 @@ import fnmatch
 import importlib.util
 import inspect
 import os
+import re
 import sys
 import traceback
 from collections.abc import Callable, Iterable
@@ -76,10 +77,23 @@ class ModelEntry:
         shape = tuple(input_shape) if input_shape is not None else self.input_shape
         classes = num_classes if num_classes is not None else self.num_classes
         validate_input_shape(shape)
-        if classes < 1:
-            raise ValueError(f"num_classes must be at least 1, got {classes}")
-        model = self.builder(input_shape=shape, num_classes=classes, **kwargs)
-        return model
+        if classes < 2:
+            raise ValueError(f"a classifier needs at least 2 classes; got {classes}")
+        try:
+            return self.builder(input_shape=shape, num_classes=classes, **kwargs)
+        except (ValueError, TypeError) as exc:
+            lines = [
+                ln.strip()
+                for ln in str(exc).splitlines()
+                if ln.strip() and not ln.strip().startswith(("Exception encountered", "Arguments"))
+            ]
+            first = lines[0].rstrip(".") if lines else type(exc).__name__
+            first = re.sub(r"\x1b\[[0-9;]*m", "", first)
+            raise ValueError(
+                f"{self.name} cannot be built for input {'x'.join(map(str, shape))} with "
+                f"{classes} classes: {first.rstrip('.')}. Try a larger --input-shape "
+                f"(its default is {','.join(map(str, self.input_shape))})."
+            ) from exc
 
     def source(self) -> str:
         """The builder's Python source."""
@@ -314,7 +328,8 @@ def validate_input_shape(shape: Iterable[int]) -> tuple[int, int, int]:
 
 def parse_input_shape(text: str) -> tuple[int, int, int]:
     """Parse ``"H,W,C"`` (or ``HxWxC``) into a validated shape."""
-    parts = [p for p in text.replace("x", ",").replace(" ", ",").split(",") if p]
+    sep = "," if "," in text else ("x" if "x" in text.lower() else " ")
+    parts = [p.strip() for p in text.lower().split(sep)]
     try:
         shape = tuple(int(p) for p in parts)
     except ValueError:

@@ -1,0 +1,45 @@
+"""Fast start: --help and zoo listing never import TensorFlow, Keras or Textual."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+HEAVY = ("tensorflow", "keras", "textual", "plotext", "textual_plotext")
+
+PROBE = """
+import json, sys
+from typer.testing import CliRunner
+from cnntui.cli.main import app
+result = CliRunner().invoke(app, {args!r})
+heavy = sorted(m for m in sys.modules if m.split('.')[0] in {heavy!r})
+print(json.dumps({{"code": result.exit_code, "heavy": heavy, "out": result.stdout}}))
+"""
+
+
+def _probe(args: list[str]) -> dict:
+    code = PROBE.format(args=args, heavy=HEAVY)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_help_imports_no_heavy_module():
+    result = _probe(["--help"])
+    assert result["code"] == 0
+    assert "zoo" in result["out"]
+    assert result["heavy"] == []
+
+
+def test_zoo_list_imports_no_heavy_module():
+    result = _probe(["zoo", "list", "--json"])
+    assert result["code"] == 0
+    assert "mnist-conv-pool" in result["out"]
+    assert result["heavy"] == []
+
+
+def test_console_script_help_runs():
+    out = subprocess.run(
+        [sys.executable, "-m", "cnntui", "--help"], capture_output=True, text=True, check=True
+    )
+    assert "Usage" in out.stdout

@@ -1,0 +1,130 @@
+"""MNIST tutorial models: a two-layer CNN, and the MLP / conv / conv+pool comparison."""
+
+from cnntui.core.registry import Hyperparameters, Reported, register_model
+from cnntui.core.zoo_layers import classifier_head, image_input
+
+
+@register_model(
+    "mnist-2conv",
+    title="Two Conv2D layers straight into softmax (MNIST)",
+    description="Conv2D 64 (3x3, relu) -> Conv2D 32 (3x3, relu) -> Flatten -> Dense softmax. "
+    "No pooling: the flattened 24x24x32 map feeds the classifier directly.",
+    reference="E. Allibhai, 'Building a Convolutional Neural Network (CNN) in Keras', "
+    "Towards Data Science, 2018",
+    reported=Reported(
+        dataset="MNIST", metric="val_accuracy", value=0.9757, epochs=3, params=203_434
+    ),
+    input_shape=(28, 28, 1),
+    num_classes=10,
+    hyperparameters=Hyperparameters(
+        optimizer="adam",
+        learning_rate=1e-3,
+        loss="categorical_crossentropy",
+        batch_size=32,
+        epochs=3,
+    ),
+    tags=("tutorial", "mnist", "conv"),
+    choices="valid padding (Keras default); learning rate 1e-3 (Adam default); batch 32 "
+    "(Keras default).",
+)
+def mnist_2conv(input_shape, num_classes):
+    import keras
+    from keras import layers
+
+    inputs = image_input(input_shape)
+    x = layers.Conv2D(64, 3, activation="relu", name="conv1")(inputs)
+    x = layers.Conv2D(32, 3, activation="relu", name="conv2")(x)
+    x = layers.Flatten(name="flatten")(x)
+    outputs = classifier_head(x, num_classes)
+    return keras.Model(inputs, outputs, name="mnist_2conv")
+
+
+_COMPARISON = "Keras MNIST tutorial comparing a dense network, convolutions, and pooling"
+_COMPARISON_HP = Hyperparameters(
+    optimizer="adam",
+    learning_rate=1e-3,
+    loss="categorical_crossentropy",
+    batch_size=128,
+    epochs=10,
+)
+
+
+@register_model(
+    "mnist-mlp",
+    title="Dense baseline: two hidden layers of 32 (MNIST)",
+    description="Flatten -> Dense 32 relu -> Dense 32 relu -> Dense softmax. The tutorial's "
+    "starting point, beaten by every convolutional entry.",
+    reference=_COMPARISON + " (dense baseline)",
+    reported=Reported(
+        dataset="MNIST", metric="val_accuracy", value=0.9233, epochs=10, params=26_506
+    ),
+    input_shape=(28, 28, 1),
+    num_classes=10,
+    hyperparameters=_COMPARISON_HP,
+    tags=("tutorial", "mnist", "mlp"),
+    choices="categorical cross-entropy on one-hot labels; learning rate 1e-3.",
+)
+def mnist_mlp(input_shape, num_classes):
+    import keras
+    from keras import layers
+
+    inputs = image_input(input_shape)
+    x = layers.Flatten(name="flatten")(inputs)
+    x = layers.Dense(32, activation="relu", name="dense1")(x)
+    x = layers.Dense(32, activation="relu", name="dense2")(x)
+    outputs = classifier_head(x, num_classes)
+    return keras.Model(inputs, outputs, name="mnist_mlp")
+
+
+def _conv_stack(input_shape, num_classes, *, pool: bool, name: str):
+    import keras
+    from keras import layers
+
+    inputs = image_input(input_shape)
+    x = layers.Conv2D(64, 3, padding="same", activation="relu", name="conv1")(inputs)
+    if pool:
+        x = layers.MaxPooling2D(2, name="pool1")(x)
+    x = layers.Conv2D(32, 3, padding="same", activation="relu", name="conv2")(x)
+    if pool:
+        x = layers.MaxPooling2D(2, name="pool2")(x)
+    x = layers.Flatten(name="flatten")(x)
+    x = layers.Dense(32, activation="relu", name="dense1")(x)
+    x = layers.Dense(32, activation="relu", name="dense2")(x)
+    outputs = classifier_head(x, num_classes)
+    return keras.Model(inputs, outputs, name=name)
+
+
+@register_model(
+    "mnist-conv",
+    title="Two same-padded convolutions before the dense layers (MNIST)",
+    description="Conv2D 64 -> Conv2D 32 (3x3, same padding, relu) -> Flatten -> Dense 32 -> "
+    "Dense 32 -> Dense softmax.",
+    reference=_COMPARISON + " (convolutions)",
+    reported=Reported(dataset="MNIST", metric="val_accuracy", value=0.9795, epochs=10),
+    input_shape=(28, 28, 1),
+    num_classes=10,
+    hyperparameters=_COMPARISON_HP,
+    tags=("tutorial", "mnist", "conv"),
+    choices="relu on every hidden layer; batch 128 and Adam as in the dense baseline.",
+)
+def mnist_conv(input_shape, num_classes):
+    return _conv_stack(input_shape, num_classes, pool=False, name="mnist_conv")
+
+
+@register_model(
+    "mnist-conv-pool",
+    title="Convolutions with 2x2 max pooling (MNIST)",
+    description="As mnist-conv with MaxPooling2D(2) after each convolution: 12x fewer "
+    "parameters and better accuracy.",
+    reference=_COMPARISON + " (convolutions + pooling)",
+    reported=Reported(
+        dataset="MNIST", metric="val_accuracy", value=0.9838, epochs=10, params=70_698
+    ),
+    input_shape=(28, 28, 1),
+    num_classes=10,
+    hyperparameters=_COMPARISON_HP,
+    tags=("tutorial", "mnist", "conv", "pooling"),
+    choices="relu on every hidden layer; batch 128 and Adam as in the dense baseline.",
+)
+def mnist_conv_pool(input_shape, num_classes):
+    return _conv_stack(input_shape, num_classes, pool=True, name="mnist_conv_pool")
