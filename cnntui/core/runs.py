@@ -9,6 +9,9 @@ Layout of ``<runs root>/<id>/``::
     best.keras     lowest validation loss        last.keras   last completed epoch
     metrics.json   final metrics, wall time, images per second
     skipped.txt    unreadable files the check pass skipped (when any)
+    request.json   the training request (``TrainConfig``), read by ``--resume`` and detach
+    state.json     resume point: ``epochs_completed`` (committed after each epoch), best so far
+    train.log      output of a ``--detach``-ed training
 
 The runs root is ``$CNNTUI_RUNS_DIR``, else ``$XDG_DATA_HOME/cnntui/runs``
 (``~/.local/share/cnntui/runs``), so every ``cnntui`` finds the same runs.
@@ -41,6 +44,8 @@ LAST = "last.keras"
 METRICS = "metrics.json"
 SKIPPED = "skipped.txt"
 STATE = "state.json"
+REQUEST = "request.json"
+LOG = "train.log"
 
 
 class RunNotFoundError(LookupError):
@@ -111,12 +116,13 @@ class Run:
             return "interrupted"
         return status
 
-    def set_status(self, status: str, **extra: Any) -> None:
+    def set_status(self, status: str, pid: int | None = None, **extra: Any) -> None:
+        """Record ``status``; a ``running`` run records its process (this one by default)."""
         if status not in STATUSES:
             raise ValueError(f"unknown run status {status!r}")
         info = {**self.status_info, **extra, "status": status, "updated": time.time()}
         if status == "running":
-            info["pid"] = os.getpid()
+            info["pid"] = pid or os.getpid()
             info["host"] = os.uname().nodename
         atomic_write_json(self.path(STATUS), info)
 
@@ -158,7 +164,8 @@ class Run:
             "model": cfg.get("model", ""),
             "status": self.status,
             "dir": str(self.dir),
-            "data": cfg.get("data", {}).get("source") if isinstance(cfg.get("data"), dict)
+            "data": cfg.get("data", {}).get("source")
+            if isinstance(cfg.get("data"), dict)
             else cfg.get("data"),
             "created": cfg.get("created"),
             "epochs": met.get("epochs_completed"),

@@ -1,0 +1,133 @@
+"""Checkpoints and the per-epoch record that makes a run resumable.
+
+``RunCheckpoint`` (a Keras callback, the atomic counterpart of ``ModelCheckpoint``) saves
+``last.keras`` every epoch and ``best.keras`` when the monitored loss improves.
+``EpochRecorder`` (an event sink) appends the ``history.csv`` row of each ``epoch`` event
+and then commits ``state.json``: ``epochs_completed`` is the epoch a resume starts from.
+
+Order at an epoch end: ``last.keras`` → ``epoch`` event → ``history.csv`` row →
+``state.json``. A ``kill -9`` anywhere loses at most the epoch in progress, and
+:func:`truncate_history` drops rows past the committed epoch, so each epoch is in
+``history.csv`` exactly once.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import io
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from cnntui.core.atomic import atomic_save, atomic_write_json, atomic_write_text
+from cnntui.core.runs import BEST, HISTORY, LAST, STATE, Run
+from cnntui.core.train.callback import Progress
+
+
+def read_state(run: Run) -> dict[str, Any]:
+    """The committed training state (``epochs_completed``, ``best``, …) or ``{}``."""
+    return run.read_json(STATE)
+
+
+def truncate_history(path: str | Path, epochs_completed: int) -> None:
+    """Keep only rows of epochs before ``epochs_completed`` (CSVLogger's 0-based ``epoch``)."""
+    path = Path(path)
+    if not path.exists():
+        return
+    with open(path, newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    if not rows:
+        return
+    header, body = rows[0], rows[1:]
+    kept = [r for r in body if r and r[0].isdigit() and int(r[0]) < epochs_completed]
+    if len(kept) == len(body):
+        return
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(header)
+    writer.writerows(kept)
+    atomic_write_text(path, out.getvalue())
+
+
+class EpochRecorder:
+    """Event sink: ``history.csv`` row, then ``state.json``, for every completed epoch."""
+
+    def __init__(self, run: Run, extra_state: Callable[[], dict[str, Any]] | None = None):
+        self.run = run
+        self.extra_state = extra_state or dict
+        self.path = run.path(HISTORY)
+        self._keys: list[str] | None = None
+        if self.path.exists() and self.path.stat().st_size:
+            with open(self.path, newline="", encoding="utf-8") as fh:
+                header = next(csv.reader(fh), None)
+            if header and header[0] == "epoch":
+                self._keys = header[1:]
+
+    def handle(self, event: dict[str, Any]) -> None:
+        if event.get("event") != "epoch":
+            return
+        logs = event.get("logs") or {}
+        if self._keys is None:  # CSVLogger: "epoch" then the sorted log keys of epoch one
+            self._keys = sorted(logs)
+            self._append(["epoch", *self._keys])
+        row = [event["epoch"] - 1] + [_cell(logs.get(k)) for k in self._keys]
+        self._append(row)
+        state = {**read_state(self.run), **self.extra_state(), "epochs_completed": event["epoch"]}
+        atomic_write_json(self.run.path(STATE), state)
+
+    def _append(self, row: list[Any]) -> None:
+        with open(self.path, "a", newline="", encoding="utf-8") as fh:
+            csv.writer(fh).writerow(row)
+            fh.flush()
+
+    def close(self) -> None:
+        pass
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return "nan"
+    return value
+
+
+def save_model(model, path: str | Path) -> None:
+    """``model.save`` through a temporary file and a rename: never a half-written file."""
+    atomic_save(path, model.save, suffix=".keras")
+
+
+def run_checkpoint(run: Run, progress: Progress, *, monitor: str, best: float | None = None):
+    """A Keras callback saving ``last.keras`` each epoch and ``best.keras`` on improvement."""
+    return _checkpoint_class()(run, progress, monitor=monitor, best=best)
+
+
+@functools.cache
+def _checkpoint_class():
+    import keras
+
+    class RunCheckpoint(keras.callbacks.Callback):
+        """Atomic ``last.keras`` every epoch, ``best.keras`` at the lowest ``monitor``."""
+
+        def __init__(self, run, progress, *, monitor, best):
+            super().__init__()
+            self.run, self.progress, self.monitor = run, progress, monitor
+            self.best = math.inf if best is None else float(best)
+            self.best_epoch: int | None = None
+
+        def on_epoch_end(self, epoch, logs=None):
+            if self.progress.failure:
+                return  # NaN weights must not replace the last good checkpoint
+            save_model(self.model, self.run.path(LAST))
+            if self.progress.cut_short():
+                return  # a stopped, partial epoch: its weights go to last.keras only
+            value = (logs or {}).get(self.monitor)
+            try:
+                value = float(value)
+            except (TypeError, ValueError):
+                return
+            if math.isfinite(value) and value < self.best:
+                self.best, self.best_epoch = value, epoch + 1
+                save_model(self.model, self.run.path(BEST))
+
+    return RunCheckpoint

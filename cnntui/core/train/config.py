@@ -1,0 +1,94 @@
+"""``TrainConfig``: what a user asked for, before zoo defaults fill the gaps."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+from cnntui.core.train.strategy import check_strategy
+
+OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
+DEFAULT_PATIENCE = 5
+
+
+@dataclass
+class TrainConfig:
+    """One training request. ``None`` means "the zoo entry's default"."""
+
+    model: str
+    data: str | None = None
+    epochs: int | None = None
+    batch_size: int | None = None
+    learning_rate: float | None = None
+    optimizer: str | None = None
+    loss: str | None = None
+    val_split: float = 0.1
+    patience: int = DEFAULT_PATIENCE
+    augment: list[str] = field(default_factory=list)
+    seed: int = 0
+    name: str | None = None
+    runs_dir: str | None = None
+    limit: int | None = None
+    input_shape: tuple[int, int, int] | None = None
+    zoo: list[str] = field(default_factory=list)
+    reduce_lr: bool = False
+    tensorboard: bool = False
+    strategy: str = "default"
+    mixed_precision: bool = False
+    jit_compile: bool = False
+    argv: list[str] = field(default_factory=list)
+
+    def validate(self) -> TrainConfig:
+        """Raise ValueError naming the bad option and what it accepts."""
+        if self.epochs is not None and self.epochs < 1:
+            raise ValueError(f"--epochs must be at least 1; got {self.epochs}")
+        if self.batch_size is not None and self.batch_size < 1:
+            raise ValueError(f"--batch-size must be at least 1; got {self.batch_size}")
+        if self.learning_rate is not None and not self.learning_rate > 0:
+            raise ValueError(f"--lr must be a positive number; got {self.learning_rate}")
+        if self.optimizer is not None and self.optimizer.lower() not in OPTIMIZERS:
+            raise ValueError(
+                f"--optimizer must be one of {', '.join(OPTIMIZERS)}; got {self.optimizer!r}"
+            )
+        if not 0.0 <= self.val_split < 1.0:
+            raise ValueError(f"--val-split must be in [0, 1), e.g. 0.1; got {self.val_split}")
+        if self.patience < 0:
+            raise ValueError(f"--patience must be 0 (off) or more; got {self.patience}")
+        if self.limit is not None and self.limit < 2:
+            raise ValueError(f"--limit must be at least 2 images; got {self.limit}")
+        check_strategy(self.strategy)
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["input_shape"] = list(self.input_shape) if self.input_shape else None
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
+        known = {f.name for f in fields(cls)}
+        kwargs = {k: v for k, v in d.items() if k in known}
+        if kwargs.get("input_shape"):
+            kwargs["input_shape"] = tuple(kwargs["input_shape"])
+        return cls(**kwargs)
+
+
+def hyperparameters(cfg: TrainConfig, entry) -> dict[str, Any]:
+    """Every hyperparameter of the run: the request, else the zoo entry's default."""
+    hp = entry.hyperparameters
+    return {
+        "optimizer": (cfg.optimizer or hp.optimizer).lower(),
+        "learning_rate": float(cfg.learning_rate or hp.learning_rate),
+        "loss": cfg.loss or hp.loss,
+        "batch_size": int(cfg.batch_size or hp.batch_size),
+        "epochs": int(cfg.epochs or hp.epochs),
+        "metrics": list(hp.metrics),
+        "patience": cfg.patience,
+        "val_split": cfg.val_split,
+        "augment": list(cfg.augment),
+        "reduce_lr": cfg.reduce_lr,
+        "limit": cfg.limit,
+        "strategy": cfg.strategy,
+        "mixed_precision": cfg.mixed_precision,
+        "jit_compile": cfg.jit_compile,
+    }
