@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+from textual.binding import Binding
 from textual.screen import Screen
+from textual.widgets import Input
 from textual.worker import Worker, WorkerState
 
 
 class WorkbenchScreen(Screen):
     """A screen whose failed workers become one readable notification, never a crash."""
+
+    BINDINGS = [Binding("escape", "leave_input", "Leave field", show=False)]
+
+    def action_leave_input(self) -> None:
+        """Escape from a text field so single-key shortcuts work again."""
+        if isinstance(self.focused, Input):
+            self.focus_next()
+            if isinstance(self.focused, Input):
+                self.set_focus(None)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR:

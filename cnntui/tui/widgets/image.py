@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from rich.console import Console, ConsoleOptions, RenderResult
+from rich.measure import Measurement
 from rich.segment import Segment
 from rich.style import Style
 from textual.widgets import Static
@@ -39,6 +40,10 @@ class HalfBlockImage:
 
     def __init__(self, arr: np.ndarray, max_width: int = 28, max_height: int = 14):
         self.pixels = fit(to_uint8_rgb(arr), max_width, max_height)
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        width = int(self.pixels.shape[1])
+        return Measurement(width, width)
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         px = self.pixels

@@ -11,7 +11,7 @@ REDRAW_INTERVAL = 0.1  # seconds: charts redraw at most ten times a second
 
 
 def _finite(xs: Sequence[float], ys: Sequence[float]) -> tuple[list[float], list[float]]:
-    pairs = [(x, y) for x, y in zip(xs, ys) if y is not None and math.isfinite(y)]
+    pairs = [(x, y) for x, y in zip(xs, ys, strict=False) if y is not None and math.isfinite(y)]
     return [p[0] for p in pairs], [p[1] for p in pairs]
 
 
