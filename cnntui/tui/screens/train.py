@@ -23,15 +23,14 @@ from textual.widgets import (
 )
 from textual.worker import get_current_worker
 
+from cnntui.core.train.config import OPTIMIZERS
 from cnntui.tui.follow import EventTail, RunProgress
-from cnntui.tui.launch import Launched, TrainRequest, find_new_run, launch, stop_run, tail_text
+from cnntui.tui.launch import TrainRequest, launch, reap, stop_run
 from cnntui.tui.messages import LaunchFailed, RunEvents, RunStarted
 from cnntui.tui.screens.base import WorkbenchScreen
 from cnntui.tui.widgets.plots import SeriesPlot
 
-OPTIMIZERS = ("adam", "sgd", "rmsprop", "adamw", "adagrad", "nadam")
 POLL_SECONDS = 0.1  # events are read (and charts fed) at most ten times a second
-LAUNCH_TIMEOUT = 300.0
 
 
 class FormError(ValueError):
@@ -77,7 +76,7 @@ class TrainScreen(WorkbenchScreen):
         super().__init__()
         self.progress = RunProgress()
         self.run_dir: Path | None = None
-        self.launched: Launched | None = None
+        self.children_pids: set[int] = set()
         self._lines_shown = 0
 
     def compose(self) -> ComposeResult:
@@ -174,7 +173,7 @@ class TrainScreen(WorkbenchScreen):
             learning_rate=_opt_float(text("#train-lr"), "learning rate"),
             optimizer=optimizer if isinstance(optimizer, str) else None,
             augment=text("#train-augment"),
-            limit=_opt_int(text("#train-limit"), "limit", minimum=10),
+            limit=_opt_int(text("#train-limit"), "limit", minimum=2),
         )
 
     def action_toggle_form(self) -> None:
@@ -195,57 +194,33 @@ class TrainScreen(WorkbenchScreen):
         if self.run_dir is not None and not self.progress.finished:
             self.notify("A run is being followed; stop it first (x).", severity="warning")
             return
-        if self.launched is not None and self.run_dir is None:
-            self.notify("A run is starting…", severity="warning")
-            return
         try:
             request = self.read_form()
         except FormError as exc:
             self.notify(str(exc), title="Cannot start", severity="error")
             return
         self._reset(f"Starting {request.model} on {request.data}…")
-        self.launched = launch(request, self.app.runs_dir)
-        self.wait_for_run(self.launched)
+        self.start_worker(request)
 
     @work(
         thread=True, exclusive=True, group="launch", exit_on_error=False, name="Starting training"
     )
-    def wait_for_run(self, launched: Launched) -> None:
-        worker = get_current_worker()
-        runs_dir = self.app.runs_dir
-        while not worker.is_cancelled:
-            run = find_new_run(launched, runs_dir)
-            if run is not None:
-                self.post_message(RunStarted(str(run.dir), launched.process.pid))
-                return
-            code = launched.process.poll()
-            if code is not None:
-                run = find_new_run(launched, runs_dir)
-                if run is not None:
-                    self.post_message(RunStarted(str(run.dir), launched.process.pid))
-                    return
-                detail = tail_text(launched.log_path) or f"exit code {code}"
-                self.post_message(LaunchFailed(detail))
-                return
-            if time.time() - launched.started > LAUNCH_TIMEOUT:
-                self.post_message(LaunchFailed("no run directory appeared after 5 minutes"))
-                return
-            time.sleep(0.2)
+    def start_worker(self, request: TrainRequest) -> None:
+        try:
+            run, pid = launch(request, self.app.runs_dir, self.app.zoo_dirs)
+        except (ValueError, LookupError, OSError) as exc:
+            self.post_message(LaunchFailed(str(exc)))
+            return
+        self.post_message(RunStarted(str(run.dir), pid))
 
     def on_run_started(self, message: RunStarted) -> None:
+        self.children_pids.add(message.pid)
         self.follow(Path(message.run_dir))
 
     def on_launch_failed(self, message: LaunchFailed) -> None:
-        self.launched = None
         self.query_one("#train-title", Static).update("Training did not start.")
-        log = self.query_one("#train-log", Log)
-        log.write_lines(message.reason.splitlines())
-        self.notify(
-            message.reason.splitlines()[-1],
-            title="Training did not start",
-            severity="error",
-            timeout=10,
-        )
+        self.query_one("#train-log", Log).write_lines(message.reason.splitlines())
+        self.notify(message.reason, title="Training did not start", severity="error", timeout=10)
 
     def action_stop(self) -> None:
         from cnntui.core.runs import Run
@@ -256,10 +231,8 @@ class TrainScreen(WorkbenchScreen):
         self.notify(stop_run(Run(self.run_dir)))
 
     def _reap(self) -> None:
-        """Collect our finished child so it never lingers as a zombie."""
-        if self.launched is not None and self.launched.process.poll() is not None:
-            if self.run_dir is not None:
-                self.launched = None
+        """Collect our finished training processes so none lingers as a zombie."""
+        self.children_pids = {pid for pid in self.children_pids if not reap(pid)}
 
     # -- following a run --------------------------------------------------------------
 
@@ -350,4 +323,4 @@ class TrainScreen(WorkbenchScreen):
 
     def worker_failed(self, worker: Any, error: BaseException | None) -> None:
         if worker.group == "launch":
-            self.launched = None
+            self.query_one("#train-title", Static).update("Training did not start.")
