@@ -6,7 +6,9 @@ code under test reads it the way it reads runs made by ``cnntui train``.
 
 from __future__ import annotations
 
+import functools
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -76,8 +78,11 @@ def write_run(
     status: str = "finished",
     checkpoints: tuple[str, ...] = (BEST, LAST),
 ) -> Run:
-    """A run directory as ``cnntui train`` writes it: config, status, checkpoints."""
-    pre = pre or Preprocessing.for_input_shape(tuple(model.input_shape[1:]))
+    """A run directory as ``cnntui train`` writes it: config, status, checkpoints.
+
+    ``model`` is a Keras model or the path of a saved ``.keras`` file to copy.
+    """
+    pre = pre or Preprocessing()
     run = create_run("tiny-cnn", name=name, root=root)
     atomic_write_json(
         run.path(CONFIG),
@@ -113,7 +118,10 @@ def write_run(
         },
     )
     for name_ in checkpoints:
-        atomic_save(run.path(name_), model.save)
+        if isinstance(model, (str, Path)):
+            shutil.copyfile(model, run.path(name_))
+        else:
+            atomic_save(run.path(name_), model.save)
     run.set_status(status)
     return run
 
@@ -127,3 +135,33 @@ def write_digit_files(x: np.ndarray, y: np.ndarray, folder: Path, mode: str = "L
         Image.fromarray(img, "L").convert(mode).save(p)
         paths.append(p)
     return paths
+
+
+@functools.cache
+def saved_models(base: Path) -> dict[str, Path]:
+    """Train and save, once per test session, the checkpoints the tests share.
+
+    ``digits10``: softmax over 10 digits (1 epoch on 300 real digits); ``binary``: a
+    one-unit sigmoid head, zero vs one; ``lambda``: a model with a Python Lambda layer.
+    """
+    import keras
+
+    with np.load(Path(__file__).resolve().parents[1] / "cnntui" / "assets" / "mnist_5k.npz") as d:
+        x, y = d["x"], d["y"]
+    rng = np.random.default_rng(0)
+    idx = np.concatenate([rng.choice(np.flatnonzero(y == k), 30, replace=False) for k in range(10)])
+    rng.shuffle(idx)
+    xs, ys = x[idx], y[idx]
+    folder = base / "saved-models"
+    folder.mkdir(parents=True, exist_ok=True)
+    out = {}
+    out["digits10"] = folder / "digits10.keras"
+    train_tiny(xs, ys, units=10).save(out["digits10"])
+    zero_one = ys <= 1
+    out["binary"] = folder / "binary.keras"
+    train_tiny(xs[zero_one], ys[zero_one], units=1, epochs=3).save(out["binary"])
+    os.environ["CNNTUI_TEST_LAMBDA_MARKER"] = str(folder / "lambda-ran-while-building")
+    out["lambda"] = folder / "lambda.keras"
+    tiny_cnn(units=10, lambda_layer=True).save(out["lambda"])
+    keras.backend.clear_session()
+    return out

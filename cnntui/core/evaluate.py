@@ -10,6 +10,7 @@ behind any confusion-matrix cell.
 
 from __future__ import annotations
 
+import inspect
 import re
 import time
 from collections.abc import Iterable
@@ -242,8 +243,13 @@ def load_split(
     else:
         kwargs["val_split"] = float(d.get("val_split") or 0.1) if split == "val" else 0.0
         kwargs["limit"] = limit
-    bundle = load_data(source, **kwargs)
     rec = d.get("preprocessing")
+    accepted = inspect.signature(load_data).parameters
+    if isinstance(rec, dict):
+        for key in ("resize_mode", "color_mode"):
+            if key in accepted and rec.get(key):
+                kwargs[key] = rec[key]
+    bundle = load_data(source, **kwargs)
     if isinstance(rec, dict) and bundle.preprocessing.to_dict() != rec:
         notes.append(
             f"data preprocessing {bundle.preprocessing.to_dict()} differs from the "
