@@ -171,12 +171,10 @@ def render_frame(
         run_eta = f" · run eta {fmt_duration(run_eta)}" if run_eta is not None else ""
         lines.append((progress + eta + run_eta)[:width])
     lr = f" · lr {state.learning_rate:.1e}" if state.learning_rate else ""
-    now_logs = fmt_logs(state.batch_logs, ("loss", "accuracy")) if state.batch_logs else ""
-    lines.append(
-        f"{now_logs or 'waiting for the first batch…'} · {fmt_rate(state.images_per_sec)}{lr}"[
-            :width
-        ]
-    )
+    logs = state.batch_logs or (state.points[-1][1] if state.points else {})
+    now_logs = fmt_logs(logs, ("loss", "accuracy", "val_loss", "val_accuracy")) if logs else ""
+    status = f"{now_logs or 'waiting for the first batch…'} · {fmt_rate(state.images_per_sec)}"
+    lines.append(f"{status}{lr}"[:width])
     lines += charts
     if state.last_epoch_line:
         lines.append(state.last_epoch_line[:width])

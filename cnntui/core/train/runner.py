@@ -71,6 +71,9 @@ def prepare_run(cfg: TrainConfig) -> Run:
     if cfg.data and Path(cfg.data).expanduser().exists():
         cfg.data = str(Path(cfg.data).expanduser().resolve())
     cfg.zoo = [str(Path(z).expanduser().resolve()) for z in cfg.zoo]
+    from cnntui.core.data.sources import classify_source
+
+    classify_source(cfg.data)  # a typo fails here, before a run directory exists
     entry = _entry(cfg)
     hp = hyperparameters(cfg, entry)
     run = create_run(entry.name, cfg.name, cfg.runs_dir)
