@@ -1,0 +1,148 @@
+"""``cnntui evaluate`` on real runs, its numbers recomputed independently with Keras."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from run_factory import saved_models, write_run
+from typer.testing import CliRunner
+
+from cnntui.cli.main import app
+from cnntui.core.checkpoints import open_model
+from cnntui.core.evaluate import evaluate_batches
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="session")
+def models(tmp_path_factory):
+    return saved_models(tmp_path_factory.getbasetemp())
+
+
+@pytest.fixture
+def digits_run(models):
+    # the bundled digits, 1000 of them, 10% held out: 100 validation images
+    return write_run(models["digits10"], [str(i) for i in range(10)], limit=1000)
+
+
+def reference(model_path, limit=1000, val_split=0.1):
+    """Plain Keras on the same split: loss, accuracy and predictions."""
+    import keras
+
+    from cnntui.core.data import load_data
+
+    bundle = load_data(
+        "sample", input_shape=(28, 28, 1), val_split=val_split, seed=0, limit=limit, batch_size=32
+    )
+    model = keras.models.load_model(model_path)
+    xs, ys = zip(*[(x.numpy(), y.numpy()) for x, y in bundle.val], strict=True)
+    x, y = np.concatenate(xs), np.concatenate(ys)
+    loss, acc = model.evaluate(x, y, verbose=0)
+    return loss, acc, y, np.asarray(model.predict(x, verbose=0))
+
+
+def test_report_numbers_match_keras(digits_run, models):
+    result = runner.invoke(app, ["evaluate", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    loss, acc, y, probs = reference(models["digits10"])
+    assert report["run"] == digits_run.id and report["split"] == "val"
+    assert report["examples"] == len(y) == 100
+    assert report["loss"] == pytest.approx(loss, abs=1e-4)
+    assert report["accuracy"] == pytest.approx(acc, abs=1e-6)
+    pred = probs.argmax(axis=1)
+    cm = np.zeros((10, 10), int)
+    for t, p in zip(y, pred, strict=True):
+        cm[t, p] += 1
+    assert report["confusion_matrix"] == cm.tolist()
+    top5 = np.mean([t in np.argsort(-row)[:5] for t, row in zip(y, probs, strict=True)])
+    assert report["top_k_accuracy"] == {"k": 5, "value": pytest.approx(top5)}
+    row3 = report["per_class"][3]
+    assert row3["support"] == int(np.sum(y == 3))
+    assert row3["recall"] == pytest.approx(cm[3, 3] / cm[3].sum())
+    assert row3["precision"] == pytest.approx(cm[3, 3] / max(cm[:, 3].sum(), 1))
+    worst = report["highest_loss"][0]
+    losses = -np.log(np.clip(probs[np.arange(len(y)), y], 1e-7, 1))
+    assert worst["loss"] == pytest.approx(float(losses.max()), rel=1e-4)
+    saved = json.loads(digits_run.path("evaluation.json").read_text())
+    saved.pop("created"), report.pop("created")
+    assert saved == report
+
+
+def test_text_report(digits_run):
+    result = runner.invoke(app, ["evaluate", digits_run.id[-4:]])
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    for heading in [
+        "accuracy",
+        "confusion matrix (counts",
+        "share of each true class",
+        "macro avg",
+        "weighted avg",
+        "most confused",
+        "highest loss",
+    ]:
+        assert heading in out, heading
+    assert "\x1b[" not in out  # no colour codes when not a terminal
+
+
+def test_cells_list_their_examples(digits_run):
+    loaded = open_model(digits_run.id)
+    from cnntui.core.evaluate import load_split
+
+    dataset, *_ = load_split(digits_run.config)
+    result = evaluate_batches(loaded, dataset, id_prefix="val")
+    report = result.report(max_examples=1000)
+    for cell in report["confusion_examples"]:
+        idx = result.cell(cell["true_index"], cell["predicted_index"])
+        assert cell["count"] == len(idx) == len(cell["examples"])
+        for i, ident in zip(idx, cell["examples"], strict=True):
+            assert ident == f"val#{i}"
+            assert result.y_true[i] == cell["true_index"]
+            assert result.y_pred[i] == cell["predicted_index"]
+    assert sum(c["count"] for c in report["confusion_examples"]) == 100
+
+
+def test_binary_report_has_sweep_and_pearson(models, digits_small):
+    import keras
+
+    x, y = digits_small
+    keep = y <= 1
+    x = x[keep].astype("float32")[..., None] / 255.0
+    y = y[keep].astype("float32")
+    run = write_run(models["binary"], ["zero", "one"], label_mode="binary")
+    loaded = open_model(run.id)
+    result = evaluate_batches(loaded, [(x[:32], y[:32, None]), (x[32:], y[32:, None])])
+    report = result.report()
+    p = keras.models.load_model(models["binary"]).predict(x, verbose=0)[:, 0]
+    bce = float(keras.losses.binary_crossentropy(y[:, None], p[:, None]).numpy().mean())
+    assert report["loss"] == pytest.approx(bce, abs=1e-4)
+    assert report["accuracy"] == pytest.approx(float(np.mean((p >= 0.5) == (y == 1))))
+    b = report["binary"]
+    assert b["positive_class"] == "one"
+    assert b["pearson"] == pytest.approx(float(np.corrcoef(p, y)[0, 1]), abs=1e-6)
+    at_half = next(r for r in b["threshold_sweep"] if r["threshold"] == 0.5)
+    assert at_half["accuracy"] == pytest.approx(float(np.mean((p >= 0.5) == (y == 1))))
+    assert b["best"]["accuracy"] == max(r["accuracy"] for r in b["threshold_sweep"])
+    assert report["top_k_accuracy"] is None  # top-k means nothing with two classes
+
+
+def test_other_data_and_errors(digits_run, models):
+    result = runner.invoke(app, ["evaluate", "--data", "sample", "--limit", "200", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert (report["split"], report["examples"]) == ("all", 200)
+    assert digits_run.path("evaluation-sample.json").exists()
+    bad = runner.invoke(app, ["evaluate", "--split", "train"])
+    assert bad.exit_code == 2 and "--split must be one of" in bad.stderr
+    no_val = write_run(models["digits10"], [str(i) for i in range(10)], val_split=0.0)
+    result = runner.invoke(app, ["evaluate", no_val.id, "--split", "val"])
+    assert result.exit_code == 2 and "no validation split" in result.stderr
+
+
+def test_evaluate_without_runs_says_how_to_train():
+    result = runner.invoke(app, ["evaluate"])
+    assert result.exit_code == 2
+    assert "cnntui train" in result.stderr
