@@ -146,3 +146,27 @@ def test_evaluate_without_runs_says_how_to_train():
     result = runner.invoke(app, ["evaluate"])
     assert result.exit_code == 2
     assert "cnntui train" in result.stderr
+
+
+def test_run_made_by_cnntui_train(digits_small, tmp_path):
+    """The real `cnntui train --limit`: evaluate reproduces its validation numbers."""
+    from run_factory import write_digit_files
+
+    from cnntui.core.runs import resolve_run
+
+    trained = runner.invoke(
+        app, ["train", "mnist-2conv", "--epochs", "1", "--limit", "300", "--view", "none"]
+    )
+    assert trained.exit_code == 0, trained.output
+    run = resolve_run("latest-finished")
+    result = runner.invoke(app, ["evaluate", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["run"] == run.id and report["examples"] == 30
+    assert report["accuracy"] == pytest.approx(run.metrics["best_val_accuracy"], abs=1e-6)
+    assert report["loss"] == pytest.approx(run.metrics["best_val_loss"], abs=1e-4)
+    x, y = digits_small
+    files = write_digit_files(x[:3], y[:3], tmp_path / "few")
+    predicted = runner.invoke(app, ["predict", str(tmp_path / "few"), "--json"])
+    assert predicted.exit_code == 0, predicted.output
+    assert [d["path"] for d in json.loads(predicted.stdout)] == [str(f) for f in files]

@@ -90,7 +90,7 @@ def find_checkpoint(
         if (run_ref or DEFAULT_RUN) == DEFAULT_RUN:
             raise CheckpointError(
                 f"no trained model yet ({exc}). Train one first, e.g. "
-                "`cnntui train mnist-lenet --epochs 1`, or pass --checkpoint FILE.keras"
+                "`cnntui train mnist-2conv --epochs 1`, or pass --checkpoint FILE.keras"
             ) from None
         raise CheckpointError(str(exc)) from None
     path = run.checkpoint(which)
