@@ -51,3 +51,13 @@ class OpenRun(Message):
         super().__init__()
         self.run_id = run_id
         self.where = where
+
+
+class Predicted(Message):
+    """Some files were classified (streamed in batches)."""
+
+    def __init__(self, predictions: list[Any], previews: list[Any], done: bool) -> None:
+        super().__init__()
+        self.predictions = predictions
+        self.previews = previews
+        self.done = done

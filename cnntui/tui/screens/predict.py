@@ -1,11 +1,202 @@
-"""placeholder"""
+"""Predict: choose image files; see each one drawn with its top-k bars."""
 
-from textual.widgets import Footer, Header
+from __future__ import annotations
 
+import shlex
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Button, Footer, Header, Input, OptionList, Static
+from textual.widgets.option_list import Option
+from textual.worker import get_current_worker
+
+from cnntui.tui.messages import Predicted
 from cnntui.tui.screens.base import WorkbenchScreen
+from cnntui.tui.widgets.image import HalfBlockImage
+from cnntui.tui.widgets.picker import PathPicker
+from cnntui.tui.widgets.runpicker import RunSelect
+
+TOP_K = 5
+BAR_WIDTH = 20
+
+
+def topk_bars(top: list[dict[str, Any]], width: int = BAR_WIDTH) -> Table:
+    """A bar per class: label, a bar of ``width`` cells and the probability."""
+    table = Table.grid(padding=(0, 1))
+    table.add_column(no_wrap=True)
+    table.add_column(no_wrap=True)
+    table.add_column(justify="right", no_wrap=True)
+    for rank, item in enumerate(top):
+        p = float(item.get("probability", 0.0))
+        filled = int(round(p * width))
+        bar = Text("█" * filled + "·" * (width - filled), style="bold" if rank == 0 else "")
+        table.add_row(str(item.get("label", ""))[:14], bar, f"{p:6.1%}")
+    return table
+
+
+def preview_pixels(path: str, size: int = 64) -> np.ndarray | None:
+    """A small RGB copy of an image for drawing (decoded off the UI thread)."""
+    from cnntui.core.images import ImageReadError, open_image, to_color_mode
+
+    try:
+        img = to_color_mode(open_image(path), "rgb")
+    except (ImageReadError, OSError, ValueError):
+        return None
+    img.thumbnail((size, size))
+    return np.asarray(img)
+
+
+def render_prediction(p: Any, pixels: np.ndarray | None) -> Group:
+    """The image drawn in the terminal above its top-k bars (or why it failed)."""
+    parts: list[Any] = [Text(p.path, style="bold", overflow="fold")]
+    if not p.ok:
+        parts.append(Text(f"cannot classify: {p.error}"))
+        return Group(*parts)
+    if pixels is not None:
+        parts.append(HalfBlockImage(pixels, max_width=32, max_height=10))
+    parts.append(topk_bars(p.top or []))
+    return Group(*parts)
+
+
+def split_paths(text: str) -> list[str]:
+    """Paths typed into the field: shell-like quoting, so names with spaces work."""
+    try:
+        return shlex.split(text)
+    except ValueError:
+        return text.split()
 
 
 class PredictScreen(WorkbenchScreen):
-    def compose(self):
+    """Classify image files with a run's checkpoint."""
+
+    AUTO_FOCUS = "#predict-paths"
+    BINDINGS = [
+        Binding("ctrl+o", "browse", "Browse"),
+        Binding("ctrl+r", "predict", "Predict"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.predictions: list[Any] = []
+        self.previews: list[Any] = []
+
+    def compose(self) -> ComposeResult:
         yield Header()
+        with Horizontal(classes="buttons", id="predict-bar"):
+            yield RunSelect(id="predict-run")
+            yield Button("Browse", id="predict-browse", compact=True)
+            yield Button("Predict", id="predict-go", variant="primary", compact=True)
+        yield Input(
+            id="predict-paths",
+            compact=True,
+            placeholder="image files, folders or globs (Enter predicts; Ctrl+O browses)",
+        )
+        yield Static("", id="predict-summary", classes="status")
+        with Horizontal():
+            yield OptionList(id="predict-files")
+            with VerticalScroll(id="predict-detail"):
+                yield Static("", id="predict-result")
         yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.title = "cnntui — Predict"
+        self.query_one("#predict-run", RunSelect).reload(self.app.runs_dir)
+
+    def on_screen_resume(self) -> None:
+        self.query_one("#predict-run", RunSelect).reload(self.app.runs_dir)
+
+    def show_run(self, run_id: str) -> None:
+        self.query_one("#predict-run", RunSelect).reload(self.app.runs_dir, prefer=run_id)
+        self.query_one("#predict-paths", Input).focus()
+
+    @on(Button.Pressed, "#predict-browse")
+    def action_browse(self) -> None:
+        def chosen(path: str | None) -> None:
+            if path:
+                field = self.query_one("#predict-paths", Input)
+                field.value = (field.value + " " + shlex.quote(path)).strip()
+                self.action_predict()
+
+        self.app.push_screen(PathPicker(".", files=True), chosen)
+
+    @on(Input.Submitted, "#predict-paths")
+    @on(Button.Pressed, "#predict-go")
+    def action_predict(self) -> None:
+        run_id = self.query_one("#predict-run", RunSelect).value
+        if not isinstance(run_id, str):
+            self.notify("No run with a checkpoint yet: train one first (t).", severity="warning")
+            return
+        paths = split_paths(self.query_one("#predict-paths", Input).value)
+        if not paths:
+            self.notify("Type or browse to at least one image file or folder.", severity="warning")
+            return
+        self.predictions, self.previews = [], []
+        self.query_one("#predict-files", OptionList).clear_options()
+        self.query_one("#predict-result", Static).update("")
+        self.query_one("#predict-summary", Static).update(f"Loading {run_id}…")
+        self.predict_worker(run_id, paths)
+
+    @work(thread=True, exclusive=True, group="predict", exit_on_error=False, name="Predicting")
+    def predict_worker(self, run_id: str, paths: list[str]) -> None:
+        from cnntui.core.checkpoints import open_model
+        from cnntui.core.predict import collect_inputs, predict_paths
+        from cnntui.core.runs import resolve_run
+
+        worker = get_current_worker()
+        run = resolve_run(run_id, self.app.runs_dir)
+        loaded = open_model(str(run.dir))
+        inputs = collect_inputs(paths)
+        batch: list[Any] = []
+        previews: list[Any] = []
+        for prediction in predict_paths(loaded, inputs, top_k=TOP_K):
+            if worker.is_cancelled:
+                return
+            batch.append(prediction)
+            previews.append(preview_pixels(prediction.path) if prediction.ok else None)
+            if len(batch) >= 16:
+                self.post_message(Predicted(batch, previews, done=False))
+                batch, previews = [], []
+        self.post_message(Predicted(batch, previews, done=True))
+
+    def worker_failed(self, worker: Any, error: BaseException | None) -> None:
+        if worker.group == "predict":
+            self.query_one("#predict-summary", Static).update(f"Could not predict: {error}")
+
+    def on_predicted(self, message: Predicted) -> None:
+        options = self.query_one("#predict-files", OptionList)
+        start = len(self.predictions)
+        self.predictions.extend(message.predictions)
+        self.previews.extend(message.previews)
+        new = []
+        for i, p in enumerate(message.predictions, start):
+            name = Path(p.path).name
+            if p.ok and p.top:
+                label = f"{name[:20]}  {p.top[0]['label']} {p.top[0]['probability']:.0%}"
+            else:
+                label = f"{name[:20]}  ! {p.error}"
+            new.append(Option(label, id=str(i)))
+        options.add_options(new)
+        if start == 0 and self.predictions:
+            options.highlighted = 0
+            options.focus()
+        bad = sum(1 for p in self.predictions if not p.ok)
+        state = "" if message.done else " (more coming…)"
+        self.query_one("#predict-summary", Static).update(
+            f"{len(self.predictions)} file(s), {bad} unreadable{state}"
+        )
+
+    @on(OptionList.OptionHighlighted, "#predict-files")
+    def _show(self, event: OptionList.OptionHighlighted) -> None:
+        if event.option.id is None:
+            return
+        i = int(event.option.id)
+        result = render_prediction(self.predictions[i], self.previews[i])
+        self.query_one("#predict-result", Static).update(result)

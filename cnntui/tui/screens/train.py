@@ -130,6 +130,7 @@ class TrainScreen(WorkbenchScreen):
         name = getattr(self.app, "selected_model", None)
         if name:
             self.select_model(name)
+        self.query_one("#train-form").can_focus = False
         self.set_interval(1.0, self._reap)
 
     # -- the form ---------------------------------------------------------------------
