@@ -1,0 +1,180 @@
+"""Real (tiny) training in-process: run directory, events, stop, NaN, early stopping."""
+
+from __future__ import annotations
+
+import csv
+import json
+import threading
+
+import pytest
+
+from cnntui.core.runs import Run
+from cnntui.core.train import TrainConfig, resume, train
+
+TINY_ZOO = """
+from cnntui.core.registry import Hyperparameters, register_model
+
+HP = Hyperparameters(batch_size=16, epochs=2, loss="sparse_categorical_crossentropy")
+
+
+@register_model("tiny-dense", title="Tiny dense (tests)", hyperparameters=HP, tags=("test",))
+def tiny_dense(input_shape, num_classes):
+    import keras
+
+    return keras.Sequential([
+        keras.Input(input_shape), keras.layers.Flatten(),
+        keras.layers.Dense(16, activation="relu"),
+        keras.layers.Dense(num_classes, activation="softmax"),
+    ])
+
+
+@register_model("tiny-nan", title="Produces NaN (tests)", hyperparameters=HP, tags=("test",))
+def tiny_nan(input_shape, num_classes):
+    import keras
+
+    return keras.Sequential([
+        keras.Input(input_shape), keras.layers.Flatten(), keras.layers.Rescaling(float("nan")),
+        keras.layers.Dense(num_classes, activation="softmax"),
+    ])
+"""
+
+CONFIG_KEYS = {
+    "model",
+    "title",
+    "source_file",
+    "model_source",
+    "hyperparameters",
+    "data",
+    "input_shape",
+    "num_classes",
+    "seed",
+    "created",
+    "versions",
+    "argv",
+}
+
+
+@pytest.fixture(scope="session")
+def tiny_zoo(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("tiny-zoo")
+    (folder / "tiny.py").write_text(TINY_ZOO, encoding="utf-8")
+    return str(folder)
+
+
+def events(run: Run) -> list[dict]:
+    return [json.loads(line) for line in run.path("events.jsonl").read_text().splitlines()]
+
+
+def history(run: Run) -> list[dict]:
+    with open(run.path("history.csv"), newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_train_writes_a_complete_run_directory(tiny_zoo):
+    import keras
+    import numpy as np
+
+    result = train(TrainConfig("tiny-dense", zoo=[tiny_zoo], epochs=2, limit=300, seed=3))
+    run = result.run
+    assert result.status == "finished" and run.status == "finished"
+
+    cfg = run.config
+    assert CONFIG_KEYS <= set(cfg)
+    assert "def tiny_dense" in cfg["model_source"]
+    assert cfg["hyperparameters"]["epochs"] == 2 and cfg["hyperparameters"]["batch_size"] == 16
+    assert cfg["data"]["source"] == "sample" and cfg["data"]["counts"] == {"train": 270, "val": 30}
+    assert cfg["data"]["class_names"] == [str(i) for i in range(10)]
+    assert {"cnntui", "keras", "tensorflow", "python"} <= set(cfg["versions"])
+
+    evs = events(run)
+    kinds = [e["event"] for e in evs]
+    assert kinds[0] == "begin" and kinds[-1] == "done"
+    assert [e["epoch"] for e in evs if e["event"] == "epoch"] == [1, 2]
+    begin = evs[0]
+    assert begin["steps_per_epoch"] == 17 and begin["samples"] == 270 and begin["epochs"] == 2
+    epoch = [e for e in evs if e["event"] == "epoch"][-1]
+    assert {"loss", "accuracy", "val_loss", "val_accuracy", "learning_rate"} <= set(epoch["logs"])
+    assert epoch["images_per_sec"] > 0 and epoch["eta_seconds"] == 0
+    assert all("time" in e for e in evs)
+
+    rows = history(run)
+    assert [r["epoch"] for r in rows] == ["0", "1"]
+    assert list(rows[0]) == ["epoch", *sorted(epoch["logs"])]  # CSVLogger's columns
+
+    model = keras.models.load_model(run.path("best.keras"))  # plain Keras, no cnntui
+    assert model.predict(np.zeros((1, 28, 28, 1), "float32"), verbose=0).shape == (1, 10)
+    assert keras.models.load_model(run.path("last.keras")).optimizer.iterations.numpy() == 34
+
+    m = run.metrics
+    assert m["epochs_completed"] == 2 and m["wall_seconds"] > 0 and m["images_per_sec"] > 0
+    assert m["best_val_loss"] == min(float(r["val_loss"]) for r in rows)
+    assert not list(run.dir.glob(".*tmp*"))  # no temporary files left behind
+
+
+def test_stop_request_ends_after_one_batch_and_resume_continues(tiny_zoo):
+    stop = threading.Event()
+
+    class StopAtBegin:
+        def handle(self, event):
+            if event["event"] == "begin":
+                stop.set()
+
+        def close(self):
+            pass
+
+    cfg = TrainConfig("tiny-dense", zoo=[tiny_zoo], epochs=3, limit=300)
+    result = train(cfg, sinks=[StopAtBegin()], stop=stop)
+    run = result.run
+    assert result.status == "stopped" and run.status == "stopped"
+    assert run.path("last.keras").exists()  # the partial epoch's weights are kept
+    assert not run.path("history.csv").exists()  # but it is not a completed epoch
+    stopped = events(run)[-1]
+    assert stopped["event"] == "stopped" and stopped["epoch"] == 0
+
+    again = resume(run.id, epochs=1)
+    assert again.status == "finished"
+    assert [r["epoch"] for r in history(run)] == ["0"]
+    assert [e["event"] for e in events(run)].count("begin") == 2
+
+
+def test_nan_loss_fails_with_a_clear_reason(tiny_zoo):
+    result = train(TrainConfig("tiny-nan", zoo=[tiny_zoo], epochs=2, limit=100))
+    assert result.status == "failed" and result.run.status == "failed"
+    failed = events(result.run)[-1]
+    assert failed["event"] == "failed" and "NaN" in failed["reason"] and "--lr" in failed["reason"]
+    assert not result.run.path("last.keras").exists()  # NaN weights are never saved
+
+
+def test_early_stopping_and_reduce_lr_on_a_plateau(tiny_zoo):
+    # SGD with a learning rate this small leaves the weights bit-identical: a real plateau.
+    cfg = TrainConfig(
+        "tiny-dense",
+        zoo=[tiny_zoo],
+        epochs=6,
+        limit=100,
+        optimizer="sgd",
+        learning_rate=1e-30,
+        patience=2,
+        reduce_lr=True,
+    )
+    result = train(cfg)
+    assert result.status == "finished"
+    assert result.reason.startswith("early stopping")
+    rows = history(result.run)
+    assert len(rows) == 3  # epoch 1 sets the best, 2 and 3 do not improve: stop
+    lrs = [float(r["learning_rate"]) for r in rows]
+    assert lrs[2] == pytest.approx(lrs[0] / 2, rel=1e-3)
+    state = json.loads(result.run.path("state.json").read_text())
+    assert state["epochs_completed"] == 3 and state["early_stopping"]["wait"] == 2
+
+
+def test_bad_requests_fail_before_a_run_directory_exists(tiny_zoo):
+    from cnntui.core.runs import list_runs
+
+    with pytest.raises(ValueError, match="--optimizer must be one of"):
+        train(TrainConfig("tiny-dense", zoo=[tiny_zoo], optimizer="nadamx"))
+    with pytest.raises(ValueError, match="--val-split"):
+        train(TrainConfig("tiny-dense", zoo=[tiny_zoo], val_split=1.5))
+    with pytest.raises(ValueError, match="not found"):
+        train(TrainConfig("tiny-dense", zoo=[tiny_zoo], data="no/such/folder"))
+    assert list_runs() == []
