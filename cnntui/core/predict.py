@@ -124,17 +124,25 @@ def to_class_probabilities(raw: np.ndarray, binary: bool, logits: bool) -> np.nd
     return _softmax(raw) if logits else raw
 
 
-def make_predictor(loaded: LoadedModel, eager: bool = False) -> Callable[[np.ndarray], np.ndarray]:
+def make_predictor(
+    loaded: LoadedModel, eager: bool = False, pad_to: int | None = None
+) -> Callable[[np.ndarray], np.ndarray]:
     """A function from a float32 batch to class probabilities (N, K).
 
     ``eager`` calls the model directly, which skips tracing a graph: best for a handful of
-    images; otherwise Keras's compiled ``predict_on_batch`` is used.
+    images; otherwise Keras's compiled ``predict_on_batch`` is used, and a short last batch
+    is padded to ``pad_to`` so the graph is traced once, not once more for its shape.
     """
     model = loaded.model
 
     def predict(x: np.ndarray) -> np.ndarray:
+        n = len(x)
         if eager:
             raw = np.asarray(model(x, training=False))
+        elif pad_to and n < pad_to:
+            padded = np.zeros((pad_to, *x.shape[1:]), dtype=x.dtype)
+            padded[:n] = x
+            raw = np.asarray(model.predict_on_batch(padded))[:n]
         else:
             raw = model.predict_on_batch(x)
         return to_class_probabilities(raw, loaded.binary, loaded.logits)
@@ -164,7 +172,9 @@ def predict_paths(
     """
     pre = loaded.preprocessing
     n_good = sum(1 for _, err in inputs if err is None)
-    predict = make_predictor(loaded, eager=n_good <= 8)
+    predict = make_predictor(
+        loaded, eager=n_good <= 8, pad_to=batch_size if n_good > batch_size else None
+    )
     batches = [inputs[i : i + batch_size] for i in range(0, len(inputs), batch_size)]
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         pending: deque[Future] = deque()
