@@ -1,0 +1,134 @@
+"""Snapshots of every screen at 80x24 with deterministic data (fixed run ids and numbers).
+
+Update after an intended change with ``pytest tests/test_tui_snapshots.py --snapshot-update``
+and look at the SVGs in ``tests/__snapshots__/`` before committing them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+from test_tui_fixtures import tui_zoo, wait_until, write_run  # noqa: F401 - fixture
+
+from cnntui.core.runs import runs_root
+from cnntui.tui.app import make_app
+
+SIZE = (80, 24)
+
+
+@pytest.fixture
+def two_runs():
+    root = runs_root()
+    write_run(root, "run-a", epochs=4, speed=0.5, created=1_700_000_000.0, checkpoint=True)
+    write_run(root, "run-b", epochs=6, speed=0.9, created=1_700_000_100.0, checkpoint=True)
+    return root
+
+
+def test_zoo_snapshot(snap_compare, tui_zoo):  # noqa: F811 - pytest fixture
+    async def run_before(pilot):
+        await pilot.press("slash", *"tuitest", "escape")
+        await pilot.pause()
+
+    app = make_app(zoo_dirs=[tui_zoo], follow_running=False)
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_data_snapshot(snap_compare):
+    async def run_before(pilot):
+        await pilot.press("d")
+        await pilot.pause()
+        await pilot.press("i")
+        screen = pilot.app.screen
+        await wait_until(pilot, lambda: screen.query_one("#data-counts").labels, 60, "inspect")
+        await pilot.pause(0.2)
+
+    assert snap_compare(make_app(follow_running=False), terminal_size=SIZE, run_before=run_before)
+
+
+def test_train_form_snapshot(snap_compare, tui_zoo):  # noqa: F811 - pytest fixture
+    async def run_before(pilot):
+        await pilot.app.use_model("tuitest-tiny")
+        await pilot.pause()
+
+    app = make_app(zoo_dirs=[tui_zoo], follow_running=False)
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_train_following_snapshot(snap_compare, two_runs):
+    async def run_before(pilot):
+        await pilot.app.open_run("run-b", "train")
+        screen = pilot.app.screen
+        await wait_until(pilot, lambda: screen.progress.finished, 20, "run-b to be read")
+        await pilot.pause(0.3)  # one chart redraw tick
+
+    assert snap_compare(make_app(follow_running=False), terminal_size=SIZE, run_before=run_before)
+
+
+def test_runs_snapshot(snap_compare, two_runs):
+    async def run_before(pilot):
+        await pilot.press("r")
+        screen = pilot.app.screen
+        await wait_until(pilot, lambda: len(screen.rows) == 2, 20, "the runs table")
+        await pilot.press("space", "down", "space")
+        await pilot.pause(0.3)
+
+    assert snap_compare(make_app(follow_running=False), terminal_size=SIZE, run_before=run_before)
+
+
+def test_evaluate_snapshot(snap_compare, two_runs, digits):
+    from cnntui.core.evaluate import EvaluationResult
+
+    x, y = digits
+    rng = np.random.default_rng(0)
+    idx = rng.choice(len(y), 60, replace=False)
+    logits = rng.normal(size=(60, 10)) + 3.0 * np.eye(10)[y[idx]]
+    probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    result = EvaluationResult(
+        class_names=[str(k) for k in range(10)],
+        y_true=y[idx],
+        probs=probs,
+        ids=[f"val#{i}" for i in range(60)],
+        source="sample",
+        split="val",
+        images=x[idx][..., None] / 255.0,
+    )
+
+    async def run_before(pilot):
+        await pilot.press("e")
+        await pilot.pause()
+        screen = pilot.app.screen
+        screen.show_result(result, result.report())
+        await pilot.pause()
+        screen.show_cell(3, 3)
+        await pilot.pause()
+
+    assert snap_compare(make_app(follow_running=False), terminal_size=SIZE, run_before=run_before)
+
+
+def test_predict_snapshot(snap_compare, two_runs, digits, tmp_path, monkeypatch):
+    from cnntui.core.predict import Prediction, top_classes
+    from cnntui.tui.messages import Predicted
+    from cnntui.tui.screens.predict import preview_pixels
+
+    x, y = digits
+    monkeypatch.chdir(tmp_path)  # relative paths: nothing machine-specific on screen
+    Image.fromarray(x[4999]).save("digit-9.png")
+    probs = np.array([0.01, 0.02, 0.01, 0.03, 0.08, 0.02, 0.01, 0.12, 0.05, 0.65])
+    names = [str(k) for k in range(10)]
+    predictions = [
+        Prediction(path="digit-9.png", top=top_classes(probs, names, 5), probabilities=probs),
+        Prediction(path="notes.png", error="not an image file (unknown or unsupported format)"),
+    ]
+
+    async def run_before(pilot):
+        await pilot.press("p")
+        await pilot.pause()
+        screen = pilot.app.screen
+        screen.query_one("#predict-paths").value = "digit-9.png notes.png"
+        screen.post_message(
+            Predicted(predictions, [preview_pixels("digit-9.png"), None], done=True)
+        )
+        await pilot.pause(0.2)
+
+    assert snap_compare(make_app(follow_running=False), terminal_size=SIZE, run_before=run_before)
