@@ -7,7 +7,6 @@ conversion, then stretch, centre-crop or pad to the target size.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -94,22 +93,16 @@ def open_image(path: str | Path, draft: tuple[int, int] | None = None) -> Image.
     """Open and fully decode an image, EXIF-rotated; raise :class:`ImageReadError`.
 
     ``draft`` (height, width) lets the JPEG decoder scale down by 2, 4 or 8 while
-    decoding, never below that size in either orientation: much faster for photos
-    that will be shrunk anyway. :func:`load_image` always uses it, so training and
-    prediction see identical pixels.
+    decoding, never below that size in either orientation: faster for photos that will
+    be shrunk anyway. :func:`load_image` always uses it, so training and prediction see
+    identical pixels.
     """
-    with _decoding(path) as img:
-        if draft and img.format == "JPEG":
-            side = max(draft)
-            img.draft(None, (side, side))
-        img.load()
-        img = ImageOps.exif_transpose(img) or img
-        return img.copy()
+    return _open_loaded(path, draft)[0]
 
 
 @dataclass(frozen=True)
 class ImageInfo:
-    """What a check pass learns about a readable image file (size after EXIF rotation)."""
+    """What a check pass learns about an image file (size after EXIF rotation)."""
 
     width: int
     height: int
@@ -117,21 +110,46 @@ class ImageInfo:
     format: str
 
 
+def _info(img: Image.Image) -> ImageInfo:
+    width, height = img.width, img.height
+    try:
+        orientation = img.getexif().get(0x0112, 1)
+    except Exception:  # noqa: BLE001 - a broken EXIF block is not a broken image
+        orientation = 1
+    if orientation in (5, 6, 7, 8):
+        width, height = height, width
+    return ImageInfo(width, height, img.mode, img.format or "?")
+
+
+def _open_loaded(path: str | Path, draft: tuple[int, int] | None) -> tuple[Image.Image, ImageInfo]:
+    with _decoding(path) as img:
+        info = _info(img)
+        if draft and img.format == "JPEG":
+            side = max(draft)
+            img.draft(None, (side, side))
+        img.load()
+        ImageOps.exif_transpose(img, in_place=True)
+        return img, info
+
+
 def probe_image(path: str | Path) -> ImageInfo:
     """Decode ``path`` completely (JPEGs at 1/8 scale, which still reads every byte) to
     prove it is readable; raise :class:`ImageReadError` otherwise."""
     with _decoding(path) as img:
-        width, height, mode, fmt = img.width, img.height, img.mode, img.format or "?"
-        try:
-            orientation = img.getexif().get(0x0112, 1)
-        except Exception:  # noqa: BLE001 - a broken EXIF block is not a broken image
-            orientation = 1
-        if orientation in (5, 6, 7, 8):
-            width, height = height, width
+        info = _info(img)
         if img.format == "JPEG":
             img.draft(None, (1, 1))
         img.load()
-        return ImageInfo(width, height, mode, fmt)
+        return info
+
+
+def peek_image(path: str | Path) -> ImageInfo | None:
+    """Size, mode and format from the file header only; ``None`` if unreadable."""
+    try:
+        with _decoding(path) as img:
+            return _info(img)
+    except ImageReadError:
+        return None
 
 
 @contextmanager
@@ -145,14 +163,14 @@ def _decoding(path: str | Path) -> Iterator[Image.Image]:
     if size == 0:
         raise ImageReadError(path, "empty file (0 bytes)")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as img:
-                if img.width * img.height > MAX_PIXELS:
-                    raise ImageReadError(
-                        path, f"image too large to decode safely ({img.width}x{img.height})"
-                    )
-                yield img
+        # (no warnings.catch_warnings here: it is not thread-safe, and the size check below
+        # turns Pillow's decompression-bomb warning zone into an error anyway)
+        with Image.open(path) as img:
+            if img.width * img.height > MAX_PIXELS:
+                raise ImageReadError(
+                    path, f"image too large to decode safely ({img.width}x{img.height})"
+                )
+            yield img
     except ImageReadError:
         raise
     except Image.UnidentifiedImageError:
@@ -260,7 +278,13 @@ def image_to_array(img: Image.Image, pre: Preprocessing) -> np.ndarray:
 
 def load_image_uint8(path: str | Path, pre: Preprocessing) -> np.ndarray:
     """Read ``path`` as uint8 (H, W, C) ready for :func:`scale_uint8`."""
-    return image_to_uint8(open_image(path, draft=pre.image_size), pre)
+    return image_to_uint8(_open_loaded(path, pre.image_size)[0], pre)
+
+
+def load_image_checked(path: str | Path, pre: Preprocessing) -> tuple[np.ndarray, ImageInfo]:
+    """:func:`load_image_uint8` plus what the file was (for the check pass)."""
+    img, info = _open_loaded(path, pre.image_size)
+    return image_to_uint8(img, pre), info
 
 
 def load_image(path: str | Path, pre: Preprocessing) -> np.ndarray:

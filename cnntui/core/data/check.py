@@ -11,7 +11,9 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from cnntui.core.images import ImageReadError, probe_image
+import numpy as np
+
+from cnntui.core.images import ImageReadError, Preprocessing, load_image_checked, probe_image
 
 
 @dataclass(frozen=True)
@@ -32,9 +34,14 @@ class FileCheck:
         return not self.reason
 
 
-def _check_one(path: str, label: int, split: str) -> FileCheck:
+def _check_one(
+    path: str, label: int, split: str, pre: Preprocessing | None, out: np.ndarray | None, i: int
+) -> FileCheck:
     try:
-        info = probe_image(path)
+        if out is None:
+            info = probe_image(path)
+        else:
+            out[i], info = load_image_checked(path, pre)
     except ImageReadError as exc:
         return FileCheck(path, label, split, reason=exc.reason)
     except Exception as exc:  # noqa: BLE001 - one odd file must never stop the pass
@@ -45,16 +52,23 @@ def _check_one(path: str, label: int, split: str) -> FileCheck:
 def check_files(
     items: Sequence[tuple[str, int, str]],
     *,
+    pre: Preprocessing | None = None,
+    out: np.ndarray | None = None,
     workers: int | None = None,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> list[FileCheck]:
     """Check ``(path, label, split)`` items in parallel threads (Pillow decodes without the
-    GIL); results keep the input order."""
+    GIL); results keep the input order. With ``pre`` and ``out`` (uint8 (N, h, w, c)), the
+    check *is* the decode: ``out[i]`` receives item i's preprocessed pixels."""
     total = len(items)
     workers = workers or min(16, 2 * (os.cpu_count() or 1))
     results: list[FileCheck] = []
+
+    def one(i: int) -> FileCheck:
+        return _check_one(*items[i], pre, out, i)
+
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        for i, result in enumerate(pool.map(lambda it: _check_one(*it), items, chunksize=16)):
+        for i, result in enumerate(pool.map(one, range(total), chunksize=16)):
             results.append(result)
             if on_progress and ((i + 1) % 256 == 0 or i + 1 == total):
                 on_progress(i + 1, total)

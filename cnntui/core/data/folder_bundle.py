@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -11,11 +12,12 @@ import numpy as np
 from cnntui.core.data.arrays import encode_labels, split_indices
 from cnntui.core.data.augment import build_augmenter, describe, parse_augment
 from cnntui.core.data.bundle import LABEL_MODES, DataBundle, _preprocessing
-from cnntui.core.data.check import FileCheck, check_files
+from cnntui.core.data.check import check_files
 from cnntui.core.data.errors import DataError
 from cnntui.core.data.folders import FolderScan, scan_folder
-from cnntui.core.data.inspect import folder_report
-from cnntui.core.data.pipeline import SkipLog, default_cache_budget, file_dataset
+from cnntui.core.data.inspect import folder_report, suggest_color_mode, suggest_image_size
+from cnntui.core.data.pipeline import SkipLog, array_dataset, default_cache_budget, file_dataset
+from cnntui.core.images import peek_image
 
 
 def _limited(scan: FolderScan, limit: int | None, seed: int) -> dict[str, list[tuple[str, int]]]:
@@ -30,6 +32,19 @@ def _limited(scan: FolderScan, limit: int | None, seed: int) -> dict[str, list[t
         keep = np.sort(rng.permutation(len(fs))[:n])
         out[split] = [fs[i] for i in keep]
     return out
+
+
+def _suggest_from_headers(
+    items: list[tuple[str, int, str]], seed: int, sample: int = 5000
+) -> tuple[tuple[int, int], str]:
+    """Target size and colour suggested by the headers of (a seeded sample of) the files."""
+    order = np.random.default_rng(seed).permutation(len(items))[:sample]
+    infos = [peek_image(items[i][0]) for i in order]
+    shapes = Counter((i.height, i.width) for i in infos if i)
+    if not shapes:
+        return (128, 128), "rgb"
+    modes = Counter(i.mode for i in infos if i)
+    return suggest_image_size(shapes.most_common(1)[0][0]), suggest_color_mode(modes)
 
 
 def load_folder(
@@ -60,31 +75,36 @@ def load_folder(
         raise DataError(f"binary labels need exactly 2 classes; {scan.root} has {k}")
     files = _limited(scan, limit, seed)
     items = [(p, label, split) for split, fs in files.items() for p, label in fs]
-    checks = check_files(items, on_progress=on_progress)
+    if input_shape is None:
+        native_size, native_color = _suggest_from_headers(items, seed)
+    else:
+        native_size, native_color = (128, 128), "rgb"
+    pre = _preprocessing(input_shape, native_size, native_color, resize_mode, color_mode)
+    h, w = pre.image_size
+    per_image = h * w * pre.channels
+    budget = default_cache_budget() if cache_budget_bytes is None else cache_budget_bytes
+    cached_bytes = 2 * per_image * len(items)  # pixels + the shuffle buffer's copies
+    cache = cached_bytes <= budget
+    # When the decoded images fit the budget, the check pass decodes them once into memory;
+    # otherwise it only proves every file readable and the pipeline streams from disk.
+    pixels = np.empty((len(items), h, w, pre.channels), np.uint8) if cache else None
+    checks = check_files(items, pre=pre, out=pixels, on_progress=on_progress)
     report = folder_report(scan, checks)
     skipped = [{"path": r.path, "reason": r.reason} for r in checks if not r.ok]
     if on_skip:
         for s in skipped:
             on_skip(s["path"], s["reason"])
-    good: dict[str, list[FileCheck]] = {s: [] for s in files}
-    for r in checks:
+    good: dict[str, list[int]] = {s: [] for s in files}
+    for i, r in enumerate(checks):
         if r.ok:
-            good[r.split].append(r)
+            good[r.split].append(i)
     if not good["train"]:
         first = skipped[0] if skipped else {"path": str(scan.root), "reason": "no files"}
         raise DataError(
             f"none of the {len(files['train'])} training files in {scan.root} is a readable "
             f"image (first: {first['path']}: {first['reason']})"
         )
-    suggested = report.get("suggested", {})
-    pre = _preprocessing(
-        input_shape,
-        suggested.get("image_size", (128, 128)),
-        suggested.get("color_mode", "rgb"),
-        resize_mode,
-        color_mode,
-    )
-    parts: dict[str, list[FileCheck]] = {"train": good["train"]}
+    parts: dict[str, list[int]] = {"train": good["train"]}
     if "val" in good:
         parts["val"] = good["val"]
     elif val_split > 0:
@@ -92,34 +112,36 @@ def load_folder(
         parts = {"train": [good["train"][i] for i in tr], "val": [good["train"][i] for i in va]}
     if "test" in good:
         parts["test"] = good["test"]
-    h, w = pre.image_size
-    per_image = h * w * pre.channels
-    budget = default_cache_budget() if cache_budget_bytes is None else cache_budget_bytes
-    cached_bytes = per_image * (len(parts["train"]) + len(parts.get("val", [])))
-    cache = cached_bytes <= budget
     log = SkipLog(skipped, on_skip)
     augmenter = build_augmenter(spec, seed) if spec else None
     datasets: dict[str, Any] = {}
-    for split, rs in parts.items():
-        if not rs:
+    for split, idx in parts.items():
+        if not idx:
             continue
-        y = encode_labels(np.array([r.label for r in rs], dtype=np.int32), label_mode, k)
-        datasets[split] = file_dataset(
-            [r.path for r in rs], y, pre, batch_size, shuffle=split == "train", seed=seed,
-            cache=cache and split != "test", skip_log=log,
-            augmenter=augmenter if split == "train" else None,
-        )  # fmt: skip
+        y = encode_labels(np.array([checks[i].label for i in idx], dtype=np.int32), label_mode, k)
+        aug = augmenter if split == "train" else None
+        train = split == "train"
+        if pixels is not None:
+            datasets[split] = array_dataset(
+                pixels[idx], y, pre, batch_size, shuffle=train, seed=seed, augmenter=aug
+            )
+        else:
+            datasets[split] = file_dataset(
+                [checks[i].path for i in idx], y, pre, batch_size, shuffle=train, seed=seed,
+                cache=False, skip_log=log, augmenter=aug,
+            )  # fmt: skip
+    del pixels
     warnings = list(report["warnings"])
     if not cache:
         warnings.append(
-            f"decoded images ({cached_bytes / 2**20:.0f} MiB) exceed the cache budget "
-            f"({budget / 2**20:.0f} MiB): images are decoded again every epoch"
+            f"decoded images (~{cached_bytes / 2**20:.0f} MiB with shuffling) exceed the cache "
+            f"budget ({budget / 2**20:.0f} MiB): images are decoded again every epoch"
         )
     return DataBundle(
         source=str(scan.root), class_names=list(scan.class_names), preprocessing=pre,
         label_mode=label_mode, batch_size=batch_size, train=datasets["train"],
         val=datasets.get("val"), test=datasets.get("test"),
-        counts={s: len(rs) for s, rs in parts.items()}, skipped=skipped,
+        counts={s: len(ix) for s, ix in parts.items()}, skipped=skipped,
         augment=describe(spec), val_split=val_split if "val" not in good else None, seed=seed,
         kind="folder", layout=scan.layout, cached=cache, check=report, warnings=warnings,
     )  # fmt: skip
