@@ -106,8 +106,18 @@ def _quiet_tensorflow() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
-def load_keras_model(path: str | Path, unsafe: bool = False) -> Any:
-    """``keras.models.load_model`` in safe mode (unless ``unsafe``), without compiling."""
+def _load_zoo(zoo_files: list[str]) -> None:
+    from cnntui.core.registry import load_zoo
+
+    load_zoo([f for f in zoo_files if Path(f).exists()])
+
+
+def load_keras_model(path: str | Path, unsafe: bool = False, zoo_files: list[str] = ()) -> Any:
+    """``keras.models.load_model`` in safe mode (unless ``unsafe``), without compiling.
+
+    A checkpoint using custom layers registered by a zoo file is retried once after the zoo
+    (and ``zoo_files``, e.g. the run's own definition file) has been loaded.
+    """
     path = Path(path)
     if path.suffix != ".keras":
         raise CheckpointError(f"{path}: expected a Keras 3 .keras file")
@@ -117,7 +127,13 @@ def load_keras_model(path: str | Path, unsafe: bool = False) -> Any:
     import keras
 
     try:
-        return keras.models.load_model(path, compile=False, safe_mode=not unsafe)
+        try:
+            return keras.models.load_model(path, compile=False, safe_mode=not unsafe)
+        except TypeError as exc:
+            if "Could not locate" not in str(exc):
+                raise
+            _load_zoo(list(zoo_files))
+            return keras.models.load_model(path, compile=False, safe_mode=not unsafe)
     except Exception as exc:  # noqa: BLE001 - any failure is reported as one line
         text = str(exc)
         if "safe_mode" in text or "unsafe" in text.lower():
@@ -183,7 +199,8 @@ def open_model(
     from cnntui.core.heads import output_units
 
     path, run = find_checkpoint(run_ref, checkpoint, which)
-    model = load_keras_model(path, unsafe=unsafe)
+    zoo_files = [run.config.get("source_file", "")] if run else []
+    model = load_keras_model(path, unsafe=unsafe, zoo_files=[f for f in zoo_files if f])
     model_shape = _input_shape(model, path)
     units = output_units(model)
     pre, names = _run_facts(run) if run else (None, None)
