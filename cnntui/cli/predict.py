@@ -122,6 +122,9 @@ def predict(
     Exit code 0: all files classified; 1: some files failed; 2: nothing could run.
     """
     import json
+    import warnings
+
+    from PIL.Image import DecompressionBombWarning
 
     from cnntui.core.checkpoints import open_model, parse_labels
     from cnntui.core.predict import collect_inputs, predict_paths
@@ -130,6 +133,8 @@ def predict(
         raise typer.BadParameter("choose one of --json and --csv")
     if run and checkpoint:
         raise typer.BadParameter("give --run or --checkpoint, not both")
+    # oversized images are reported per file by the decoder; Pillow's warning is noise here
+    warnings.filterwarnings("ignore", category=DecompressionBombWarning)
     inputs = collect_inputs(paths)
     label_list = parse_labels(labels)
     loaded = None

@@ -71,7 +71,10 @@ def collect_inputs(specs: Iterable[str | Path]) -> list[tuple[str, str | None]]:
         spec = str(spec)
         path = Path(spec).expanduser()
         if path.is_dir():
-            for f in _walk(path):
+            found = list(_walk(path))
+            if not found:
+                add(spec, "folder has no files")
+            for f in found:
                 add(str(f))
         elif path.exists():
             add(str(path))
@@ -103,6 +106,8 @@ def decode_batch(
             errors[i] = exc.reason
         except MemoryError:
             errors[i] = "image too large to decode in memory"
+        except Exception as exc:  # noqa: BLE001 - one odd file must not stop the others
+            errors[i] = f"cannot preprocess image ({type(exc).__name__}: {exc})"
     x = np.stack(arrays) if arrays else None
     return x, good, errors
 
