@@ -58,6 +58,7 @@ class ViewState:
             self.run_id, self.model = event.get("run_id", ""), event.get("model", "")
             self.epochs, self.steps = event.get("epochs"), event.get("steps_per_epoch")
             self.batch_size = event.get("batch_size")
+            self.learning_rate = (event.get("params") or {}).get("learning_rate")
             start = int(event.get("initial_epoch") or 0)
             self.epoch, self.step = start, 0
             self.points = [p for p in self.points if p[0] <= start]
