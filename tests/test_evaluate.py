@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,7 +12,10 @@ from typer.testing import CliRunner
 
 from cnntui.cli.main import app
 from cnntui.core.checkpoints import open_model
+from cnntui.core.data.bundle import sample_path
 from cnntui.core.evaluate import evaluate_batches
+
+SAMPLE = sample_path()
 
 runner = CliRunner()
 
@@ -44,6 +48,8 @@ def reference(model_path, limit=1000, val_split=0.1):
 
 
 def test_report_numbers_match_keras(digits_run, models):
+    import keras
+
     result = runner.invoke(app, ["evaluate", "--json"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
@@ -66,6 +72,15 @@ def test_report_numbers_match_keras(digits_run, models):
     worst = report["highest_loss"][0]
     losses = -np.log(np.clip(probs[np.arange(len(y)), y], 1e-7, 1))
     assert worst["loss"] == pytest.approx(float(losses.max()), rel=1e-4)
+    # ids name the images: "sample[i]" indexes the bundled digits
+    with np.load(SAMPLE) as d:
+        x_all, y_all = d["x"], d["y"]
+    model = keras.models.load_model(models["digits10"])
+    for e in report["highest_loss"][:5]:
+        i = int(e["id"].removeprefix("sample[").removesuffix("]"))
+        assert y_all[i] == e["true_index"]
+        p = model.predict(x_all[i : i + 1, ..., None] / 255.0, verbose=0)[0]
+        assert float(p[e["predicted_index"]]) == pytest.approx(e["probability"], abs=1e-5)
     saved = json.loads(digits_run.path("evaluation.json").read_text())
     saved.pop("created"), report.pop("created")
     assert saved == report
@@ -92,14 +107,14 @@ def test_cells_list_their_examples(digits_run):
     loaded = open_model(digits_run.id)
     from cnntui.core.evaluate import load_split
 
-    dataset, *_ = load_split(digits_run.config)
-    result = evaluate_batches(loaded, dataset, id_prefix="val")
+    dataset, _, _, ids, _ = load_split(digits_run.config)
+    result = evaluate_batches(loaded, dataset, ids=ids, id_prefix="val")
     report = result.report(max_examples=1000)
     for cell in report["confusion_examples"]:
         idx = result.cell(cell["true_index"], cell["predicted_index"])
         assert cell["count"] == len(idx) == len(cell["examples"])
         for i, ident in zip(idx, cell["examples"], strict=True):
-            assert ident == f"val#{i}"
+            assert ident == result.ids[i] and ident.startswith("sample[")
             assert result.y_true[i] == cell["true_index"]
             assert result.y_pred[i] == cell["predicted_index"]
     assert sum(c["count"] for c in report["confusion_examples"]) == 100
@@ -170,3 +185,24 @@ def test_run_made_by_cnntui_train(digits_small, tmp_path):
     predicted = runner.invoke(app, ["predict", str(tmp_path / "few"), "--json"])
     assert predicted.exit_code == 0, predicted.output
     assert [d["path"] for d in json.loads(predicted.stdout)] == [str(f) for f in files]
+
+
+def test_folder_data_names_images_by_path(digits_run, digits_small, tmp_path):
+    """--data FOLDER with a test/ split: ids are file paths, bad files are skipped."""
+    from run_factory import write_digit_files
+
+    x, y = digits_small
+    root = tmp_path / "digits-folder"
+    for split, part in (("train", slice(0, 40)), ("test", slice(40, 70))):
+        for k in range(10):
+            mine = np.flatnonzero(y[part] == k)
+            write_digit_files(x[part][mine], y[part][mine], root / split / str(k))
+    (root / "test" / "3" / "broken.png").write_bytes(b"not a png")
+    result = runner.invoke(app, ["evaluate", "--data", str(root), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert (report["split"], report["examples"]) == ("test", 30)
+    for e in report["highest_loss"]:
+        assert Path(e["id"]).exists() and Path(e["id"]).parent.name == e["true"]
+    assert any("broken.png" in note for note in report["notes"])
+    assert digits_run.path("evaluation-digits-folder.json").exists()

@@ -255,10 +255,19 @@ def load_split(
             f"data preprocessing {bundle.preprocessing.to_dict()} differs from the "
             f"run's recorded {rec}"
         )
+    skipped = getattr(bundle, "skipped", None) or []
+    if skipped:
+        first = skipped[0]
+        notes.append(
+            f"{len(skipped)} unreadable file(s) left out, e.g. {first['path']}: {first['reason']}"
+        )
     if split == "test" and bundle.test is not None:
         return bundle.test, source, "test", _bundle_ids(bundle, "test"), notes
     if data is not None and split == "test":
-        notes.append(f"{source} has no test split: evaluating on all of it")
+        notes.append(
+            f"{source} has no test split: evaluating on all of it, in shuffled order, so "
+            "examples are numbered, not named (a test/ folder or test arrays name them)"
+        )
         return bundle.train, source, "all", _bundle_ids(bundle, "train"), notes
     if bundle.val is None:
         raise CheckpointError(

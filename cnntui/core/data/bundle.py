@@ -12,6 +12,9 @@ Contract (used by training, evaluation, prediction and the TUI):
   should a file change while training, by the pipeline: the same list object grows);
 - ``check``: for folders, the inspection report of the check pass (see ``inspect.py``);
   ``warnings``: lines worth showing (imbalance, empty class folders, …);
+- ``ids``: for the fixed-order splits (``val``, ``test``), one identifier per example in
+  dataset order: the file path for folders, ``source[i]`` (index into the source's arrays)
+  otherwise; evaluation reports use them to name images;
 - ``to_config()``: what ``config.json`` stores under ``"data"``.
 
 Folder pipelines drop unreadable files instead of raising, so their cardinality is
@@ -80,6 +83,7 @@ class DataBundle:
     cached: bool = False
     check: dict[str, Any] | None = None
     warnings: list[str] = field(default_factory=list)
+    ids: dict[str, list[str]] = field(default_factory=dict)  # val/test: one id per example
 
     @property
     def num_classes(self) -> int:
@@ -242,10 +246,14 @@ def load_arrays(
             shuffle=False, seed=seed,
         )  # fmt: skip
         counts["test"] = int(len(xt))
+    ids = {"val": [f"{source}[{int(keep[i])}]" for i in val_idx]}
+    if test is not None:
+        ids["test"] = [f"{source}:test[{int(i)}]" for i in tkeep]
     return DataBundle(
         source=source, class_names=list(class_names), preprocessing=pre, label_mode=label_mode,
         batch_size=batch_size, train=train, val=val, test=test, counts=counts,
         augment=describe(spec), val_split=val_split, seed=seed, kind=kind, layout="arrays",
+        ids=ids,
     )  # fmt: skip
 
 

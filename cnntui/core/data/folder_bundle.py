@@ -144,4 +144,5 @@ def load_folder(
         counts={s: len(ix) for s, ix in parts.items()}, skipped=skipped,
         augment=describe(spec), val_split=val_split if "val" not in good else None, seed=seed,
         kind="folder", layout=scan.layout, cached=cache, check=report, warnings=warnings,
+        ids={s: [checks[i].path for i in ix] for s, ix in parts.items() if s != "train"},
     )  # fmt: skip
