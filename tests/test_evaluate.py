@@ -206,3 +206,19 @@ def test_folder_data_names_images_by_path(digits_run, digits_small, tmp_path):
         assert Path(e["id"]).exists() and Path(e["id"]).parent.name == e["true"]
     assert any("broken.png" in note for note in report["notes"])
     assert digits_run.path("evaluation-digits-folder.json").exists()
+
+
+def test_confusion_matrix_is_coloured_for_terminals():
+    from cnntui.cli.evaluate import confusion_lines
+
+    report = {
+        "class_names": ["cat", "dog"],
+        "confusion_matrix": [[3, 1], [0, 4]],
+        "confusion_matrix_normalised": [[0.75, 0.25], [0.0, 1.0]],
+    }
+    plain = confusion_lines(report, normalised=False, color=False)
+    assert plain[1].split() == ["true", "cat", "3", "1"]
+    coloured = confusion_lines(report, normalised=True, color=True)
+    assert "\x1b[48;5;40m" in coloured[1]  # 75% on the diagonal: a green
+    assert "\x1b[48;5;88m" in coloured[1]  # 25% confusion: a dark red
+    assert "0%" in coloured[2] and coloured[2].count("\x1b[48;5;") == 1  # empty cell: plain

@@ -281,3 +281,23 @@ def test_exit_codes_of_the_real_command(models, digit_files, tmp_path, isolated_
     assert some.returncode == 1, some.stderr
     assert "empty file" in some.stdout and "%" in some.stdout
     assert "Traceback" not in some.stderr
+
+
+def test_logits_output_becomes_probabilities(digit_files, tmp_path):
+    """A bare model ending in a linear layer: scores go through a softmax."""
+    import keras
+
+    keras.utils.set_random_seed(1)
+    model = keras.Sequential(
+        [keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(3)]
+    )
+    path = tmp_path / "logits.keras"
+    model.save(path)
+    result = invoke(str(digit_files[0]), "--checkpoint", str(path), "--json")
+    assert result.exit_code == 0, result.output
+    top = json.loads(result.stdout)[0]["top"]
+    z = np.asarray(model(load_image(digit_files[0], Preprocessing())[None]))[0].astype(float)
+    want = np.exp(z - z.max()) / np.exp(z - z.max()).sum()
+    assert sum(t["probability"] for t in top) == pytest.approx(1.0, abs=1e-5)
+    for t in top:
+        assert t["probability"] == pytest.approx(want[t["index"]], abs=1e-5)
