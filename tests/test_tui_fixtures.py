@@ -146,13 +146,18 @@ def write_run(
     return run_dir
 
 
+_ZOO_DIRS: list[str] = []  # shared by every module importing the fixture
+
+
 def _zoo_fixture():
     import pytest
 
     @pytest.fixture(scope="session")
     def tui_zoo(tmp_path_factory) -> str:
         """One zoo folder for the whole session (registering it twice would warn)."""
-        return str(write_zoo(tmp_path_factory.mktemp("tui-zoo")))
+        if not _ZOO_DIRS:
+            _ZOO_DIRS.append(str(write_zoo(tmp_path_factory.mktemp("tui-zoo"))))
+        return _ZOO_DIRS[0]
 
     return tui_zoo
 

@@ -17,6 +17,17 @@ from cnntui.tui.app import make_app
 SIZE = (80, 24)
 
 
+def snapshot(snap_compare, app, run_before) -> bool:
+    """Compare at 80x24 after ``run_before``, without toasts (e.g. a broken user zoo file)."""
+
+    async def settle(pilot):
+        await run_before(pilot)
+        pilot.app.clear_notifications()
+        await pilot.pause()
+
+    return snap_compare(app, terminal_size=SIZE, run_before=settle)
+
+
 @pytest.fixture
 def two_runs():
     root = runs_root()
@@ -31,7 +42,7 @@ def test_zoo_snapshot(snap_compare, tui_zoo):  # noqa: F811 - pytest fixture
         await pilot.pause()
 
     app = make_app(zoo_dirs=[tui_zoo], follow_running=False)
-    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+    assert snapshot(snap_compare, app, run_before)
 
 
 def test_data_snapshot(snap_compare):
@@ -43,7 +54,7 @@ def test_data_snapshot(snap_compare):
         await wait_until(pilot, lambda: screen.query_one("#data-counts").labels, 60, "inspect")
         await pilot.pause(0.2)
 
-    assert snap_compare(make_app(follow_running=False), terminal_size=SIZE, run_before=run_before)
+    assert snapshot(snap_compare, make_app(follow_running=False), run_before)
 
 
 def test_train_form_snapshot(snap_compare, tui_zoo):  # noqa: F811 - pytest fixture
@@ -52,7 +63,7 @@ def test_train_form_snapshot(snap_compare, tui_zoo):  # noqa: F811 - pytest fixt
         await pilot.pause()
 
     app = make_app(zoo_dirs=[tui_zoo], follow_running=False)
-    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+    assert snapshot(snap_compare, app, run_before)
 
 
 def test_train_following_snapshot(snap_compare, two_runs):
@@ -62,7 +73,7 @@ def test_train_following_snapshot(snap_compare, two_runs):
         await wait_until(pilot, lambda: screen.progress.finished, 20, "run-b to be read")
         await pilot.pause(0.3)  # one chart redraw tick
 
-    assert snap_compare(make_app(follow_running=False), terminal_size=SIZE, run_before=run_before)
+    assert snapshot(snap_compare, make_app(follow_running=False), run_before)
 
 
 def test_runs_snapshot(snap_compare, two_runs):
@@ -73,7 +84,7 @@ def test_runs_snapshot(snap_compare, two_runs):
         await pilot.press("space", "down", "space")
         await pilot.pause(0.3)
 
-    assert snap_compare(make_app(follow_running=False), terminal_size=SIZE, run_before=run_before)
+    assert snapshot(snap_compare, make_app(follow_running=False), run_before)
 
 
 def test_evaluate_snapshot(snap_compare, two_runs, digits):
@@ -103,7 +114,7 @@ def test_evaluate_snapshot(snap_compare, two_runs, digits):
         screen.show_cell(3, 3)
         await pilot.pause()
 
-    assert snap_compare(make_app(follow_running=False), terminal_size=SIZE, run_before=run_before)
+    assert snapshot(snap_compare, make_app(follow_running=False), run_before)
 
 
 def test_predict_snapshot(snap_compare, two_runs, digits, tmp_path, monkeypatch):
@@ -131,4 +142,4 @@ def test_predict_snapshot(snap_compare, two_runs, digits, tmp_path, monkeypatch)
         )
         await pilot.pause(0.2)
 
-    assert snap_compare(make_app(follow_running=False), terminal_size=SIZE, run_before=run_before)
+    assert snapshot(snap_compare, make_app(follow_running=False), run_before)

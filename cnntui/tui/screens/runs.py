@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 from textual import on, work
@@ -23,10 +25,44 @@ def _fmt(value: Any, pct: bool = False) -> str:
     return f"{value:.2%}" if pct else f"{value:.4f}"
 
 
+_CURVES_CACHE: dict[str, tuple[tuple[int, float], dict[str, Any]]] = {}
+
+
+def _epoch_events(path: Path) -> list[dict[str, Any]]:
+    """The ``epoch`` events of an events file (other lines are skipped unparsed)."""
+    out = []
+    try:
+        with open(path, encoding="utf-8") as fh:
+            for line in fh:
+                if '"epoch"' not in line[:20] or not line.endswith("\n"):
+                    continue
+                try:
+                    out.append(json.loads(line))
+                except ValueError:
+                    continue
+    except OSError:
+        pass
+    return out
+
+
 def epoch_curves(run: Any) -> dict[str, tuple[list[int], list[float]]]:
-    """Per-epoch metric curves from a run's ``epoch`` events (a resumed run's last wins)."""
+    """Per-epoch metric curves from a run's ``epoch`` events (a resumed run's last wins).
+
+    Cached per file size and modification time: a finished run is read once.
+    """
+    from cnntui.core.runs import EVENTS
+
+    path = run.path(EVENTS)
+    try:
+        stat = path.stat()
+        key = (stat.st_size, stat.st_mtime)
+    except OSError:
+        key = (0, 0.0)
+    cached = _CURVES_CACHE.get(str(path))
+    if cached and cached[0] == key:
+        return cached[1]
     by_epoch: dict[int, dict[str, Any]] = {}
-    for ev in run.events():
+    for ev in _epoch_events(path):
         if ev.get("event") == "epoch" and isinstance(ev.get("epoch"), int):
             by_epoch[ev["epoch"]] = ev.get("logs") or {}
     epochs = sorted(by_epoch)
@@ -39,6 +75,7 @@ def epoch_curves(run: Any) -> dict[str, tuple[list[int], list[float]]]:
                 xs.append(e)
                 ys.append(float(value))
         curves[key] = (xs, ys)
+    _CURVES_CACHE[str(path)] = (key, curves)
     return curves
 
 
@@ -106,7 +143,8 @@ class RunsScreen(WorkbenchScreen):
         self.reload()
 
     def reload(self) -> None:
-        self.load_rows()
+        if self.is_current:
+            self.load_rows()
 
     @work(thread=True, exclusive=True, group="runs", exit_on_error=False, name="Reading runs")
     def load_rows(self) -> None:

@@ -15,7 +15,7 @@ def _finite(xs: Sequence[float], ys: Sequence[float]) -> tuple[list[float], list
     return [p[0] for p in pairs], [p[1] for p in pairs]
 
 
-def thin(xs: Sequence[float], ys: Sequence[float], limit: int = 400) -> tuple[list, list]:
+def thin(xs: Sequence[float], ys: Sequence[float], limit: int = 160) -> tuple[list, list]:
     """Keep at most ``limit`` points, evenly spaced, always keeping the last."""
     n = len(xs)
     if n <= limit:
@@ -59,7 +59,7 @@ class SeriesPlot(PlotextPlot):
         self._dirty = True
 
     def _redraw_if_dirty(self) -> None:
-        if self._dirty:
+        if self._dirty and self.screen.is_current:
             self.replot()
 
     def replot(self) -> None:
@@ -72,7 +72,7 @@ class SeriesPlot(PlotextPlot):
         plt.xlabel(self.xlabel)
         drawn = False
         for name, (xs, ys, marker) in self.series.items():
-            fx, fy = thin(*_finite(xs, ys))
+            fx, fy = thin(*_finite(xs, ys), limit=max(20, 2 * self.size.width))
             if fx:
                 plt.plot(fx, fy, label=name, marker=marker)
                 drawn = True
