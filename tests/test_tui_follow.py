@@ -54,3 +54,20 @@ def test_format_duration():
     assert format_duration(5) == "5s"
     assert format_duration(125) == "2m05s"
     assert format_duration(3720) == "1h02m"
+
+
+def test_progress_after_resume_keeps_one_value_per_epoch(tmp_path):
+    run_dir = write_run(tmp_path, "run-r", epochs=3, steps=2, finish=False)
+    events = [json.loads(line) for line in (run_dir / "events.jsonl").read_text().splitlines()]
+    first_two = events[: 1 + 2 * 3]  # begin + 2 epochs of (2 batches + epoch)
+    p = RunProgress()
+    p.feed(first_two)
+    p.feed(events[7:9])  # one batch of epoch 3, then the process was killed
+    # resumed: a new begin after epoch 2, then epoch 2's event repeated and epoch 3
+    p.feed([{**events[0], "initial_epoch": 2, "epochs": 3}])
+    assert p.epoch_x == [1, 2] and max(p.batch_x) <= 2
+    p.feed([events[6], *events[7:]])
+    assert p.epoch_x == [1, 2, 3]
+    assert all(len(v) == 3 for v in p.history.values())
+    p.feed([{"event": "done", "reason": "early stopping: val_loss did not improve"}])
+    assert p.state == "finished" and "early stopping" in p.lines[-1]

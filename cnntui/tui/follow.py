@@ -110,6 +110,8 @@ class RunProgress:
         self.epochs = int(ev.get("epochs") or 0)
         self.steps = int(ev.get("steps_per_epoch") or 0)
         self.epoch = int(ev.get("initial_epoch") or 0)
+        self.step = 0
+        self._truncate(self.epoch)  # a resumed run starts again after its last saved epoch
         self.state = "running"
         lr = (ev.get("params") or {}).get("learning_rate")
         self.learning_rate = _num(lr)
@@ -144,6 +146,7 @@ class RunProgress:
         self.epochs = int(ev.get("epochs") or self.epochs)
         self.epoch, self.step = epoch, 0
         logs = ev.get("logs") or {}
+        self._truncate(epoch - 1, batches=False)  # a repeated epoch replaces the first
         self.epoch_x.append(epoch)
         for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
             value = _num(logs.get(key))
@@ -163,14 +166,27 @@ class RunProgress:
             parts.append(format_duration(seconds))
         self.lines.append("  ".join(parts))
 
+    def _truncate(self, epochs_kept: int, batches: bool = True) -> None:
+        """Forget epochs after ``epochs_kept`` (and, with ``batches``, their batches)."""
+        keep = [i for i, e in enumerate(self.epoch_x) if e <= epochs_kept]
+        if len(keep) != len(self.epoch_x):
+            self.epoch_x = [self.epoch_x[i] for i in keep]
+            for key, values in self.history.items():
+                self.history[key] = [values[i] for i in keep if i < len(values)]
+        n = sum(1 for x in self.batch_x if x <= epochs_kept)
+        if batches and n != len(self.batch_x):
+            del self.batch_x[n:], self.batch_loss[n:], self.batch_acc[n:]
+
     def _on_done(self, ev: dict[str, Any]) -> None:
         self.state = "finished"
         self.eta_seconds = 0.0
         metrics = ev.get("metrics") or {}
         best = _num(metrics.get("best_val_accuracy"))
-        self.lines.append(
-            "finished" + (f": best val_accuracy {best:.4f}" if best is not None else "")
-        )
+        reason = str(ev.get("reason") or "")
+        text = "finished" + (f" ({reason})" if reason and reason != "completed" else "")
+        if best is not None:
+            text += f": best val_accuracy {best:.4f}"
+        self.lines.append(text)
 
     def _on_stopped(self, ev: dict[str, Any]) -> None:
         self.state = "stopped"
