@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -45,12 +46,23 @@ BARE = textwrap.dedent(
 )
 
 
-def run(cmd: list[str], env: dict[str, str]) -> float:
+def cpu_seconds(who: int = resource.RUSAGE_SELF) -> float:
+    r = resource.getrusage(who)
+    return r.ru_utime + r.ru_stime
+
+
+CPU: dict[str, list[float]] = {}
+
+
+def run(cmd: list[str], env: dict[str, str], label: str = "") -> float:
+    """Wall seconds of a process; its CPU seconds are kept under ``label``."""
+    c = cpu_seconds(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     elapsed = time.perf_counter() - t
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr}")
+    CPU.setdefault(label, []).append(cpu_seconds(resource.RUSAGE_CHILDREN) - c)
     return elapsed
 
 
@@ -81,12 +93,17 @@ def one_image(checkpoint: Path, image: Path, env: dict[str, str], repeats: int) 
     run(cnntui, env), run(bare, env)  # warm the file cache
     ours, base = [], []
     for _ in range(repeats):
-        ours.append(run(cnntui, env))
-        base.append(run(bare, env))
+        ours.append(run(cnntui, env, "ours"))
+        base.append(run(bare, env, "bare"))
     o, b = statistics.median(ours), statistics.median(base)
     print(
         f"one image:  cnntui predict {o:.2f} s   bare Keras script {b:.2f} s   "
         f"ratio {o / b:.3f}  (goal <= 1.15; best of each {min(ours) / min(base):.3f})"
+    )
+    co, cb = statistics.median(CPU["ours"]), statistics.median(CPU["bare"])
+    print(
+        f"            CPU time (less sensitive to other load): cnntui {co:.2f} s, bare {cb:.2f} s,"
+        f" ratio {co / cb:.3f}"
     )
     print(
         f"            runs: cnntui {', '.join(f'{t:.2f}' for t in ours)}; "
@@ -106,26 +123,40 @@ def folder(checkpoint: Path, paths: list[Path], repeats: int, batch_size: int) -
     n = len(paths)
 
     def ours() -> float:
-        t = time.perf_counter()
+        c, t = cpu_seconds(), time.perf_counter()
         done = sum(1 for p in predict_paths(loaded, inputs, batch_size=batch_size) if p.ok)
         assert done == n
+        CPU.setdefault("folder ours", []).append(cpu_seconds() - c)
         return n / (time.perf_counter() - t)
 
-    def base() -> float:
-        t = time.perf_counter()
-        model.predict(x, batch_size=batch_size, verbose=0)
+    def base(bs: int = batch_size, label: str = "folder base") -> float:
+        c, t = cpu_seconds(), time.perf_counter()
+        model.predict(x, batch_size=bs, verbose=0)
+        CPU.setdefault(label, []).append(cpu_seconds() - c)
         return n / (time.perf_counter() - t)
 
-    ours(), base()  # trace both graphs once
-    a, b = [], []
+    ours(), base(), base(32, "default")  # trace the graphs once
+    CPU.clear()
+    a, b, d = [], [], []
     for _ in range(repeats):
         a.append(ours())
         b.append(base())
+        d.append(base(32, "folder default"))
     o, m = statistics.median(a), statistics.median(b)
     print(
         f"folder:     cnntui {o:,.0f} images/s   model.predict on preloaded {m:,.0f} images/s"
         f"   ratio {o / m:.3f}  (goal >= 0.9; best of each {max(a) / max(b):.3f})"
         f"   [{n} PNG files, batch {batch_size}]"
+    )
+    dm = statistics.median(d)
+    print(
+        f"            vs model.predict(x) with its default batch 32: {dm:,.0f} images/s, ratio "
+        f"{o / dm:.3f}"
+    )
+    co, cb = statistics.median(CPU["folder ours"]), statistics.median(CPU["folder base"])
+    print(
+        f"            CPU seconds for {n} images: cnntui {co:.2f} (decoding included), "
+        f"model.predict {cb:.2f}; n/CPU ratio {cb / co:.3f}"
     )
 
 
