@@ -28,6 +28,7 @@ class Progress:
     stop: threading.Event = field(default_factory=threading.Event)
     stop_reason: str = ""
     failure: str = ""  # set when training must end as failed (NaN loss)
+    test_metrics: dict[str, float] = field(default_factory=dict)
 
     def cut_short(self) -> bool:
         """The epoch ending now was interrupted (stop request or failure) before its end."""

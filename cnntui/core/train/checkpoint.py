@@ -17,6 +17,7 @@ import csv
 import functools
 import io
 import math
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -128,6 +129,7 @@ def _checkpoint_class():
                 return
             if math.isfinite(value) and value < self.best:
                 self.best, self.best_epoch = value, epoch + 1
-                save_model(self.model, self.run.path(BEST))
+                last = self.run.path(LAST)  # same weights: a file copy, not a second save
+                atomic_save(self.run.path(BEST), lambda tmp: shutil.copyfile(last, tmp))
 
     return RunCheckpoint

@@ -1,8 +1,9 @@
 """The live terminal view of a run: plotext charts, progress, speed and learning rate.
 
-``LiveView`` is an event sink. ``handle`` only updates a small state under a lock; a
-background thread redraws the frame in place at most ``fps`` times a second and rebuilds
-the charts only when an epoch ends or, for the running batch curve, once a second. The
+``LiveView`` is an event sink. ``handle`` never waits: it queues the event (a batch event
+just replaces the previous one); a background thread applies them, redraws the frame in
+place at most ``fps`` times a second, and rebuilds the charts only when an epoch ends or,
+for the running batch point, every ``chart_interval`` seconds. The
 state keeps at most ``MAX_POINTS`` epochs (older ones are thinned), so memory stays
 bounded on long runs. ``runs watch`` feeds the same view from ``events.jsonl``.
 """
@@ -14,6 +15,7 @@ import shutil
 import sys
 import threading
 import time
+from collections import deque
 from typing import Any, TextIO
 
 from cnntui.core.train.events import FINAL_EVENTS
@@ -189,7 +191,7 @@ class LiveView:
         self,
         stream: TextIO | None = None,
         fps: float = 10.0,
-        chart_interval: float = 1.0,
+        chart_interval: float = 2.0,
         threaded: bool = True,
     ):
         self.stream = stream or sys.stdout
@@ -197,7 +199,10 @@ class LiveView:
         self.min_interval = 1.0 / fps
         self.chart_interval = chart_interval
         self.color = not os.environ.get("NO_COLOR")
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # held by whoever draws, never by ``handle``
+        self._inbox: deque[tuple[int, dict[str, Any]]] = deque()
+        self._latest_batch: tuple[int, dict[str, Any]] | None = None
+        self._seq = self._applied = 0
         self._wake = threading.Event()
         self._closing = False
         self._dirty = False
@@ -212,11 +217,26 @@ class LiveView:
             self._thread.start()
 
     def handle(self, event: dict[str, Any]) -> None:
-        with self._lock:
-            self.state.update(event)
-            self._dirty = True
-        if event.get("event") in ("epoch", *FINAL_EVENTS):
-            self._wake.set()
+        self._seq += 1
+        if event.get("event") == "batch":
+            self._latest_batch = (self._seq, event)
+        else:
+            self._inbox.append((self._seq, event))
+            if event.get("event") in ("epoch", *FINAL_EVENTS):
+                self._wake.set()
+        self._dirty = True
+
+    def _apply_pending(self) -> None:
+        pending = []
+        while self._inbox:
+            pending.append(self._inbox.popleft())
+        batch = self._latest_batch
+        if batch is not None and batch[0] > self._applied:
+            pending.append(batch)
+        for seq, event in sorted(pending, key=lambda item: item[0]):
+            if seq > self._applied:
+                self.state.update(event)
+                self._applied = seq
 
     def _loop(self) -> None:
         while not self._closing:
@@ -234,6 +254,7 @@ class LiveView:
         chart_h = max(6, min(16, rows - 7))
         with self._lock:
             self._dirty = False
+            self._apply_pending()
             state = self.state
             now = time.monotonic()
             key = (state.chart_version, width, chart_h)

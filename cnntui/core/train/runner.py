@@ -9,7 +9,6 @@ checkpoints, history, metrics and the final status. ``train`` does both.
 from __future__ import annotations
 
 import math
-import os
 import signal
 import sys
 import threading
@@ -255,7 +254,7 @@ def execute(
         with _stop_on_signals(progress, model_ref):
             result = _fit(run, cfg, log, progress, state, initial_epoch, model_ref, callbacks)
     except KeyboardInterrupt:
-        result = _finish(run, log, "stopped", "interrupted by user (forced)", progress)
+        result = TrainResult(run, "stopped", reason="interrupted by user (forced)")
     except Exception as exc:  # noqa: BLE001 - recorded for the TUI, then re-raised
         reason = " ".join(str(exc).split()) or type(exc).__name__
         log.emit("failed", reason=reason[:500], error=type(exc).__name__)
@@ -263,7 +262,7 @@ def execute(
         log.close()
         raise
     wall = time.monotonic() - started
-    metrics = _metrics(run, collector, callbacks, wall, state, result)
+    metrics = _metrics(run, collector, callbacks, wall, state, result, progress)
     atomic_write_json(run.path(METRICS), metrics)
     result.metrics = metrics
     if result.status == "finished":
@@ -283,10 +282,6 @@ def _best(callbacks: list[Any]) -> dict[str, Any]:
             best = cb.best if math.isfinite(cb.best) else None
             return {"best": best, "best_epoch": cb.best_epoch, "monitor": cb.monitor}
     return {}
-
-
-def _finish(run: Run, log: EventLog, status: str, reason: str, progress: Progress):
-    return TrainResult(run, status, reason=reason)
 
 
 def _fit(run, cfg, log, progress, state, initial_epoch, model_ref, callbacks) -> TrainResult:
@@ -404,14 +399,16 @@ def _fit(run, cfg, log, progress, state, initial_epoch, model_ref, callbacks) ->
             verbose=0,
             shuffle=False,
         )
-        run._model = model  # noqa: SLF001 - handed to _metrics for the test set
-        run._test = _reencode(bundle.test, label_mode, bundle.num_classes)
     finally:
         strat.set_precision(False)
+    test_ds = _reencode(bundle.test, label_mode, bundle.num_classes)
     if progress.failure:
         return TrainResult(run, "failed", reason=progress.failure)
     if progress.stop.is_set():
         return TrainResult(run, "stopped", reason=progress.stop_reason or "stopped")
+    if test_ds is not None:
+        values = model.evaluate(test_ds, verbose=0, return_dict=True)
+        progress.test_metrics = {k: float(v) for k, v in values.items()}
     if stopper is not None and stopper.stopped:
         return TrainResult(
             run,
@@ -424,7 +421,7 @@ def _fit(run, cfg, log, progress, state, initial_epoch, model_ref, callbacks) ->
     return TrainResult(run, "finished", reason="completed")
 
 
-def _metrics(run, collector, callbacks, wall, state, result) -> dict[str, Any]:
+def _metrics(run, collector, callbacks, wall, state, result, progress) -> dict[str, Any]:
     best = _best(callbacks)
     previous = run.metrics if state else {}
     logs = collector.last_logs
@@ -443,11 +440,8 @@ def _metrics(run, collector, callbacks, wall, state, result) -> dict[str, Any]:
         if collector.rates
         else previous.get("images_per_sec"),
     }
-    test = getattr(run, "_test", None)
-    model = getattr(run, "_model", None)
-    if test is not None and model is not None and result.status == "finished":
-        values = model.evaluate(test, verbose=0, return_dict=True)
-        metrics["test"] = {k: float(v) for k, v in values.items()}
+    if progress.test_metrics:
+        metrics["test"] = progress.test_metrics
     return metrics
 
 
@@ -478,7 +472,3 @@ def _history_best(run: Run) -> dict[str, float | None]:
         except (TypeError, ValueError):
             best["val_accuracy"] = None
     return best
-
-
-def pid() -> int:
-    return os.getpid()
