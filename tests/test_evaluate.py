@@ -222,3 +222,24 @@ def test_confusion_matrix_is_coloured_for_terminals():
     assert "\x1b[48;5;40m" in coloured[1]  # 75% on the diagonal: a green
     assert "\x1b[48;5;88m" in coloured[1]  # 25% confusion: a dark red
     assert "0%" in coloured[2] and coloured[2].count("\x1b[48;5;") == 1  # empty cell: plain
+
+
+def test_folder_without_test_split_is_evaluated_whole_and_named(digits_run, digits_small, tmp_path):
+    from run_factory import write_digit_files
+
+    x, y = digits_small
+    root = tmp_path / "mine"
+    for k in range(10):
+        mine = np.flatnonzero(y[:50] == k)
+        write_digit_files(x[:50][mine], y[:50][mine], root / str(k))
+    (root / "7" / "truncated.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    result = runner.invoke(app, ["evaluate", "--data", str(root), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert (report["split"], report["examples"]) == ("all", 50)
+    named = [e for c in report["confusion_examples"] for e in c["examples"]]
+    assert sorted(named) == sorted(str(p) for p in root.rglob("*.png") if p.stat().st_size > 8)
+    assert any("truncated.png" in note for note in report["notes"])
+    (root / "7").rename(root / "seven")  # a class the model does not have
+    wrong = runner.invoke(app, ["evaluate", "--data", str(root)])
+    assert wrong.exit_code == 2 and "seven" in wrong.stderr

@@ -13,7 +13,7 @@ from __future__ import annotations
 import inspect
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,7 @@ import numpy as np
 from cnntui.core import metrics
 from cnntui.core.atomic import atomic_write_json
 from cnntui.core.checkpoints import CheckpointError, LoadedModel, open_model
-from cnntui.core.predict import make_predictor
+from cnntui.core.predict import decode_batch, make_predictor
 from cnntui.core.runs import Run
 
 EVALUATION = "evaluation.json"
@@ -214,6 +214,55 @@ def _bundle_ids(bundle: Any, split: str) -> list[str] | None:
     return None
 
 
+def folder_batches(
+    root: str | Path,
+    loaded: LoadedModel,
+    limit: int | None = None,
+    seed: int = 0,
+    batch_size: int = 64,
+) -> tuple[Iterator[tuple[np.ndarray, np.ndarray]], str, list[str], list[str]]:
+    """Every file of a class-folder tree (its ``test/`` part if it has one), in order.
+
+    Decoded with the run's own preprocessing; class folders are matched to the model's
+    classes by name. Returns ``(batches, split, ids, notes)``: ``ids`` (file paths) and
+    ``notes`` (unreadable files) fill up as the batches are consumed.
+    """
+    from cnntui.core.data.arrays import limit_indices
+    from cnntui.core.data.folders import scan_folder
+
+    scan = scan_folder(root)
+    split = "test" if scan.files.get("test") else "all"
+    files = scan.files["test"] if split == "test" else [
+        f for part in scan.files.values() for f in part
+    ]  # fmt: skip
+    if limit:
+        files = [files[i] for i in limit_indices(len(files), limit, seed)]
+    known = {name: i for i, name in enumerate(loaded.class_names)}
+    missing = [n for n in scan.class_names if n not in known]
+    if missing:
+        raise CheckpointError(
+            f"class folders {', '.join(missing[:5])} of {root} are not classes of this model "
+            f"({', '.join(loaded.class_names[:10])}); name the folders like the model's classes"
+        )
+    to_model = [known[n] for n in scan.class_names]
+    ids: list[str] = []
+    notes: list[str] = []
+
+    def batches() -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        bad = []
+        for start in range(0, len(files), batch_size):
+            chunk = files[start : start + batch_size]
+            x, good, errors = decode_batch([p for p, _ in chunk], loaded.preprocessing)
+            bad += [f"{chunk[i][0]}: {reason}" for i, reason in errors.items()]
+            if x is not None:
+                ids.extend(chunk[i][0] for i in good)
+                yield x, np.array([to_model[chunk[i][1]] for i in good])
+        if bad:
+            notes.append(f"{len(bad)} unreadable file(s) left out, e.g. {bad[0]}")
+
+    return batches(), split, ids, notes
+
+
 def load_split(
     config: dict[str, Any], data: str | None = None, split: str = "test", limit: int | None = None
 ) -> tuple[Any, str, str, list[str] | None, list[str]]:
@@ -299,10 +348,16 @@ def evaluate_run(
     keep_images: bool = False,
 ) -> tuple[EvaluationResult, dict[str, Any]]:
     """Evaluate a run's checkpoint; write the report to the run directory when ``write``."""
+    from cnntui.core.data.sources import classify_source
+
     loaded = open_model(run_ref, unsafe=unsafe, which=checkpoint)
     run = loaded.run
     assert run is not None
-    dataset, source, used_split, ids, notes = load_split(run.config, data, split, limit)
+    if data is not None and split == "test" and classify_source(data).kind == "folder":
+        dataset, used_split, ids, notes = folder_batches(data, loaded, limit)
+        source = str(Path(data).expanduser())
+    else:
+        dataset, source, used_split, ids, notes = load_split(run.config, data, split, limit)
     result = evaluate_batches(
         loaded, dataset, ids=ids, id_prefix=used_split, keep_images=keep_images
     )
