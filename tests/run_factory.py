@@ -162,6 +162,9 @@ def saved_models(base: Path) -> dict[str, Path]:
     train_tiny(xs[zero_one], ys[zero_one], units=1, epochs=3).save(out["binary"])
     os.environ["CNNTUI_TEST_LAMBDA_MARKER"] = str(folder / "lambda-ran-while-building")
     out["lambda"] = folder / "lambda.keras"
-    tiny_cnn(units=10, lambda_layer=True).save(out["lambda"])
+    try:
+        tiny_cnn(units=10, lambda_layer=True).save(out["lambda"])
+    finally:
+        del os.environ["CNNTUI_TEST_LAMBDA_MARKER"]
     keras.backend.clear_session()
     return out

@@ -157,21 +157,27 @@ def predict(
         writer.writerow(["path", "rank", "label", "index", "probability", "error"])
     elif as_json:
         out.write("[")
-    for pred in results:
-        total += 1
-        failed += not pred.ok
+    try:
+        for pred in results:
+            total += 1
+            failed += not pred.ok
+            if as_json:
+                out.write(("\n  " if total == 1 else ",\n  ") + json.dumps(pred.to_dict()))
+            elif as_csv:
+                writer.writerows(_csv_rows(pred))
+            else:
+                lines = [pred.path, *_text_lines(pred, color)]
+                if show and pred.ok:
+                    lines = _side_by_side(
+                        _show_lines(pred.path, show_width, color), lines, show_width
+                    )
+                out.write("\n".join(lines) + "\n")
+            out.flush()
         if as_json:
-            out.write(("\n  " if total == 1 else ",\n  ") + json.dumps(pred.to_dict()))
-        elif as_csv:
-            writer.writerows(_csv_rows(pred))
-        else:
-            lines = [pred.path, *_text_lines(pred, color)]
-            if show and pred.ok:
-                lines = _side_by_side(_show_lines(pred.path, show_width, color), lines, show_width)
-            out.write("\n".join(lines) + "\n")
-        out.flush()
-    if as_json:
-        out.write("\n]\n" if total else "]\n")
+            out.write("\n]\n" if total else "]\n")
+    except BrokenPipeError:  # output piped into `head` and closed: stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise typer.Exit(1 if failed else 0) from None
     if failed:
         typer.echo(
             f"{failed} of {total} file{'s' if total != 1 else ''} could not be "
