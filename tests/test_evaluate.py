@@ -142,6 +142,9 @@ def test_binary_report_has_sweep_and_pearson(models, digits_small):
     assert at_half["accuracy"] == pytest.approx(float(np.mean((p >= 0.5) == (y == 1))))
     assert b["best"]["accuracy"] == max(r["accuracy"] for r in b["threshold_sweep"])
     assert report["top_k_accuracy"] is None  # top-k means nothing with two classes
+    mse = evaluate_batches(loaded, [(x, y[:, None])], loss="mean_squared_error").report()
+    want = float(keras.losses.mean_squared_error(y[:, None], p[:, None]).numpy().mean())
+    assert (mse["loss_name"], mse["loss"]) == ("mean_squared_error", pytest.approx(want, abs=1e-6))
 
 
 def test_other_data_and_errors(digits_run, models):

@@ -130,3 +130,17 @@ def test_most_confused_and_highest_loss():
     assert [(p["true"], p["predicted"], p["count"]) for p in pairs] == [(0, 1, 3), (2, 1, 3)]
     assert pairs[1]["rate"] == pytest.approx(0.6)
     assert metrics.highest_loss(np.array([0.1, 2.0, 0.5, 3.0]), limit=2).tolist() == [3, 1]
+
+
+def test_squared_error_for_sigmoid_and_softmax_heads():
+    probs = np.array([[0.2, 0.8], [0.6, 0.4]])
+    y = np.array([1, 0])
+    # sigmoid head: (1 - 0.8)^2 = 0.04 and (0 - 0.4)^2 = 0.16
+    np.testing.assert_allclose(metrics.squared_error(y, probs, binary=True), [0.04, 0.16])
+    # softmax head: mean over [(0 - .2)^2, (1 - .8)^2] = 0.04 and [(1-.6)^2, (0-.4)^2] = 0.16
+    np.testing.assert_allclose(metrics.squared_error(y, probs), [0.04, 0.16])
+    three = np.array([[0.5, 0.3, 0.2]])
+    # one-hot [0, 1, 0]: (.25 + .49 + .04) / 3 = 0.26
+    np.testing.assert_allclose(metrics.squared_error([1], three), [0.26])
+    assert metrics.example_losses("mse", y, probs, True)[0] == "mean_squared_error"
+    assert metrics.example_losses("hinge", y, probs)[0] == "crossentropy"

@@ -66,7 +66,8 @@ def report_lines(report: dict[str, Any], color: bool = False) -> list[str]:
     topk = report["top_k_accuracy"]
     out += [
         "",
-        f"loss {report['loss']:.4f}   accuracy {report['accuracy']:.2%}"
+        f"loss {report['loss']:.4f} ({report.get('loss_name', 'crossentropy')})   "
+        f"accuracy {report['accuracy']:.2%}"
         + (f"   top-{topk['k']} accuracy {topk['value']:.2%}" if topk else ""),
     ]
     k = len(report["class_names"])

@@ -45,12 +45,16 @@ class EvaluationResult:
     run_id: str | None = None
     notes: list[str] = field(default_factory=list)
     images: np.ndarray | None = None
+    loss_name: str = "crossentropy"
+    binary_head: bool = False
 
     def __post_init__(self) -> None:
         self.y_true = np.asarray(self.y_true, dtype=np.int64).reshape(-1)
         self.probs = np.asarray(self.probs, dtype=np.float64)
         self.y_pred = np.argmax(self.probs, axis=1) if len(self.probs) else np.zeros(0, int)
-        self.losses = metrics.cross_entropy(self.y_true, self.probs)
+        self.loss_name, self.losses = metrics.example_losses(
+            self.loss_name, self.y_true, self.probs, self.binary_head
+        )
         self.confusion = metrics.confusion_matrix(self.y_true, self.y_pred, self.num_classes)
 
     @property
@@ -106,6 +110,7 @@ class EvaluationResult:
             "examples": n,
             "class_names": list(names),
             "loss": float(np.mean(self.losses)) if n else None,
+            "loss_name": self.loss_name,
             "accuracy": float(np.mean(self.y_true == self.y_pred)) if n else None,
             "top_k_accuracy": (
                 {"k": k_eff, "value": metrics.top_k_accuracy(self.y_true, self.probs, k_eff)}
@@ -175,8 +180,13 @@ def evaluate_batches(
     ids: list[str] | None = None,
     id_prefix: str = "",
     keep_images: bool = False,
+    loss: str = "crossentropy",
 ) -> EvaluationResult:
-    """Predict every ``(x, y)`` batch once and collect the per-example outcomes."""
+    """Predict every ``(x, y)`` batch once and collect the per-example outcomes.
+
+    ``loss``: the Keras loss the model trained with (cross-entropy or mean squared error
+    are recomputed as such; any other is reported as cross-entropy).
+    """
     predict = make_predictor(loaded)
     probs, labels, images = [], [], []
     for x, y in batches:
@@ -203,6 +213,8 @@ def evaluate_batches(
         checkpoint=str(loaded.path),
         run_id=loaded.run.id if loaded.run else None,
         images=np.concatenate(images) if keep_images and images else None,
+        loss_name=loss,
+        binary_head=loaded.binary,
     )
 
 
@@ -328,6 +340,13 @@ def load_split(
     return bundle.val, source, "val", _bundle_ids(bundle, "val"), notes
 
 
+def _training_loss(run: Run, loaded: LoadedModel) -> str:
+    from cnntui.core.heads import loss_for
+
+    name = (run.config.get("hyperparameters") or {}).get("loss") or "crossentropy"
+    return loss_for(str(name), loaded.units)
+
+
 def evaluation_path(run: Run, data: str | None = None) -> Path:
     """``evaluation.json`` for the run's own data, ``evaluation-<source>.json`` otherwise."""
     if data is None:
@@ -359,8 +378,9 @@ def evaluate_run(
     else:
         dataset, source, used_split, ids, notes = load_split(run.config, data, split, limit)
     result = evaluate_batches(
-        loaded, dataset, ids=ids, id_prefix=used_split, keep_images=keep_images
-    )
+        loaded, dataset, ids=ids, id_prefix=used_split, keep_images=keep_images,
+        loss=_training_loss(run, loaded),
+    )  # fmt: skip
     result.source, result.split = source, used_split
     result.notes = notes + loaded.notes
     report = result.report(top_k=top_k)

@@ -131,6 +131,37 @@ def cross_entropy(y_true: np.ndarray, probs: np.ndarray) -> np.ndarray:
     return -np.log(p)
 
 
+def squared_error(y_true: np.ndarray, probs: np.ndarray, binary: bool = False) -> np.ndarray:
+    """Per-example mean squared error, as Keras's ``mean_squared_error`` on the model output.
+
+    ``binary``: a one-unit sigmoid head, so the output is ``p(class 1)`` against a 0/1 label;
+    otherwise the K probabilities against the one-hot label, averaged over K.
+    """
+    y_true = np.asarray(y_true, dtype=np.int64).reshape(-1)
+    probs = np.asarray(probs, dtype=np.float64)
+    if binary:
+        return (y_true - probs[:, 1]) ** 2
+    onehot = np.eye(probs.shape[1])[y_true]
+    return np.mean((onehot - probs) ** 2, axis=1)
+
+
+CROSS_ENTROPY_LOSSES = (
+    "categorical_crossentropy", "sparse_categorical_crossentropy", "binary_crossentropy",
+)  # fmt: skip
+SQUARED_ERROR_LOSSES = ("mean_squared_error", "mse")
+
+
+def example_losses(
+    loss: str, y_true: np.ndarray, probs: np.ndarray, binary: bool = False
+) -> tuple[str, np.ndarray]:
+    """Per-example ``loss`` (cross-entropy or squared error); others fall back to
+    cross-entropy. Returns the name of the loss actually computed and the values."""
+    if loss in SQUARED_ERROR_LOSSES:
+        return "mean_squared_error", squared_error(y_true, probs, binary)
+    name = loss if loss in CROSS_ENTROPY_LOSSES else "crossentropy"
+    return name, cross_entropy(y_true, probs)
+
+
 def pearson(x: np.ndarray, y: np.ndarray) -> float | None:
     """Pearson correlation coefficient; ``None`` if either side is constant."""
     x = np.asarray(x, dtype=np.float64).reshape(-1)
