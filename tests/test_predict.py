@@ -301,3 +301,11 @@ def test_logits_output_becomes_probabilities(digit_files, tmp_path):
     assert sum(t["probability"] for t in top) == pytest.approx(1.0, abs=1e-5)
     for t in top:
         assert t["probability"] == pytest.approx(want[t["index"]], abs=1e-5)
+
+
+def test_default_run_must_be_finished(models, digit_files):
+    running = write_run(models["digits10"], [str(i) for i in range(10)], status="failed")
+    result = invoke(str(digit_files[0]))
+    assert result.exit_code == 2
+    assert "no finished run yet" in result.stderr and running.id[-4:] in result.stderr
+    assert invoke(str(digit_files[0]), "--run", running.id[-4:]).exit_code == 0

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from cnntui.core.images import Preprocessing
-from cnntui.core.runs import Run, RunNotFoundError, resolve_run
+from cnntui.core.runs import Run, RunNotFoundError, list_runs, resolve_run
 
 DEFAULT_RUN = "latest-finished"
 
@@ -87,6 +87,14 @@ def find_checkpoint(
     try:
         run = resolve_run(run_ref or DEFAULT_RUN)
     except RunNotFoundError as exc:
+        others = list_runs() if (run_ref or DEFAULT_RUN) == DEFAULT_RUN else []
+        if others:
+            newest = others[-1]
+            raise CheckpointError(
+                f"no finished run yet (newest: {newest.id}, {newest.status}); pass "
+                f"--run {newest.id[-4:]} to use its checkpoint so far, or train one with "
+                "`cnntui train MODEL`"
+            ) from None
         if (run_ref or DEFAULT_RUN) == DEFAULT_RUN:
             raise CheckpointError(
                 f"no trained model yet ({exc}). Train one first, e.g. "
