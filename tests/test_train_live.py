@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import tracemalloc
 
 import pytest
@@ -80,8 +81,12 @@ def test_live_view_draws_charts_and_redraws_in_place():
     second = out.getvalue()[len(first) :]
     n_lines = first.count("\n")
     assert second.startswith(f"\x1b[{n_lines}F")  # back to the top of the last frame
-    assert "loss" in second and "accuracy" in second and "┌" in second
-    assert "done: 3 epochs" in second
+    assert "done: 3 epochs" in second and "⠉" in second  # status and curves were redrawn
+    assert "\x1b[1E" in second  # unchanged lines (titles, borders) are skipped, not rewritten
+    view.draw()
+    third = out.getvalue()[len(first) + len(second) :]
+    moved = re.fullmatch(r"\x1b\[(\d+)F((?:\x1b\[1E)+)\x1b\[J", third)  # nothing changed:
+    assert moved and int(moved[1]) == moved[2].count("E") > n_lines  # only cursor moves
     view.close()
     assert out.getvalue().endswith("\x1b[?25h")  # cursor shown again
 

@@ -2,7 +2,7 @@
 
 ``LiveView`` is an event sink. ``handle`` never waits: it queues the event (a batch event
 just replaces the previous one); a background thread applies them, redraws the frame in
-place at most ``fps`` times a second, and rebuilds the charts only when an epoch ends or,
+place at most ``fps`` (5) times a second, and rebuilds the charts only when an epoch ends or,
 for the running batch point, every ``chart_interval`` seconds. The
 state keeps at most ``MAX_POINTS`` epochs (older ones are thinned), so memory stays
 bounded on long runs. ``runs watch`` feeds the same view from ``events.jsonl``.
@@ -190,7 +190,7 @@ class LiveView:
     def __init__(
         self,
         stream: TextIO | None = None,
-        fps: float = 10.0,
+        fps: float = 5.0,
         chart_interval: float = 2.0,
         threaded: bool = True,
     ):
@@ -207,6 +207,7 @@ class LiveView:
         self._closing = False
         self._dirty = False
         self._drawn_lines = 0
+        self._previous: list[str] = []
         self._charts: list[str] = []
         self._chart_key: tuple[Any, ...] = ()
         self._chart_time = 0.0
@@ -266,17 +267,22 @@ class LiveView:
                 self._chart_key, self._chart_time = key, now
             lines = render_frame(state, width, chart_h, self._charts, self.color)
         lines = lines[: max(3, rows - 1)]
-        out = []
-        if self._drawn_lines:
-            out.append(f"{CSI}{self._drawn_lines}F")
-        else:
-            out.append(f"{CSI}?25l")
-        out += [f"{line}{CSI}0m{CSI}K\n" for line in lines]
-        out.append(f"{CSI}J")
-        self.stream.write("".join(out))
+        self.stream.write(self._frame_update(lines))
         self.stream.flush()
-        self._drawn_lines = len(lines)
         self._last_draw = time.monotonic()
+
+    def _frame_update(self, lines: list[str]) -> str:
+        """Escape codes turning the frame on screen into ``lines``; unchanged lines are skipped."""
+        out = [f"{CSI}{self._drawn_lines}F" if self._drawn_lines else f"{CSI}?25l"]
+        previous = self._previous if self._drawn_lines else []
+        for i, line in enumerate(lines):
+            if i < len(previous) and previous[i] == line:
+                out.append(f"{CSI}1E")  # unchanged: just move down
+            else:
+                out.append(f"{line}{CSI}0m{CSI}K\n")
+        out.append(f"{CSI}J")
+        self._previous, self._drawn_lines = lines, len(lines)
+        return "".join(out)
 
     def close(self) -> None:
         self._closing = True
