@@ -8,7 +8,8 @@
    same images already decoded in memory, at the same batch size (goal: at least 0.9).
 
 The checkpoint comes from a real ``cnntui train`` run (1 epoch on the bundled digits).
-Usage: ``python bench/bench_predict.py [--model mnist-conv] [--images 2000] [--repeats 5]``.
+Usage: ``python bench/bench_predict.py [--model mnist-conv] [--images 2000] [--repeats 9]``
+(any zoo entry: the digits are resized and coloured to its input by the preprocessing).
 Timings on a shared machine are noisy: each repeat times cnntui and the baseline back to
 back, and both the ratio of medians and the median of the per-pair ratios are printed, plus
 CPU seconds, which other processes disturb less.
@@ -41,7 +42,9 @@ BARE = textwrap.dedent(
     from PIL import Image
     import keras
     model = keras.models.load_model(sys.argv[1])
-    x = np.asarray(Image.open(sys.argv[2]).convert("L"), dtype="float32")[None, ..., None] / 255
+    h, w, c = model.input_shape[1:]
+    img = Image.open(sys.argv[2]).convert("L" if c == 1 else "RGB").resize((w, h))
+    x = np.asarray(img, dtype="float32").reshape(1, h, w, c) / 255
     p = model.predict(x, verbose=0)[0]
     print(int(p.argmax()), float(p.max()))
     """
@@ -166,7 +169,7 @@ def folder(checkpoint: Path, paths: list[Path], repeats: int, batch_size: int) -
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--model", default="mnist-conv", help="zoo entry to train (28x28x1)")
+    ap.add_argument("--model", default="mnist-conv", help="zoo entry to train on the digits")
     ap.add_argument("--images", type=int, default=2000)
     ap.add_argument("--repeats", type=int, default=9)
     ap.add_argument("--batch-size", type=int, default=64)
