@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import pty
@@ -10,6 +11,7 @@ import select
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -18,6 +20,8 @@ from typer.testing import CliRunner
 
 from cnntui.cli.main import app
 from cnntui.core.runs import Run, resolve_run
+from cnntui.core.train.follow import follow
+from cnntui.core.train.lines import LineSink
 
 TINY_ZOO = """
 from cnntui.core.registry import Hyperparameters, register_model
@@ -52,7 +56,8 @@ def history_epochs(run: Run) -> list[int]:
         return [int(r["epoch"]) for r in csv.DictReader(fh)]
 
 
-def test_pipe_prints_one_line_per_epoch_and_ctrl_c_stops_cleanly(cli_zoo):
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_pipe_prints_one_line_per_epoch_and_a_signal_stops_cleanly(cli_zoo, signum):
     proc = subprocess.Popen(
         cnntui(
             "train",
@@ -74,7 +79,7 @@ def test_pipe_prints_one_line_per_epoch_and_ctrl_c_stops_cleanly(cli_zoo):
     for line in proc.stdout:
         lines.append(line)
         if line.split()[:2] == ["epoch", "2/300"]:
-            proc.send_signal(signal.SIGINT)
+            proc.send_signal(signum)
             break
     out, err = proc.communicate(timeout=60)
     lines += out.splitlines(keepends=True)
@@ -89,6 +94,9 @@ def test_pipe_prints_one_line_per_epoch_and_ctrl_c_stops_cleanly(cli_zoo):
     assert "Traceback" not in err
     run = resolve_run("latest")
     assert run.status == "stopped"
+    reason = "interrupted by user" if signum == signal.SIGINT else "terminated (SIGTERM)"
+    last = run.events()[-1]
+    assert last["event"] == "stopped" and last["reason"] == reason
     assert run.path("last.keras").exists()
     assert history_epochs(run) == list(range(len(history_epochs(run))))
 
@@ -155,11 +163,15 @@ def test_detach_kill_9_mid_training_then_resume(cli_zoo):
         if any(e["event"] == "epoch" and e["epoch"] >= 2 for e in run.events()):
             break
         time.sleep(0.05)
+    watched = io.StringIO()
+    follower = threading.Thread(target=lambda: watched.write(follow(run, LineSink(watched), 0.05)))
+    follower.start()  # what `cnntui runs watch` does, attached to the live run
     pid = run.status_info["pid"]
     assert pid == info["pid"]
     os.kill(pid, signal.SIGKILL)
-    while run.status == "running":
-        time.sleep(0.05)
+    follower.join(timeout=30)
+    assert not follower.is_alive() and watched.getvalue().endswith("interrupted")
+    assert "epoch 2/200" in " ".join(watched.getvalue().split())
     assert run.status == "interrupted"
 
     from cnntui.core.train import resume
