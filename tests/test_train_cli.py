@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import importlib.util
 import io
 import json
 import os
@@ -230,6 +231,8 @@ def test_user_mistakes_are_one_line_errors_without_a_run():
         (["train", "--resume", "nope"], "no runs yet"),
         (["train"], "give a MODEL"),
     ]
+    if importlib.util.find_spec("tensorboard") is None:
+        cases.append((["train", "mnist-mlp", "--tensorboard"], "pip install tensorboard"))
     for args, message in cases:
         result = runner.invoke(app, args)
         assert result.exit_code == 2, (args, result.output)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -56,6 +57,11 @@ class TrainConfig:
             raise ValueError(f"--patience must be 0 (off) or more; got {self.patience}")
         if self.limit is not None and self.limit < 2:
             raise ValueError(f"--limit must be at least 2 images; got {self.limit}")
+        if self.tensorboard and importlib.util.find_spec("tensorboard") is None:
+            raise ValueError(
+                "--tensorboard needs the tensorboard package: `pip install tensorboard` "
+                "(or drop --tensorboard; events.jsonl and history.csv are always written)"
+            )
         check_strategy(self.strategy)
         return self
 
