@@ -118,9 +118,9 @@ def prepare_resume(run: Run, epochs: int | None = None) -> Run:
         atomic_write_json(run.path(REQUEST), cfg.to_dict())
     total = cfg.epochs or run.config.get("hyperparameters", {}).get("epochs")
     done = int(read_state(run).get("epochs_completed") or 0)
-    if status == "finished" and total and done >= int(total):
+    if total and done >= int(total):
         raise ValueError(
-            f"run {run.id} already finished {done} of {total} epochs; "
+            f"run {run.id} already completed {done} of {total} epochs; "
             f"pass --epochs N (more than {done}) to train it further"
         )
     run.set_status("running", resumed=time.time())
@@ -371,7 +371,6 @@ def _fit(run, cfg, log, progress, state, initial_epoch, model_ref, callbacks) ->
             callbacks.append(reduce_lr(monitor, max(1, cfg.patience // 2 or 2), state))
         if cfg.tensorboard:
             callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run.path("tensorboard"))))
-        params = {k: v for k, v in hp.items()}
         callbacks.append(
             event_callback(
                 log,
@@ -381,15 +380,10 @@ def _fit(run, cfg, log, progress, state, initial_epoch, model_ref, callbacks) ->
                 batch_size=hp["batch_size"],
                 samples=samples,
                 initial_epoch=initial_epoch,
-                params=params,
+                params=dict(hp),
             )
         )
         model_ref.append(model)
-        if initial_epoch >= hp["epochs"]:
-            raise ValueError(
-                f"run {run.id} already completed {initial_epoch} epochs; "
-                f"pass --epochs N (more than {initial_epoch}) to train further"
-            )
         model.fit(
             train_ds,
             validation_data=val_ds,
