@@ -11,7 +11,7 @@ It also prints the ratio of the training part alone (``begin`` → ``done`` even
 the bare fit's own timer). The machine may be shared: run it when it is quiet, and
 repeat more (``--repeats``) when the spread is large.
 
-    python bench/bench_train_overhead.py --model mnist-2conv --epochs 2 --repeats 3
+    python bench/bench_train_overhead.py --model mnist-2conv --epochs 5 --repeats 4
 """
 
 from __future__ import annotations
@@ -141,7 +141,7 @@ def run_cnntui(model: str, epochs: int, limit: int, runs_dir: str, view: str = "
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default="mnist-2conv")
-    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--limit", type=int, default=0, help="images (0: all 5,000)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument(
