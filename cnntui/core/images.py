@@ -7,6 +7,7 @@ conversion, then stretch, centre-crop or pad to the target size.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -111,24 +112,46 @@ class ImageInfo:
 
 
 def _info(img: Image.Image) -> ImageInfo:
-    width, height = img.width, img.height
-    try:
-        orientation = img.getexif().get(0x0112, 1)
-    except Exception:  # noqa: BLE001 - a broken EXIF block is not a broken image
-        orientation = 1
-    if orientation in (5, 6, 7, 8):
+    width, height = img.size
+    if _orientation(img) in (5, 6, 7, 8):
         width, height = height, width
     return ImageInfo(width, height, img.mode, img.format or "?")
 
 
+_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
+def _orientation(img: Image.Image) -> int:
+    try:
+        return int(img.getexif().get(0x0112, 1))
+    except Exception:  # noqa: BLE001 - a broken EXIF block is not a broken image
+        return 1
+
+
 def _open_loaded(path: str | Path, draft: tuple[int, int] | None) -> tuple[Image.Image, ImageInfo]:
+    """Decode ``path`` and apply its EXIF rotation (read once), as ImageOps.exif_transpose
+    would, without rewriting the EXIF block nobody reads afterwards."""
     with _decoding(path) as img:
-        info = _info(img)
+        orientation = _orientation(img)
+        width, height = img.size
+        if orientation in (5, 6, 7, 8):
+            width, height = height, width
+        info = ImageInfo(width, height, img.mode, img.format or "?")
         if draft and img.format == "JPEG":
             side = max(draft)
             img.draft(None, (side, side))
         img.load()
-        ImageOps.exif_transpose(img, in_place=True)
+        method = _TRANSPOSE.get(orientation)
+        if method is not None:
+            img = img.transpose(method)
         return img, info
 
 
@@ -155,9 +178,8 @@ def peek_image(path: str | Path) -> ImageInfo | None:
 @contextmanager
 def _decoding(path: str | Path) -> Iterator[Image.Image]:
     """Open ``path`` with Pillow; turn every failure inside the block into ImageReadError."""
-    path = Path(path)
     try:
-        size = path.stat().st_size
+        size = os.stat(path).st_size
     except OSError as exc:
         raise ImageReadError(path, f"cannot read file ({exc.strerror or exc})") from None
     if size == 0:

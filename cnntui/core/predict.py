@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from cnntui.core.checkpoints import LoadedModel
-from cnntui.core.images import ImageReadError, Preprocessing, load_image
+from cnntui.core.images import ImageReadError, Preprocessing, load_image_uint8, scale_uint8
 
 GLOB_CHARS = "*?["
 DEFAULT_BATCH = 64
@@ -96,11 +96,15 @@ def collect_inputs(specs: Iterable[str | Path]) -> list[tuple[str, str | None]]:
 def decode_batch(
     paths: list[str], pre: Preprocessing
 ) -> tuple[np.ndarray | None, list[int], dict[int, str]]:
-    """Decode ``paths``: a stacked array of the good ones, their positions, and errors."""
+    """Decode ``paths``: a stacked array of the good ones, their positions, and errors.
+
+    Pixels stay uint8 until the batch is stacked, then are scaled once: the same arithmetic
+    as :func:`cnntui.core.images.load_image`, element by element, without per-image copies.
+    """
     arrays, good, errors = [], [], {}
     for i, p in enumerate(paths):
         try:
-            arrays.append(load_image(p, pre))
+            arrays.append(load_image_uint8(p, pre))
             good.append(i)
         except ImageReadError as exc:
             errors[i] = exc.reason
@@ -108,7 +112,7 @@ def decode_batch(
             errors[i] = "image too large to decode in memory"
         except Exception as exc:  # noqa: BLE001 - one odd file must not stop the others
             errors[i] = f"cannot preprocess image ({type(exc).__name__}: {exc})"
-    x = np.stack(arrays) if arrays else None
+    x = scale_uint8(np.stack(arrays), pre) if arrays else None
     return x, good, errors
 
 
