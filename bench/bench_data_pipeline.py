@@ -6,11 +6,19 @@ folder, image size and batch size, times a full pass over the data for several e
 - keras: ``image_dataset_from_directory(...)`` (its own parallel TF decode, no cache);
 - cnntui: ``load_data(folder)`` (check pass + Pillow decode + cache when it fits).
 
+The generated images are photo-like by default (``--pattern photo``: a smooth colour
+gradient, soft-edged shapes that depend on the class, mild noise and a fine texture; ~45 KB
+for 375x500 at quality 90, like real photos of that size). Until 2026-11-22 the folder used
+``tests/image_factory.class_pattern`` (stripes under strong per-pixel noise: ~70 KB per
+375x500 JPEG, so entropy decoding dominated every decode); ``--pattern noisy`` still makes
+that folder. Both pipelines read the very same files either way.
+
 Epoch 1 includes building the dataset (listing files; for cnntui also the check pass that
 decodes every file once). Prints the ratio cnntui/keras per epoch (>1 means cnntui is faster).
 
     python bench/bench_data_pipeline.py [--images 2000] [--source-size 375x500]
         [--image-size 128] [--batch-size 32] [--epochs 3] [--folder DIR]
+        [--pattern photo|noisy]
 """
 
 from __future__ import annotations
@@ -27,13 +35,42 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
-from PIL import Image  # noqa: E402
+from PIL import Image, ImageDraw, ImageFilter  # noqa: E402
 
 
-def make_folder(root: Path, n: int, size: tuple[int, int], classes: int, seed: int = 0) -> None:
+def photo_like(label: int, size: tuple[int, int], seed: int) -> np.ndarray:
+    """uint8 RGB (h, w, 3): gradient background, class-dependent soft shapes, mild noise."""
+    h, w = size
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    a, b = rng.uniform(40, 220, (2, 3)).astype(np.float32)
+    angle = rng.uniform(0, np.pi)
+    t = (np.cos(angle) * xx / w + np.sin(angle) * yy / h + 1) / 2
+    img = Image.fromarray(np.clip(a + (b - a) * t[..., None], 0, 255).astype(np.uint8), "RGB")
+    draw = ImageDraw.Draw(img)
+    for _ in range(3 + label % 4):
+        cy, cx = rng.uniform(0, h), rng.uniform(0, w)
+        r = rng.uniform(0.05, 0.25) * min(h, w)
+        ry = r * (0.5 + 0.2 * (label % 4))
+        fill = tuple(int(v) for v in rng.integers(0, 256, 3))
+        (draw.ellipse if label % 2 else draw.rectangle)((cx - r, cy - ry, cx + r, cy + ry), fill)
+    img = img.filter(ImageFilter.GaussianBlur(1.5))
+    small = rng.integers(0, 256, (max(1, h // 4), max(1, w // 4)), dtype=np.uint8)
+    texture = np.asarray(
+        Image.fromarray(small, "L").resize((w, h), Image.Resampling.BICUBIC), np.float32
+    )
+    arr = np.asarray(img, np.float32) + rng.normal(0, 3.0, (h, w, 3))
+    arr += (texture[..., None] - 128) * 0.25
+    return np.clip(arr, 0, 255).astype(np.uint8)
+
+
+def make_folder(
+    root: Path, n: int, size: tuple[int, int], classes: int, seed: int = 0, pattern: str = "photo"
+) -> None:
     """``n`` JPEGs of about ``size`` (h, w), ±25 %, in ``classes`` class folders."""
     from tests.image_factory import class_pattern
 
+    draw = photo_like if pattern == "photo" else class_pattern
     rng = np.random.default_rng(seed)
     for i in range(n):
         label = i % classes
@@ -41,7 +78,7 @@ def make_folder(root: Path, n: int, size: tuple[int, int], classes: int, seed: i
         w = int(size[1] * rng.uniform(0.75, 1.25))
         folder = root / f"class_{label}"
         folder.mkdir(parents=True, exist_ok=True)
-        img = Image.fromarray(class_pattern(label, (h, w), seed=i), "RGB")
+        img = Image.fromarray(draw(label, (h, w), seed=i), "RGB")
         img.save(folder / f"{i:05d}.jpg", quality=90)
 
 
@@ -77,6 +114,9 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--rounds", type=int, default=2, help="interleaved repeats (medians)")
     parser.add_argument("--folder", help="use (or create) this folder instead of a temp one")
+    parser.add_argument(
+        "--pattern", choices=("photo", "noisy"), default="photo", help="generated image content"
+    )
     args = parser.parse_args()
 
     import keras
@@ -93,13 +133,14 @@ def main() -> None:
         root = tmp / "photos"
     if not root.exists():
         t = time.perf_counter()
-        make_folder(root, args.images, (sh, sw), args.classes)
+        make_folder(root, args.images, (sh, sw), args.classes, pattern=args.pattern)
         print(f"generated {args.images} JPEGs in {time.perf_counter() - t:.1f}s")
     warm_page_cache(root)
     size = args.image_size
     bs = args.batch_size
     print(
-        f"folder {root}: {args.images} JPEGs ~{sh}x{sw}, {args.classes} classes; "
+        f"folder {root}: {args.images} JPEGs ~{sh}x{sw}, {args.classes} classes "
+        f"({args.pattern if not args.folder else 'as found'}); "
         f"image size {size}x{size}x3, batch {bs}, {os.cpu_count()} CPUs, "
         f"tensorflow {tf.__version__}, keras {keras.__version__}"
     )

@@ -7,6 +7,8 @@ formats) come back as ``bad`` with a reason; the rest with their size, mode and 
 from __future__ import annotations
 
 import os
+import queue
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -14,6 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from cnntui.core.images import ImageReadError, Preprocessing, load_image_checked, probe_image
+
+CHUNK = 8
 
 
 @dataclass(frozen=True)
@@ -59,20 +63,49 @@ def check_files(
 ) -> list[FileCheck]:
     """Check ``(path, label, split)`` items in parallel threads (Pillow decodes without the
     GIL); results keep the input order. With ``pre`` and ``out`` (uint8 (N, h, w, c)), the
-    check *is* the decode: ``out[i]`` receives item i's preprocessed pixels."""
-    total = len(items)
-    workers = workers or min(16, 2 * (os.cpu_count() or 1))
-    results: list[FileCheck] = []
+    check *is* the decode: ``out[i]`` receives item i's preprocessed pixels.
 
-    def one(i: int) -> FileCheck:
-        return _check_one(*items[i], pre, out, i)
+    Each thread claims chunks of :data:`CHUNK` files from a shared counter and reports
+    finished chunks: no future per file, so the GIL-held bookkeeping stays small.
+    """
+    total = len(items)
+    workers = workers or default_threads()
+    results: list[FileCheck | None] = [None] * total
+    starts = iter(range(0, total, CHUNK))
+    lock = threading.Lock()
+    finished: queue.SimpleQueue[int] = queue.SimpleQueue()
+
+    def work() -> None:
+        while True:
+            with lock:
+                start = next(starts, None)
+            if start is None:
+                return
+            end = min(start + CHUNK, total)
+            for i in range(start, end):
+                results[i] = _check_one(*items[i], pre, out, i)
+            finished.put(end - start)
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        for i, result in enumerate(pool.map(one, range(total), chunksize=16)):
-            results.append(result)
-            if on_progress and ((i + 1) % 256 == 0 or i + 1 == total):
-                on_progress(i + 1, total)
-    return results
+        jobs = [pool.submit(work) for _ in range(workers)]
+        done = reported = 0
+        while done < total:
+            try:
+                done += finished.get(timeout=0.5)
+            except queue.Empty:
+                for job in jobs:
+                    if job.done():
+                        job.result()  # re-raise a bug in a thread rather than hang
+                continue
+            if on_progress and (done - reported >= 256 or done == total):
+                reported = done
+                on_progress(done, total)
+    return results  # type: ignore[return-value]
+
+
+def default_threads() -> int:
+    """Decoding threads: a few more than cores, so one waiting on the GIL leaves no core idle."""
+    return min(16, 2 * (os.cpu_count() or 1))
 
 
 def bad_files(results: Sequence[FileCheck]) -> list[dict[str, str]]:
