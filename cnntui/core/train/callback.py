@@ -62,8 +62,12 @@ def event_callback(
     initial_epoch: int = 0,
     params: dict[str, Any] | None = None,
     throttle: float = 0.1,
+    skipped: list[dict[str, str]] | None = None,
 ):
-    """A ``keras.callbacks.Callback`` emitting this run's events into ``log``."""
+    """A ``keras.callbacks.Callback`` emitting this run's events into ``log``.
+
+    ``skipped``: unreadable files the data check pass left out, announced in ``begin``.
+    """
     return _event_callback_class()(
         log,
         progress,
@@ -74,7 +78,11 @@ def event_callback(
         initial_epoch=initial_epoch,
         params=params or {},
         throttle=throttle,
+        skipped=skipped or [],
     )
+
+
+SKIPPED_IN_EVENT = 20  # the full list is in the run's skipped.txt
 
 
 @functools.cache
@@ -96,8 +104,10 @@ def _event_callback_class():
             initial_epoch,
             params,
             throttle,
+            skipped,
         ):
             super().__init__()
+            self.skipped = skipped
             self.log, self.progress = log, progress
             self.run_id, self.model_name = run_id, model_name
             self.batch_size, self.samples = batch_size, samples
@@ -123,6 +133,8 @@ def _event_callback_class():
                 batch_size=self.batch_size,
                 samples=self.samples,
                 params=self.run_params,
+                skipped=len(self.skipped),
+                skipped_files=self.skipped[:SKIPPED_IN_EVENT],
             )
 
         def on_epoch_begin(self, epoch, logs=None):

@@ -42,6 +42,19 @@ def fmt_rate(images_per_sec: float | None) -> str:
     return f"{images_per_sec:,.0f} img/s" if images_per_sec else "- img/s"
 
 
+def describe_skipped(event: dict[str, Any], limit: int = 10) -> str:
+    """Lines naming the unreadable files a ``begin`` event says were skipped (or "")."""
+    count = int(event.get("skipped") or 0)
+    if not count:
+        return ""
+    files = event.get("skipped_files") or []
+    out = [f"\nskipped {count} unreadable file{'s' if count != 1 else ''} (all in skipped.txt):"]
+    out += [f"  {f.get('path')}: {f.get('reason')}" for f in files[:limit]]
+    if count > min(limit, len(files)):
+        out.append(f"  … and {count - min(limit, len(files))} more")
+    return "\n".join(out)
+
+
 def describe(event: dict[str, Any]) -> str | None:
     """One line for an event, or ``None`` for events a log should not show (batches)."""
     kind = event.get("event")
@@ -53,7 +66,7 @@ def describe(event: dict[str, Any]) -> str | None:
             f"{event.get('epochs')} epochs, {event.get('samples', 0):,} images, "
             f"batch {event.get('batch_size')}, {event.get('steps_per_epoch')} steps/epoch"
             f"{resumed}"
-        )
+        ) + describe_skipped(event)
     if kind == "epoch":
         width = len(str(event.get("epochs", "")))
         return (

@@ -53,6 +53,7 @@ class ViewState:
         self.final: str | None = None
         self.chart_version = 0
         self.batch_time = 0.0
+        self.skipped = 0
 
     def update(self, event: dict[str, Any]) -> None:
         kind = event.get("event")
@@ -60,6 +61,7 @@ class ViewState:
             self.run_id, self.model = event.get("run_id", ""), event.get("model", "")
             self.epochs, self.steps = event.get("epochs"), event.get("steps_per_epoch")
             self.batch_size = event.get("batch_size")
+            self.skipped = int(event.get("skipped") or 0)
             self.learning_rate = (event.get("params") or {}).get("learning_rate")
             start = int(event.get("initial_epoch") or 0)
             self.epoch, self.step = start, 0
@@ -158,6 +160,8 @@ def render_frame(
 ) -> list[str]:
     """The whole frame as lines (without cursor movement)."""
     title = f"cnntui · {state.model} · run {state.run_id}"
+    if state.skipped:
+        title += f" · skipped {state.skipped} unreadable files (skipped.txt)"
     lines = [title[:width]]
     if state.final:
         lines.append(state.final_line[:width])

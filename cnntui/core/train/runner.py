@@ -381,6 +381,7 @@ def _fit(run, cfg, log, progress, state, initial_epoch, model_ref, callbacks) ->
                 samples=samples,
                 initial_epoch=initial_epoch,
                 params=dict(hp),
+                skipped=bundle.skipped,
             )
         )
         model_ref.append(model)

@@ -1,0 +1,30 @@
+"""Training on a folder with bad files: they are skipped, named on screen and in the run."""
+
+from __future__ import annotations
+
+from typer.testing import CliRunner
+
+from cnntui.cli.main import app
+from cnntui.core.runs import SKIPPED, resolve_run
+from tests.image_factory import write_bad_files, write_digit_folder
+
+
+def test_train_on_folder_names_what_it_skipped(tmp_path, digits_small):
+    x, y = digits_small
+    root = write_digit_folder(tmp_path / "digits", x[:120], y[:120])
+    bad = write_bad_files(root / "3")
+    result = CliRunner().invoke(
+        app, ["train", "mnist-mlp", "--data", str(root), "--epochs", "1", "--view", "lines"]
+    )
+    assert result.exit_code == 0, result.output
+    assert f"skipped {len(bad)} unreadable files" in result.stdout
+    for name in bad:
+        assert f"{root / '3' / name}: " in result.stdout
+    run = resolve_run("latest")
+    assert run.status == "finished"
+    listed = run.path(SKIPPED).read_text().splitlines()
+    assert sorted(line.split("\t")[0] for line in listed) == sorted(
+        str(root / "3" / name) for name in bad
+    )
+    begin = next(e for e in run.events() if e["event"] == "begin")
+    assert begin["skipped"] == len(bad) and len(begin["skipped_files"]) == len(bad)
