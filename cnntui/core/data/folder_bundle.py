@@ -34,6 +34,14 @@ def _limited(scan: FolderScan, limit: int | None, seed: int) -> dict[str, list[t
     return out
 
 
+def _rows(pixels: np.ndarray, idx: list[int]) -> np.ndarray:
+    """``pixels[idx]``, as a view (no copy of the decoded images) when ``idx`` is a run of
+    consecutive rows — every split of a folder with no bad files and no random split."""
+    if idx and idx[-1] - idx[0] + 1 == len(idx) and all(b == a + 1 for a, b in zip(idx, idx[1:])):
+        return pixels[idx[0] : idx[-1] + 1]
+    return pixels[idx]
+
+
 def _suggest_from_headers(
     items: list[tuple[str, int, str]], seed: int, sample: int = 5000
 ) -> tuple[tuple[int, int], str]:
@@ -123,7 +131,7 @@ def load_folder(
         train = split == "train"
         if pixels is not None:
             datasets[split] = array_dataset(
-                pixels[idx], y, pre, batch_size, shuffle=train, seed=seed, augmenter=aug
+                _rows(pixels, idx), y, pre, batch_size, shuffle=train, seed=seed, augmenter=aug
             )
         else:
             datasets[split] = file_dataset(
