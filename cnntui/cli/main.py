@@ -39,13 +39,7 @@ COMMANDS: list[tuple[str, str, str, str]] = [
 
 def _register() -> None:
     for module_name, attr, kind, name in COMMANDS:
-        try:
-            module = importlib.import_module(f"cnntui.cli.{module_name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"cnntui.cli.{module_name}":
-                continue  # command not built yet
-            raise
-        obj = getattr(module, attr)
+        obj = getattr(importlib.import_module(f"cnntui.cli.{module_name}"), attr)
         if kind == "app":
             app.add_typer(obj, name=name)
         else:
@@ -68,13 +62,8 @@ def root(
 ) -> None:
     """Open the interactive workbench when no command is given."""
     if ctx.invoked_subcommand is None:
-        try:
-            from cnntui.tui.app import run_app
-        except ModuleNotFoundError as exc:
-            if exc.name and exc.name.startswith("cnntui.tui"):
-                print(ctx.get_help())
-                raise typer.Exit() from None
-            raise
+        from cnntui.tui.app import run_app
+
         run_app()
 
 
