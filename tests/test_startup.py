@@ -43,3 +43,12 @@ def test_console_script_help_runs():
         [sys.executable, "-m", "cnntui", "--help"], capture_output=True, text=True, check=True
     )
     assert "Usage" in out.stdout
+
+
+def test_no_command_without_a_terminal_prints_help_and_says_why():
+    out = subprocess.run(
+        [sys.executable, "-m", "cnntui"], capture_output=True, text=True, stdin=subprocess.DEVNULL
+    )
+    assert out.returncode == 2
+    assert "Commands" in out.stdout
+    assert "needs a terminal" in out.stderr

@@ -7,11 +7,13 @@ Nothing here imports TensorFlow, Keras or Textual at module level: ``--help`` an
 from __future__ import annotations
 
 import importlib
+import sys
 from typing import Annotated
 
 import typer
 
 from cnntui import __version__
+from cnntui.cli.errors import fail
 
 app = typer.Typer(
     name="cnntui",
@@ -62,6 +64,9 @@ def root(
 ) -> None:
     """Open the interactive workbench when no command is given."""
     if ctx.invoked_subcommand is None:
+        if not (sys.stdin.isatty() and sys.stdout.isatty()):
+            print(ctx.get_help())
+            fail("the interactive workbench needs a terminal; run one of the commands above")
         from cnntui.tui.app import run_app
 
         run_app()
