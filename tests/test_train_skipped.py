@@ -28,3 +28,22 @@ def test_train_on_folder_names_what_it_skipped(tmp_path, digits_small):
     )
     begin = next(e for e in run.events() if e["event"] == "begin")
     assert begin["skipped"] == len(bad) and len(begin["skipped_files"]) == len(bad)
+
+
+def test_resize_mode_is_used_and_recorded(tmp_path, digits_small):
+    x, y = digits_small
+    root = write_digit_folder(tmp_path / "digits", x[:60], y[:60])
+    result = CliRunner().invoke(
+        app,
+        ["train", "mnist-mlp", "--data", str(root), "--epochs", "1", "--view", "none",
+         "--resize-mode", "pad", "--input-shape", "20,32,1"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    pre = resolve_run("latest").config["data"]["preprocessing"]
+    assert pre["resize_mode"] == "pad" and pre["image_size"] == [20, 32]
+
+
+def test_bad_resize_mode_is_a_clear_error():
+    result = CliRunner().invoke(app, ["train", "mnist-mlp", "--resize-mode", "squash"])
+    assert result.exit_code == 2
+    assert "--resize-mode must be one of stretch, crop, pad" in result.stderr

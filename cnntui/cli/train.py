@@ -83,6 +83,13 @@ def train(
     input_shape: Annotated[
         str | None, typer.Option("--input-shape", help="H,W,C, e.g. 28,28,1 (default: entry's).")
     ] = None,
+    resize_mode: Annotated[
+        str,
+        typer.Option(
+            "--resize-mode",
+            help="Fit images to the input: stretch, crop (centre) or pad (keep aspect).",
+        ),
+    ] = "stretch",
     zoo: Annotated[
         list[str] | None, typer.Option("--zoo", help="Extra zoo folder or file; repeatable.")
     ] = None,
@@ -153,6 +160,7 @@ def train(
             runs_dir=runs_dir,
             limit=limit,
             input_shape=parse_input_shape(input_shape) if input_shape else None,
+            resize_mode=resize_mode,
             zoo=list(zoo or []),
             reduce_lr=reduce_lr,
             tensorboard=tensorboard,

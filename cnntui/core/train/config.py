@@ -6,6 +6,7 @@ import importlib.util
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from cnntui.core.images import RESIZE_MODES
 from cnntui.core.train.strategy import check_strategy
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
@@ -31,6 +32,7 @@ class TrainConfig:
     runs_dir: str | None = None
     limit: int | None = None
     input_shape: tuple[int, int, int] | None = None
+    resize_mode: str = "stretch"
     zoo: list[str] = field(default_factory=list)
     reduce_lr: bool = False
     tensorboard: bool = False
@@ -55,6 +57,10 @@ class TrainConfig:
             raise ValueError(f"--val-split must be in [0, 1), e.g. 0.1; got {self.val_split}")
         if self.patience < 0:
             raise ValueError(f"--patience must be 0 (off) or more; got {self.patience}")
+        if self.resize_mode not in RESIZE_MODES:
+            raise ValueError(
+                f"--resize-mode must be one of {', '.join(RESIZE_MODES)}; got {self.resize_mode!r}"
+            )
         if self.limit is not None and self.limit < 2:
             raise ValueError(f"--limit must be at least 2 images; got {self.limit}")
         if self.tensorboard and importlib.util.find_spec("tensorboard") is None:
@@ -94,6 +100,7 @@ def hyperparameters(cfg: TrainConfig, entry) -> dict[str, Any]:
         "augment": list(cfg.augment),
         "reduce_lr": cfg.reduce_lr,
         "limit": cfg.limit,
+        "resize_mode": cfg.resize_mode,
         "strategy": cfg.strategy,
         "mixed_precision": cfg.mixed_precision,
         "jit_compile": cfg.jit_compile,

@@ -307,6 +307,7 @@ def _fit(run, cfg, log, progress, state, initial_epoch, model_ref, callbacks) ->
             seed=cfg.seed,
             limit=cfg.limit,
             augment=cfg.augment or None,
+            resize_mode=cfg.resize_mode,
         )
         resuming = initial_epoch > 0
         with strategy.scope():
