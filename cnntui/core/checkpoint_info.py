@@ -19,13 +19,9 @@ def load_model_for_inspection(
             raise FileNotFoundError(f"no such model file: {path}")
         if input_shape is not None or num_classes is not None:
             raise ValueError("--input-shape and --classes apply to zoo entries, not .keras files")
-        import keras
+        from cnntui.core.checkpoints import load_keras_model
 
-        try:
-            model = keras.models.load_model(path, compile=False, safe_mode=safe_mode)
-        except Exception as exc:  # noqa: BLE001 - report any loader failure as a bad file
-            raise ValueError(f"cannot load {path} as a Keras model: {exc}") from None
-        return model, str(path)
+        return load_keras_model(path, unsafe=not safe_mode), str(path)
     from cnntui.core.registry import get_model
 
     entry = get_model(ref)

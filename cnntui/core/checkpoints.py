@@ -8,7 +8,6 @@ runs unless the caller passes ``unsafe=True``.
 
 from __future__ import annotations
 
-import os
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -110,10 +109,6 @@ def find_checkpoint(
     return path, run
 
 
-def _quiet_tensorflow() -> None:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-
 def _load_zoo(zoo_files: list[str]) -> None:
     from cnntui.core.registry import load_zoo
 
@@ -131,7 +126,6 @@ def load_keras_model(path: str | Path, unsafe: bool = False, zoo_files: list[str
         raise CheckpointError(f"{path}: expected a Keras 3 .keras file")
     if not zipfile.is_zipfile(path):
         raise CheckpointError(f"{path} is not a valid .keras file (truncated or not a zip)")
-    _quiet_tensorflow()
     import keras
 
     try:
