@@ -261,6 +261,16 @@ def to_color_mode(img: Image.Image, color_mode: str) -> Image.Image:
     return img.convert(target) if img.mode != target else img
 
 
+def _filter(src: tuple[int, int], dst: tuple[int, int]) -> Image.Resampling:
+    """Area averaging (BOX) when shrinking, as OpenCV's INTER_AREA; bilinear when enlarging.
+
+    BOX costs about two thirds of Pillow's antialiased bilinear and does not alias: each
+    output pixel is the mean of the input area it covers.
+    """
+    shrinking = src[0] >= dst[0] and src[1] >= dst[1]
+    return Image.Resampling.BOX if shrinking else Image.Resampling.BILINEAR
+
+
 def resize(img: Image.Image, size: tuple[int, int], mode: str = "stretch") -> Image.Image:
     """Resize to ``size`` (height, width) by stretching, centre-cropping or padding."""
     h, w = size
@@ -268,12 +278,15 @@ def resize(img: Image.Image, size: tuple[int, int], mode: str = "stretch") -> Im
         raise ValueError(f"resize mode must be one of {RESIZE_MODES}; got {mode!r}")
     if img.size == (w, h):
         return img
+    iw, ih = img.size
     if mode == "stretch":
-        return img.resize((w, h), Image.Resampling.BILINEAR)
+        return img.resize((w, h), _filter((iw, ih), (w, h)))
     if mode == "crop":
-        return ImageOps.fit(img, (w, h), Image.Resampling.BILINEAR)
+        s = max(w / iw, h / ih)  # the covering scale: the kept area shrinks or grows by s
+        return ImageOps.fit(img, (w, h), _filter((iw, ih), (iw * s, ih * s)))
+    s = min(w / iw, h / ih)  # the fitting scale
     fill = 0 if img.mode == "L" else (0, 0, 0)
-    return ImageOps.pad(img, (w, h), Image.Resampling.BILINEAR, color=fill)
+    return ImageOps.pad(img, (w, h), _filter((iw, ih), (iw * s, ih * s)), color=fill)
 
 
 def image_to_uint8(img: Image.Image, pre: Preprocessing) -> np.ndarray:

@@ -229,11 +229,20 @@ def load_arrays(
     ys = encode_labels(y, label_mode, k)
     augmenter = build_augmenter(spec, seed) if spec else None
     train = array_dataset(
-        xs[train_idx], ys[train_idx], pre, batch_size, shuffle=True, seed=seed, augmenter=augmenter
+        xs,
+        ys[train_idx],
+        pre,
+        batch_size,
+        shuffle=True,
+        seed=seed,
+        augmenter=augmenter,
+        rows=train_idx,
     )
     val = None
     if len(val_idx):
-        val = array_dataset(xs[val_idx], ys[val_idx], pre, batch_size, shuffle=False, seed=seed)
+        val = array_dataset(
+            xs, ys[val_idx], pre, batch_size, shuffle=False, seed=seed, rows=val_idx
+        )
     counts = {"train": int(len(train_idx)), "val": int(len(val_idx))}
     test = None
     if x_test is not None and y_test is not None:

@@ -105,7 +105,7 @@ def check_files(
 
 def default_threads() -> int:
     """Decoding threads: a few more than cores, so one waiting on the GIL leaves no core idle."""
-    return min(16, 2 * (os.cpu_count() or 1))
+    return min(16, os.cpu_count() or 1)
 
 
 def bad_files(results: Sequence[FileCheck]) -> list[dict[str, str]]:

@@ -34,14 +34,6 @@ def _limited(scan: FolderScan, limit: int | None, seed: int) -> dict[str, list[t
     return out
 
 
-def _rows(pixels: np.ndarray, idx: list[int]) -> np.ndarray:
-    """``pixels[idx]``, as a view (no copy of the decoded images) when ``idx`` is a run of
-    consecutive rows — every split of a folder with no bad files and no random split."""
-    if idx and idx[-1] - idx[0] + 1 == len(idx) and all(b == a + 1 for a, b in zip(idx, idx[1:])):
-        return pixels[idx[0] : idx[-1] + 1]
-    return pixels[idx]
-
-
 def _suggest_from_headers(
     items: list[tuple[str, int, str]], seed: int, sample: int = 5000
 ) -> tuple[tuple[int, int], str]:
@@ -91,7 +83,7 @@ def load_folder(
     h, w = pre.image_size
     per_image = h * w * pre.channels
     budget = default_cache_budget() if cache_budget_bytes is None else cache_budget_bytes
-    cached_bytes = 2 * per_image * len(items)  # pixels + the shuffle buffer's copies
+    cached_bytes = per_image * len(items)  # shuffling moves indices, not images
     cache = cached_bytes <= budget
     # When the decoded images fit the budget, the check pass decodes them once into memory;
     # otherwise it only proves every file readable and the pipeline streams from disk.
@@ -131,7 +123,7 @@ def load_folder(
         train = split == "train"
         if pixels is not None:
             datasets[split] = array_dataset(
-                _rows(pixels, idx), y, pre, batch_size, shuffle=train, seed=seed, augmenter=aug
+                pixels, y, pre, batch_size, shuffle=train, seed=seed, augmenter=aug, rows=idx
             )
         else:
             datasets[split] = file_dataset(
@@ -142,7 +134,7 @@ def load_folder(
     warnings = list(report["warnings"])
     if not cache:
         warnings.append(
-            f"decoded images (~{cached_bytes / 2**20:.0f} MiB with shuffling) exceed the cache "
+            f"decoded images (~{cached_bytes / 2**20:.0f} MiB) exceed the cache "
             f"budget ({budget / 2**20:.0f} MiB): images are decoded again every epoch"
         )
     return DataBundle(

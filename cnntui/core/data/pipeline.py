@@ -51,8 +51,9 @@ class SkipLog:
             self.on_skip(path, reason)
 
 
-def _finish(ds, pre: Preprocessing, batch_size: int, augmenter, tf):
-    ds = ds.batch(batch_size)
+def _finish(ds, pre: Preprocessing, batch_size: int, augmenter, tf, *, batched: bool = False):
+    if not batched:
+        ds = ds.batch(batch_size)
     scale = np.float32(pre.scale)
 
     def to_float(x, y):
@@ -88,14 +89,37 @@ def array_dataset(
     shuffle: bool,
     seed: int,
     augmenter=None,
+    rows: np.ndarray | list[int] | None = None,
 ):
-    """Batched (x float32 in model scale, y) from uint8 images already at ``pre``'s size."""
+    """Batched (x float32 in model scale, y) from uint8 images already at ``pre``'s size.
+
+    ``rows`` picks which images of ``x`` this split uses (all by default; ``y`` is aligned
+    with them). Only indices go through ``tf.data``: shuffling moves integers, and each
+    batch is gathered from ``x`` where it lies, so the images are never copied into
+    TensorFlow as a whole nor held a second time in a shuffle buffer.
+    """
     import tensorflow as tf
 
-    ds = tf.data.Dataset.from_tensor_slices((x, y))
+    rows = np.arange(len(x)) if rows is None else np.asarray(rows, dtype=np.int64)
+    y = np.asarray(y)
+    if len(y) != len(rows):
+        raise ValueError(f"{len(rows)} images but {len(y)} labels")
+    y_dtype = tf.as_dtype(y.dtype)
+
+    def gather(positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return x[rows[positions]], y[positions]
+
+    def tf_gather(positions):
+        xb, yb = tf.numpy_function(gather, [positions], [tf.uint8, y_dtype], stateful=False)
+        xb.set_shape((None, *x.shape[1:]))
+        yb.set_shape((None, *y.shape[1:]))
+        return xb, yb
+
+    ds = tf.data.Dataset.range(len(rows))
     if shuffle:
-        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
-    return _finish(ds, pre, batch_size, augmenter, tf)
+        ds = ds.shuffle(len(rows), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size).map(tf_gather, num_parallel_calls=tf.data.AUTOTUNE)
+    return _finish(ds, pre, batch_size, augmenter, tf, batched=True)
 
 
 def file_dataset(
