@@ -8,7 +8,8 @@
    same images already decoded in memory, at the same batch size (goal: at least 0.9).
 
 The checkpoint comes from a real ``cnntui train`` run (1 epoch on the bundled digits).
-Usage: ``python bench/bench_predict.py [--model mnist-conv] [--images 2000] [--repeats 9]``
+Usage: ``python bench/bench_predict.py [--model mnist-conv] [--images 2000] [--repeats 9]
+[--format png|jpg]``
 (any zoo entry: the digits are resized and coloured to its input by the preprocessing).
 Timings on a shared machine are noisy: each repeat times cnntui and the baseline back to
 back, and both the ratio of medians and the median of the per-pair ratios are printed, plus
@@ -78,13 +79,13 @@ def make_run(model: str, env: dict[str, str]) -> Path:
     return Path(env["CNNTUI_RUNS_DIR"]) / run_id
 
 
-def write_images(folder: Path, n: int) -> list[Path]:
+def write_images(folder: Path, n: int, fmt: str = "png") -> list[Path]:
     with np.load(ROOT / "cnntui" / "assets" / "mnist_5k.npz") as d:
         x = d["x"]
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for i in range(n):
-        p = folder / f"{i:05d}.png"
+        p = folder / f"{i:05d}.{fmt}"
         Image.fromarray(x[i % len(x)], "L").save(p)
         paths.append(p)
     return paths
@@ -153,7 +154,7 @@ def folder(checkpoint: Path, paths: list[Path], repeats: int, batch_size: int) -
         f"folder:     cnntui {o:,.0f} images/s   model.predict on preloaded {m:,.0f} images/s"
         f"   ratio {o / m:.3f}  (goal >= 0.9; median of paired ratios "
         f"{statistics.median(x / y for x, y in zip(a, b, strict=True)):.3f})"
-        f"   [{n} PNG files, batch {batch_size}]"
+        f"   [{n} {paths[0].suffix[1:].upper()} files, batch {batch_size}]"
     )
     dm = statistics.median(d)
     print(
@@ -173,6 +174,13 @@ def main() -> None:
     ap.add_argument("--images", type=int, default=2000)
     ap.add_argument("--repeats", type=int, default=9)
     ap.add_argument("--batch-size", type=int, default=64)
+    ap.add_argument(
+        "--format",
+        choices=("png", "jpg"),
+        default="png",
+        help="file format of the digits (PNGs at the model's size are decoded by TensorFlow, "
+        "everything else by Pillow)",
+    )
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-predict-"))
     env = {**os.environ, "CNNTUI_RUNS_DIR": str(tmp / "runs"), "TF_CPP_MIN_LOG_LEVEL": "2"}
@@ -180,7 +188,7 @@ def main() -> None:
     print(f"training {args.model} for 1 epoch to get a real checkpoint…", flush=True)
     run_dir = make_run(args.model, env)
     checkpoint = run_dir / "best.keras"
-    paths = write_images(tmp / "images", args.images)
+    paths = write_images(tmp / "images", args.images, args.format)
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
     one_image(checkpoint, paths[0], env, args.repeats)
     folder(checkpoint, paths, args.repeats, args.batch_size)

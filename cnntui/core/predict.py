@@ -1,8 +1,9 @@
 """Classify image files with a loaded checkpoint, streaming folders in batches.
 
-Files are decoded by :mod:`cnntui.core.images` (the code the data pipeline uses) in a
-background thread pool while the model works on the previous batch; a bad file becomes a
-:class:`Prediction` with an ``error`` and never stops the others.
+Files are decoded by :mod:`cnntui.core.images` (the code the data pipeline uses), or by
+TensorFlow where that gives the very same pixels, ahead of the model, which works on the
+previous batch; a bad file becomes a :class:`Prediction` with an ``error``
+and never stops the others.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from cnntui.core.checkpoints import LoadedModel
+from cnntui.core.exact_png import decodes_exactly
 from cnntui.core.images import ImageReadError, Preprocessing, load_image_uint8, scale_uint8
 
 GLOB_CHARS = "*?["
@@ -173,54 +175,160 @@ def predict_paths(
     inputs: list[tuple[str, str | None]],
     top_k: int = 3,
     batch_size: int = DEFAULT_BATCH,
-    workers: int = 1,
 ) -> Iterator[Prediction]:
     """Yield one :class:`Prediction` per input, in order, batch by batch.
 
-    Decoding runs up to two batches ahead in ``workers`` threads, overlapping the model
-    (one is enough: decoding a batch is quicker than running it through a CNN, and more
-    threads only fight over the GIL and the cores TensorFlow is using).
+    A handful of images is decoded in place and run eagerly. More are decoded a couple of
+    batches ahead while the model works: a folder of plain PNGs already at the model's size
+    by ``tf.data`` (:mod:`cnntui.core.exact_png`: the very pixels Pillow gives), anything
+    else by Pillow in a background thread.
     """
     pre, names = loaded.preprocessing, loaded.class_names
-    n_good = sum(1 for _, err in inputs if err is None)
+    paths = [p for p, err in inputs if err is None]
     predict = make_predictor(
-        loaded, eager=n_good <= 8, pad_to=batch_size if n_good > batch_size else None
+        loaded, eager=len(paths) <= SMALL, pad_to=batch_size if len(paths) > batch_size else None
     )
-    batches = [inputs[i : i + batch_size] for i in range(0, len(inputs), batch_size)]
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        pending: deque[Future] = deque()
-        queue = iter(batches)
+    k = max(1, top_k)
+    results: dict[int, Prediction] = {}  # by position in ``paths``, until given out
+    i = given = 0
+
+    def ready() -> Iterator[Prediction]:
+        """Give out, in input order, every result that no earlier one is still waiting for."""
+        nonlocal i, given
+        while i < len(inputs):
+            path, err = inputs[i]
+            if err is not None:
+                yield Prediction(path=path, error=err)
+            elif given in results:
+                yield results.pop(given)
+                given += 1
+            else:
+                return
+            i += 1
+
+    for positions, pixels, errors in _with_fallback(_batches(paths, pre, batch_size), paths, pre):
+        for pos, reason in errors.items():
+            results[pos] = Prediction(path=paths[pos], error=reason)
+        if len(positions):
+            probs = predict(scale_uint8(pixels, pre))
+            order = np.argsort(-probs, axis=1, kind="stable")[:, :k]
+            for row, pos in enumerate(positions.tolist()):
+                pr = probs[row]
+                top = [
+                    {"label": names[c], "index": int(c), "probability": round(float(pr[c]), 6)}
+                    for c in order[row]
+                ]
+                results[pos] = Prediction(path=paths[pos], top=top, probabilities=pr)
+        yield from ready()
+    yield from ready()  # trailing bad inputs (or everything, when no path could run)
+
+
+SMALL = 8
+Decoded = tuple[np.ndarray, np.ndarray, dict[int, str]]  # positions, uint8 pixels, errors
+
+
+def _decode_one(path: str, pre: Preprocessing) -> tuple[np.ndarray | None, str]:
+    try:
+        return load_image_uint8(path, pre), ""
+    except ImageReadError as exc:
+        return None, exc.reason
+    except MemoryError:
+        return None, "image too large to decode in memory"
+    except Exception as exc:  # noqa: BLE001 - one odd file must not stop the others
+        return None, f"cannot preprocess image ({type(exc).__name__}: {exc})"
+
+
+def _decode_positions(positions: list[int], paths: list[str], pre: Preprocessing) -> Decoded:
+    good, arrays, errors = [], [], {}
+    for pos in positions:
+        arr, reason = _decode_one(paths[pos], pre)
+        if arr is None:
+            errors[pos] = reason
+        else:
+            good.append(pos)
+            arrays.append(arr)
+    h, w = pre.image_size
+    x = np.stack(arrays) if arrays else np.zeros((0, h, w, pre.channels), np.uint8)
+    return np.asarray(good, dtype=np.int64), x, errors
+
+
+def _inline_batches(paths: list[str], pre: Preprocessing, batch_size: int) -> Iterator[Decoded]:
+    for start in range(0, len(paths), batch_size):
+        yield _decode_positions(list(range(start, min(start + batch_size, len(paths)))), paths, pre)
+
+
+def _tensorflow_batches(paths: list[str], pre: Preprocessing, batch_size: int) -> Iterator[Decoded]:
+    """PNGs TensorFlow decodes exactly (:mod:`cnntui.core.exact_png`), decoded one by one
+    in ``tf.data``'s C++ threads, a couple of batches ahead, in order. A file TensorFlow
+    fails on is left out (:func:`_with_fallback` then asks Pillow: pixels or reason)."""
+    import tensorflow as tf
+
+    h, w = pre.image_size
+    c = pre.channels
+
+    def decode(pos, path):
+        img = tf.io.decode_png(tf.io.read_file(path), channels=c)
+        return pos, tf.ensure_shape(img, (h, w, c))
+
+    options = tf.data.Options()
+    options.autotune.enabled = False  # on 2 cores its tuning thread costs more than it saves
+    ds = (
+        tf.data.Dataset.from_tensor_slices((np.arange(len(paths)), paths))
+        .map(decode, num_parallel_calls=max(1, min(8, os.cpu_count() or 1)))
+        .ignore_errors()
+        .batch(batch_size)
+        .prefetch(2)
+        .with_options(options)
+    )
+    for pos, x in ds.as_numpy_iterator():
+        yield pos, x, {}
+
+
+def _threaded_batches(paths: list[str], pre: Preprocessing, batch_size: int) -> Iterator[Decoded]:
+    """Pillow decodes the next two batches in one background thread while the model works
+    (more threads only fight over the GIL and the cores TensorFlow is using)."""
+    starts = iter(range(0, len(paths), batch_size))
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending: deque[Future[Decoded]] = deque()
 
         def submit_next() -> None:
-            batch = next(queue, None)
-            if batch is not None:
-                paths = [p for p, err in batch if err is None]
-                pending.append(pool.submit(_decode_with_inputs, batch, paths, pre))
+            start = next(starts, None)
+            if start is not None:
+                batch = list(range(start, min(start + batch_size, len(paths))))
+                pending.append(pool.submit(_decode_positions, batch, paths, pre))
 
-        for _ in range(max(2, workers + 1)):
-            submit_next()
+        submit_next()
+        submit_next()
         while pending:
-            batch, paths, (x, good, errors) = pending.popleft().result()
+            decoded = pending.popleft().result()
             submit_next()
-            probs = predict(x) if x is not None else np.zeros((0, len(loaded.class_names)))
-            order = np.argsort(-probs, axis=1, kind="stable")[:, : max(1, top_k)]
-            row_of = {g: j for j, g in enumerate(good)}
-            i = 0
-            for path, err in batch:
-                if err is not None:
-                    yield Prediction(path=path, error=err)
-                    continue
-                if i in row_of:
-                    pr = probs[row_of[i]]
-                    top = [
-                        {"label": names[c], "index": int(c), "probability": round(float(pr[c]), 6)}
-                        for c in order[row_of[i]]
-                    ]
-                    yield Prediction(path=path, top=top, probabilities=pr)
-                else:
-                    yield Prediction(path=path, error=errors.get(i, "could not be decoded"))
-                i += 1
+            yield decoded
 
 
-def _decode_with_inputs(batch, paths, pre):
-    return batch, paths, decode_batch(paths, pre)
+def _batches(paths: list[str], pre: Preprocessing, batch_size: int) -> Iterator[Decoded]:
+    """Decoded batches in order, by the fastest way that gives Pillow's pixels."""
+    if len(paths) <= SMALL:
+        return _inline_batches(paths, pre, batch_size)
+    if all(decodes_exactly(p, pre) for p in paths):
+        return _tensorflow_batches(paths, pre, batch_size)
+    return _threaded_batches(paths, pre, batch_size)
+
+
+def _with_fallback(
+    batches: Iterator[Decoded], paths: list[str], pre: Preprocessing
+) -> Iterator[Decoded]:
+    """Pass batches on with every position accounted for: positions a batch skipped (the
+    pipeline dropped them) are decoded by Pillow and yielded first, in order."""
+    expected = 0
+    for good, x, errors in batches:
+        seen = set(good.tolist()) | set(errors)
+        if not seen:
+            continue
+        last = max(seen)
+        missing = [p for p in range(expected, last + 1) if p not in seen]
+        if missing:
+            yield _decode_positions(missing, paths, pre)
+        yield good, x, errors
+        expected = last + 1
+    if expected < len(paths):
+        yield _decode_positions(list(range(expected, len(paths))), paths, pre)
