@@ -212,13 +212,13 @@ def predict_paths(
         if len(positions):
             probs = predict(scale_uint8(pixels, pre))
             order = np.argsort(-probs, axis=1, kind="stable")[:, :k]
-            for row, pos in enumerate(positions.tolist()):
-                pr = probs[row]
+            top_p = np.take_along_axis(probs, order, axis=1).round(6).tolist()
+            for row, (pos, classes) in enumerate(zip(positions.tolist(), order.tolist())):
                 top = [
-                    {"label": names[c], "index": int(c), "probability": round(float(pr[c]), 6)}
-                    for c in order[row]
+                    {"label": names[c], "index": c, "probability": p}
+                    for c, p in zip(classes, top_p[row], strict=True)
                 ]
-                results[pos] = Prediction(path=paths[pos], top=top, probabilities=pr)
+                results[pos] = Prediction(path=paths[pos], top=top, probabilities=probs[row])
         yield from ready()
     yield from ready()  # trailing bad inputs (or everything, when no path could run)
 
@@ -257,10 +257,31 @@ def _inline_batches(paths: list[str], pre: Preprocessing, batch_size: int) -> It
         yield _decode_positions(list(range(start, min(start + batch_size, len(paths)))), paths, pre)
 
 
-def _tensorflow_batches(paths: list[str], pre: Preprocessing, batch_size: int) -> Iterator[Decoded]:
-    """PNGs TensorFlow decodes exactly (:mod:`cnntui.core.exact_png`), decoded one by one
-    in ``tf.data``'s C++ threads, a couple of batches ahead, in order. A file TensorFlow
-    fails on is left out (:func:`_with_fallback` then asks Pillow: pixels or reason)."""
+def _png_batches(paths: list[str], pre: Preprocessing, batch_size: int) -> Iterator[Decoded]:
+    """Batches of a folder that starts with PNGs TensorFlow decodes exactly.
+
+    The first batch is decoded by Pillow (the same pixels) while a thread checks the other
+    files and builds the ``tf.data`` pipeline for them, so the model starts at once; if some
+    other file is not such a PNG, the rest goes to :func:`_threaded_batches`.
+    """
+    head = min(batch_size, len(paths))
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        rest = pool.submit(_png_dataset, paths, head, pre, batch_size)
+        yield _decode_positions(list(range(head)), paths, pre)
+        ds = rest.result()
+    if ds is None:
+        yield from _threaded_batches(paths, pre, batch_size, start=head)
+        return
+    for pos, x in ds.as_numpy_iterator():
+        yield pos, x, {}
+
+
+def _png_dataset(paths: list[str], start: int, pre: Preprocessing, batch_size: int) -> Any:
+    """``tf.data`` decoding ``paths[start:]`` one by one in C++ threads, a couple of batches
+    ahead, in order; ``None`` unless all are PNGs TensorFlow decodes exactly. A file
+    TensorFlow fails on is left out (:func:`_with_fallback` then asks Pillow)."""
+    if not all(decodes_exactly(p, pre) for p in paths[start:]):
+        return None
     import tensorflow as tf
 
     h, w = pre.image_size
@@ -272,29 +293,29 @@ def _tensorflow_batches(paths: list[str], pre: Preprocessing, batch_size: int) -
 
     options = tf.data.Options()
     options.autotune.enabled = False  # on 2 cores its tuning thread costs more than it saves
-    ds = (
-        tf.data.Dataset.from_tensor_slices((np.arange(len(paths)), paths))
+    return (
+        tf.data.Dataset.from_tensor_slices((np.arange(start, len(paths)), paths[start:]))
         .map(decode, num_parallel_calls=max(1, min(8, os.cpu_count() or 1)))
         .ignore_errors()
         .batch(batch_size)
         .prefetch(2)
         .with_options(options)
     )
-    for pos, x in ds.as_numpy_iterator():
-        yield pos, x, {}
 
 
-def _threaded_batches(paths: list[str], pre: Preprocessing, batch_size: int) -> Iterator[Decoded]:
+def _threaded_batches(
+    paths: list[str], pre: Preprocessing, batch_size: int, start: int = 0
+) -> Iterator[Decoded]:
     """Pillow decodes the next two batches in one background thread while the model works
     (more threads only fight over the GIL and the cores TensorFlow is using)."""
-    starts = iter(range(0, len(paths), batch_size))
+    starts = iter(range(start, len(paths), batch_size))
     with ThreadPoolExecutor(max_workers=1) as pool:
         pending: deque[Future[Decoded]] = deque()
 
         def submit_next() -> None:
-            start = next(starts, None)
-            if start is not None:
-                batch = list(range(start, min(start + batch_size, len(paths))))
+            first = next(starts, None)
+            if first is not None:
+                batch = list(range(first, min(first + batch_size, len(paths))))
                 pending.append(pool.submit(_decode_positions, batch, paths, pre))
 
         submit_next()
@@ -307,10 +328,10 @@ def _threaded_batches(paths: list[str], pre: Preprocessing, batch_size: int) -> 
 
 def _batches(paths: list[str], pre: Preprocessing, batch_size: int) -> Iterator[Decoded]:
     """Decoded batches in order, by the fastest way that gives Pillow's pixels."""
-    if len(paths) <= SMALL:
+    if len(paths) <= max(SMALL, batch_size):
         return _inline_batches(paths, pre, batch_size)
-    if all(decodes_exactly(p, pre) for p in paths):
-        return _tensorflow_batches(paths, pre, batch_size)
+    if all(decodes_exactly(p, pre) for p in paths[:batch_size]):
+        return _png_batches(paths, pre, batch_size)
     return _threaded_batches(paths, pre, batch_size)
 
 
