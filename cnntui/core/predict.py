@@ -98,24 +98,11 @@ def collect_inputs(specs: Iterable[str | Path]) -> list[tuple[str, str | None]]:
 def decode_batch(
     paths: list[str], pre: Preprocessing
 ) -> tuple[np.ndarray | None, list[int], dict[int, str]]:
-    """Decode ``paths``: a stacked array of the good ones, their positions, and errors.
-
-    Pixels stay uint8 until the batch is stacked, then are scaled once: the same arithmetic
-    as :func:`cnntui.core.images.load_image`, element by element, without per-image copies.
-    """
-    arrays, good, errors = [], [], {}
-    for i, p in enumerate(paths):
-        try:
-            arrays.append(load_image_uint8(p, pre))
-            good.append(i)
-        except ImageReadError as exc:
-            errors[i] = exc.reason
-        except MemoryError:
-            errors[i] = "image too large to decode in memory"
-        except Exception as exc:  # noqa: BLE001 - one odd file must not stop the others
-            errors[i] = f"cannot preprocess image ({type(exc).__name__}: {exc})"
-    x = scale_uint8(np.stack(arrays), pre) if arrays else None
-    return x, good, errors
+    """Decode ``paths``: a stacked float32 array of the good ones, their positions, and
+    errors. Pixels stay uint8 until the batch is stacked, then are scaled once: the same
+    arithmetic as :func:`cnntui.core.images.load_image`, element by element."""
+    good, x, errors = _decode_positions(list(range(len(paths))), paths, pre)
+    return (scale_uint8(x, pre) if len(good) else None), good.tolist(), errors
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:
@@ -266,20 +253,23 @@ def _png_batches(paths: list[str], pre: Preprocessing, batch_size: int) -> Itera
     """
     head = min(batch_size, len(paths))
     with ThreadPoolExecutor(max_workers=1) as pool:
-        rest = pool.submit(_png_dataset, paths, head, pre, batch_size)
+        rest = pool.submit(_png_batches_from, paths, head, pre, batch_size)
         yield _decode_positions(list(range(head)), paths, pre)
-        ds = rest.result()
-    if ds is None:
+        batches = rest.result()
+    if batches is None:
         yield from _threaded_batches(paths, pre, batch_size, start=head)
         return
-    for pos, x in ds.as_numpy_iterator():
+    for pos, x in batches:
         yield pos, x, {}
 
 
-def _png_dataset(paths: list[str], start: int, pre: Preprocessing, batch_size: int) -> Any:
-    """``tf.data`` decoding ``paths[start:]`` one by one in C++ threads, a couple of batches
-    ahead, in order; ``None`` unless all are PNGs TensorFlow decodes exactly. A file
-    TensorFlow fails on is left out (:func:`_with_fallback` then asks Pillow)."""
+def _png_batches_from(
+    paths: list[str], start: int, pre: Preprocessing, batch_size: int
+) -> Iterator[tuple[np.ndarray, np.ndarray]] | None:
+    """(positions, pixels) of ``paths[start:]``, decoded by ``tf.data`` batch by batch in
+    C++ threads, a couple of batches ahead, in order; ``None`` unless all are PNGs
+    TensorFlow decodes exactly. A batch with a file TensorFlow fails on is left out
+    (:func:`_with_fallback` then has Pillow decode it: pixels, or the reason)."""
     if not all(decodes_exactly(p, pre) for p in paths[start:]):
         return None
     import tensorflow as tf
@@ -287,19 +277,24 @@ def _png_dataset(paths: list[str], start: int, pre: Preprocessing, batch_size: i
     h, w = pre.image_size
     c = pre.channels
 
-    def decode(pos, path):
-        img = tf.io.decode_png(tf.io.read_file(path), channels=c)
-        return pos, tf.ensure_shape(img, (h, w, c))
+    def decode(positions, batch):
+        images = tf.map_fn(
+            lambda path: tf.io.decode_png(tf.io.read_file(path), channels=c),
+            batch,
+            fn_output_signature=tf.TensorSpec((None, None, c), tf.uint8),
+        )
+        return positions, tf.ensure_shape(images, (None, h, w, c))
 
     options = tf.data.Options()
     options.autotune.enabled = False  # on 2 cores its tuning thread costs more than it saves
     return (
         tf.data.Dataset.from_tensor_slices((np.arange(start, len(paths)), paths[start:]))
+        .batch(batch_size)
         .map(decode, num_parallel_calls=max(1, min(8, os.cpu_count() or 1)))
         .ignore_errors()
-        .batch(batch_size)
         .prefetch(2)
         .with_options(options)
+        .as_numpy_iterator()  # starts decoding now, while the model runs the first batch
     )
 
 
