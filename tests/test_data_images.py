@@ -26,7 +26,7 @@ def test_pipeline_matches_load_image_for_every_kind(tmp_path, resize_mode):
 
     paths = sorted(str(p) for p in root.rglob("*.*"))
     ds = file_dataset(paths, np.zeros(len(paths), np.int32), pre, 64, shuffle=False, seed=0,
-                      cache=False, skip_log=SkipLog([], None))  # fmt: skip
+                      skip_log=SkipLog([], None))  # fmt: skip
     got = np.concatenate([x.numpy() for x, _ in ds])
     want = np.stack([load_image(p, pre) for p in paths])
     np.testing.assert_array_equal(got, want)

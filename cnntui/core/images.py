@@ -322,6 +322,19 @@ def load_image_checked(path: str | Path, pre: Preprocessing) -> tuple[np.ndarray
     return image_to_uint8(img, pre), info
 
 
+def try_load_image_uint8(path: str | Path, pre: Preprocessing) -> tuple[np.ndarray | None, str]:
+    """:func:`load_image_uint8` that never raises: ``(pixels, "")`` or ``(None, reason)``,
+    so one odd file cannot stop a folder."""
+    try:
+        return load_image_uint8(path, pre), ""
+    except ImageReadError as exc:
+        return None, exc.reason
+    except MemoryError:
+        return None, "image too large to decode in memory"
+    except Exception as exc:  # noqa: BLE001 - any decoder failure is this file's problem
+        return None, f"cannot preprocess image ({type(exc).__name__}: {exc})"
+
+
 def load_image(path: str | Path, pre: Preprocessing) -> np.ndarray:
     """Read ``path`` and preprocess it; raise :class:`ImageReadError` for a bad file."""
     return scale_uint8(load_image_uint8(path, pre), pre)

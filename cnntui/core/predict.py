@@ -21,7 +21,7 @@ import numpy as np
 
 from cnntui.core.checkpoints import LoadedModel
 from cnntui.core.exact_png import decodes_exactly
-from cnntui.core.images import ImageReadError, Preprocessing, load_image_uint8, scale_uint8
+from cnntui.core.images import Preprocessing, scale_uint8, try_load_image_uint8
 
 GLOB_CHARS = "*?["
 DEFAULT_BATCH = 64
@@ -214,21 +214,10 @@ SMALL = 8
 Decoded = tuple[np.ndarray, np.ndarray, dict[int, str]]  # positions, uint8 pixels, errors
 
 
-def _decode_one(path: str, pre: Preprocessing) -> tuple[np.ndarray | None, str]:
-    try:
-        return load_image_uint8(path, pre), ""
-    except ImageReadError as exc:
-        return None, exc.reason
-    except MemoryError:
-        return None, "image too large to decode in memory"
-    except Exception as exc:  # noqa: BLE001 - one odd file must not stop the others
-        return None, f"cannot preprocess image ({type(exc).__name__}: {exc})"
-
-
 def _decode_positions(positions: list[int], paths: list[str], pre: Preprocessing) -> Decoded:
     good, arrays, errors = [], [], {}
     for pos in positions:
-        arr, reason = _decode_one(paths[pos], pre)
+        arr, reason = try_load_image_uint8(paths[pos], pre)
         if arr is None:
             errors[pos] = reason
         else:

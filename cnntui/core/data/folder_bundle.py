@@ -128,7 +128,7 @@ def load_folder(
         else:
             datasets[split] = file_dataset(
                 [checks[i].path for i in idx], y, pre, batch_size, shuffle=train, seed=seed,
-                cache=False, skip_log=log, augmenter=aug,
+                skip_log=log, augmenter=aug,
             )  # fmt: skip
     del pixels
     warnings = list(report["warnings"])

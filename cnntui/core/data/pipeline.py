@@ -1,10 +1,10 @@
 """Streaming ``tf.data`` pipelines over file paths or in-memory uint8 arrays.
 
 Files: paths → parallel Pillow decode, in chunks (``cnntui.core.images``, the code
-prediction uses) → drop any file that still fails (recorded, never raised) → optional
-in-memory cache of the uint8 pixels → shuffle → batch → scale to [0, 1] → augment (train)
-→ prefetch. Only the list of paths is held in memory unless the decoded split fits the
-cache budget.
+prediction uses) → drop any file that still fails (recorded, never raised) → batch →
+scale to [0, 1] → augment (train) → prefetch: only the list of paths is held in memory.
+Arrays (and folders whose decoded pixels fit the cache budget): shuffled indices → batches
+gathered from the array → the same last steps.
 """
 
 from __future__ import annotations
@@ -16,9 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from cnntui.core.images import ImageReadError, Preprocessing, load_image_uint8
+from cnntui.core.images import Preprocessing, try_load_image_uint8
 
-SHUFFLE_BUFFER = 4096
 DECODE_CHUNK = 16  # files per Python call when streaming from disk
 DEFAULT_CACHE_CAP = 4 << 30
 
@@ -133,7 +132,6 @@ def file_dataset(
     *,
     shuffle: bool,
     seed: int,
-    cache: bool,
     skip_log: SkipLog,
     augmenter=None,
 ):
@@ -153,13 +151,11 @@ def file_dataset(
         ok = np.zeros(len(chunk), bool)
         for i, raw in enumerate(chunk):
             p = raw.decode() if isinstance(raw, bytes) else str(raw)
-            try:
-                x[i] = load_image_uint8(p, pre)
-                ok[i] = True
-            except ImageReadError as exc:
-                skip_log.add(p, exc.reason)
-            except Exception as exc:  # noqa: BLE001 - never a stack trace mid-epoch for one file
-                skip_log.add(p, f"cannot decode ({type(exc).__name__}: {exc})")
+            arr, reason = try_load_image_uint8(p, pre)  # never a stack trace mid-epoch
+            if arr is None:
+                skip_log.add(p, reason)
+            else:
+                x[i], ok[i] = arr, True
         return x, ok
 
     def tf_decode(chunk, labels):
@@ -169,19 +165,10 @@ def file_dataset(
         return x, labels, ok
 
     paths_arr = np.asarray(paths, dtype=object).astype(str)
-    y = np.asarray(y)
-    if shuffle and cache:
-        order = np.random.default_rng(seed).permutation(len(paths_arr))
-        paths_arr, y = paths_arr[order], y[order]
-    ds = tf.data.Dataset.from_tensor_slices((paths_arr, y))
-    if shuffle and not cache:
+    ds = tf.data.Dataset.from_tensor_slices((paths_arr, np.asarray(y)))
+    if shuffle:
         ds = ds.shuffle(len(paths_arr), seed=seed, reshuffle_each_iteration=True)
     workers = max(1, min(16, os.cpu_count() or 1))
     ds = ds.batch(DECODE_CHUNK).map(tf_decode, num_parallel_calls=workers)
     ds = ds.unbatch().filter(_is_ok).map(_drop_flag)
-    if cache:
-        ds = ds.cache()
-        if shuffle:
-            buffer = min(len(paths_arr), max(SHUFFLE_BUFFER, 8 * batch_size))
-            ds = ds.shuffle(buffer, seed=seed, reshuffle_each_iteration=True)
     return _finish(ds, pre, batch_size, augmenter, tf)
