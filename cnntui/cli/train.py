@@ -187,15 +187,7 @@ def train(
         typer.echo(json.dumps(started))
     elif quiet:
         typer.echo(run.id)
-    try:
-        result = execute(run, sinks=_sinks(view, as_json, quiet))
-    except (ValueError, FileNotFoundError):
-        raise
-    except Exception as exc:  # noqa: BLE001 - a training error, one clear line
-        reason = " ".join(str(exc).split())[:300] or type(exc).__name__
-        raise CLIError(
-            f"training failed ({type(exc).__name__}): {reason}; run {run.id} is marked failed", 1
-        ) from None
+    result = execute(run, sinks=_sinks(view, as_json, quiet))  # errors: CnntuiError
     if as_json:
         typer.echo(
             json.dumps(
