@@ -111,7 +111,8 @@ class EventLog:
             except Exception as exc:
                 self.broken = sink
                 raise RecordError(
-                    f"could not record the {kind!r} event ({_describe(sink, exc)})",
+                    f"could not record the {kind!r} event "
+                    f"({type(sink).__name__}: {type(exc).__name__}: {exc})",
                     hint="check the run folder's disk space and permissions",
                 ) from exc
         for sink in list(self.display):
