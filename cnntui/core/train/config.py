@@ -92,6 +92,12 @@ class TrainConfig:
         return cls(**kwargs)
 
 
+def split_names(values: str | list[str] | None) -> list[str]:
+    """``"flip, rotation"`` or ``["flip,rotation", "zoom"]`` as a list of names."""
+    items = [values] if isinstance(values, str) else list(values or [])
+    return [name for item in items for name in item.replace(",", " ").split()]
+
+
 def hyperparameters(cfg: TrainConfig, entry: registry.ModelEntry) -> dict[str, Any]:
     """Every hyperparameter of the run: the request, else the zoo entry's default."""
     hp = entry.hyperparameters
