@@ -22,6 +22,7 @@ from cnntui.core.train.runner import (
     resume,
     train,
 )
+from cnntui.core.train.session import TrainingSession
 
 __all__ = [
     "OPTIMIZERS",
@@ -29,6 +30,7 @@ __all__ = [
     "JsonlSink",
     "TrainConfig",
     "TrainResult",
+    "TrainingSession",
     "execute",
     "prepare_resume",
     "prepare_run",

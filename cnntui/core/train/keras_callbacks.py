@@ -6,7 +6,7 @@ merely lists, prepares or follows runs pays for Keras.
 - :class:`EventCallback` turns ``fit`` into ``begin``/``batch``/``epoch`` events (see
   ``events.py``). Per batch it only records the step and compares a clock; a ``batch``
   event goes out at most every ``throttle`` seconds. An epoch cut short by a stop request
-  gets no ``epoch`` event.
+  gets no ``epoch`` event, and its validation pass ends after one batch.
 - :class:`RunCheckpoint`, the atomic counterpart of ``ModelCheckpoint``: ``last.keras``
   every epoch, ``best.keras`` when the monitored value improves.
 - :class:`NaNGuard`: a non-finite loss ends the run as ``failed`` with a reason for people.
@@ -114,6 +114,10 @@ class EventCallback(keras.callbacks.Callback):
             logs=clean_logs(logs),
             images_per_sec=rate,
         )
+
+    def on_test_batch_end(self, batch, logs=None):
+        if self.progress.cut_short():  # a stopped epoch's validation is never recorded
+            self.model.stop_evaluating = True
 
     def on_epoch_end(self, epoch, logs=None):
         p = self.progress
