@@ -102,7 +102,10 @@ class TrainingSession:
         try:
             return self.finish(self.train())
         except Exception as exc:
-            raise self.fail(exc) from exc
+            error = self.fail(exc)
+            if error is exc:
+                raise
+            raise error from exc
 
     def train(self) -> TrainResult:
         """Every step from the strategy to ``fit``; how the training part ended."""
