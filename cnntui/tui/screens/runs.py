@@ -228,7 +228,7 @@ class RunsScreen(WorkbenchScreen):
         hint = (
             f"comparing {n} runs · space adds or removes the selected run"
             if n
-            else "space: add runs to compare · Enter: follow · Ctrl+E: evaluate · Ctrl+R: predict"
+            else "space: compare · Enter: follow · Ctrl+E: evaluate · Ctrl+R: predict"
         )
         if self.rows:
             self.query_one("#runs-hint", Static).update(hint)

@@ -90,7 +90,7 @@ class TrainScreen(WorkbenchScreen):
             with VerticalScroll(classes="form", id="train-form"):
                 yield Label("model")
                 yield Select([], id="train-model", prompt="choose a zoo entry", compact=True)
-                yield Label("data: sample, mnist, a folder")
+                yield Label("data: sample, mnist, folder")
                 yield Input("sample", id="train-data", compact=True)
                 yield Label("epochs")
                 yield Input(id="train-epochs", compact=True, type="integer")

@@ -169,6 +169,7 @@ class ZooScreen(WorkbenchScreen):
         if entries:
             options.highlighted = 0
         else:
+            self.current = None  # Train this / Build act on nothing, not on a stale entry
             self.query_one("#zoo-about-text", Static).update(
                 "No zoo entry matches." if query else "The zoo is empty."
             )
