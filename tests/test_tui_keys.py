@@ -249,10 +249,17 @@ async def test_open_model_dropdown_shows_every_row(tui_zoo):
         assert len(visible) >= min(len(names), overlay.size.height) - 1, rows
 
 
-async def test_data_source_carries_to_train_and_errors_stay_in_the_pane(tmp_path, digits_small):
+@pytest.fixture
+def few_npz(tmp_path, digits_small):
+    """60 real digits of every class in an .npz (quick to inspect)."""
     x, y = digits_small
     npz = tmp_path / "few.npz"
     np.savez(npz, x=x[:60], y=y[:60])
+    return npz
+
+
+async def test_data_source_carries_to_train_and_errors_stay_in_the_pane(tmp_path, few_npz):
+    npz = few_npz
     app = make_app(follow_running=False)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f2")
@@ -286,10 +293,8 @@ async def test_data_source_carries_to_train_and_errors_stay_in_the_pane(tmp_path
         assert app.screen.query_one("#train-data").value == str(npz)
 
 
-async def test_train_field_edited_by_the_user_is_not_overwritten(tmp_path, digits_small):
-    x, y = digits_small
-    npz = tmp_path / "few.npz"
-    np.savez(npz, x=x[:60], y=y[:60])
+async def test_train_field_edited_by_the_user_is_not_overwritten(few_npz):
+    npz = few_npz
     app = make_app(follow_running=False)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f3")

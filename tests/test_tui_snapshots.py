@@ -70,10 +70,16 @@ def test_train_form_snapshot(snap_compare, tui_zoo):
 def test_train_model_dropdown_open_snapshot(snap_compare, tui_zoo):
     """The open dropdown lists every option, not only the highlighted one."""
 
+    names = ["mnist-mlp", "mnist-conv", "mnist-2conv", "resnet-mini", "tuitest-tiny"]
+
     async def run_before(pilot):
         await pilot.app.use_model("tuitest-tiny")
         await pilot.pause()
-        pilot.app.screen.query_one("#train-model").focus()
+        select = pilot.app.screen.query_one("#train-model")
+        # a fixed list: other tests may register more zoo entries in this process
+        select.set_options([(n, n) for n in names])
+        select.value = "tuitest-tiny"
+        select.focus()
         await pilot.press("enter")
         await pilot.pause()
 
