@@ -35,3 +35,12 @@ def digits_small(digits):
     idx = np.concatenate([rng.choice(np.flatnonzero(y == k), 30, replace=False) for k in range(10)])
     rng.shuffle(idx)
     return x[idx], y[idx]
+
+
+@pytest.fixture(scope="session")
+def tui_zoo(tmp_path_factory) -> str:
+    """One zoo folder holding ``tuitest-tiny``, for the whole session (registering it twice
+    would warn)."""
+    from tui_factory import write_zoo
+
+    return str(write_zoo(tmp_path_factory.mktemp("tui-zoo")))

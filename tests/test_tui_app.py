@@ -10,7 +10,7 @@ import sys
 
 import numpy as np
 from PIL import Image
-from test_tui_fixtures import tui_zoo, wait_until, write_run  # noqa: F401 - fixture
+from tui_factory import wait_until, write_run
 
 from cnntui.core.runs import Run, runs_root
 from cnntui.tui.app import make_app
@@ -19,25 +19,25 @@ from cnntui.tui.launch import stop_run
 SIZE = (100, 32)
 
 
-async def test_zoo_search_build_and_train_this(tui_zoo):  # noqa: F811 - pytest fixture
+async def test_zoo_search_build_and_train_this(tui_zoo):
     app = make_app(zoo_dirs=[tui_zoo], follow_running=False)
     async with app.run_test(size=SIZE) as pilot:
         screen = app.screen
         assert type(screen).__name__ == "ZooScreen"
         assert len(screen.entries) > 1
-        await pilot.press("slash", *"tuitest")
+        await pilot.press(*"tuitest")  # typing goes to the search field
         await pilot.pause()
         assert [e.name for e in screen.entries] == ["tuitest-tiny"]
         about = str(screen.query_one("#zoo-about-text").render())
         assert "A tiny dense net for TUI tests" in about and "accuracy 90.00%" in about
-        await pilot.press("escape", "b")
+        await pilot.press("escape", "ctrl+g")
         await wait_until(pilot, lambda: "tuitest-tiny" in screen.details, 120, "the model build")
         summary, table = screen.details["tuitest-tiny"]
         assert "dense" in summary.lower()
         assert table["total_params"] == 28 * 28 * 10 + 10
         grid = screen.query_one("#zoo-params-table")
         assert grid.row_count == len(table["layers"]) > 0
-        await pilot.press("n")
+        await pilot.press("ctrl+n")
         await pilot.pause()
         train = app.screen
         assert type(train).__name__ == "TrainScreen"
@@ -49,11 +49,11 @@ async def test_zoo_search_build_and_train_this(tui_zoo):  # noqa: F811 - pytest 
 async def test_data_inspects_the_bundled_digits(digits):
     app = make_app(follow_running=False)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("d")
+        await pilot.press("f2")
         await pilot.pause()
         screen = app.screen
         assert type(screen).__name__ == "DataScreen"
-        await pilot.press("i")
+        await pilot.press("enter")
         bars = screen.query_one("#data-counts")
         await wait_until(pilot, lambda: bars.labels, 60, "the inspection")
         _, y = digits
@@ -66,11 +66,11 @@ async def test_data_inspects_the_bundled_digits(digits):
 async def test_data_reports_a_missing_folder(tmp_path):
     app = make_app(follow_running=False)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("d")
+        await pilot.press("f2")
         await pilot.pause()
         screen = app.screen
         screen.query_one("#data-source").value = str(tmp_path / "nope")
-        await pilot.press("i")
+        await pilot.press("enter")
         text = screen.query_one("#data-summary-text")
         await wait_until(
             pilot, lambda: "Could not inspect" in str(text.render()), 30, "the error message"
@@ -84,7 +84,7 @@ async def test_runs_compare_and_follow():
     write_run(root, "run-b", epochs=6, speed=0.9, created=1_700_000_100.0)
     app = make_app(follow_running=False)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("r")
+        await pilot.press("f4")
         screen = app.screen
         await wait_until(pilot, lambda: len(screen.rows) == 2, 20, "the runs table")
         assert [r["id"] for r in screen.rows] == ["run-b", "run-a"]  # newest first
@@ -172,7 +172,11 @@ async def test_real_training_from_the_train_screen_then_evaluate_and_predict(dig
         screen.query_one("#train-batch").value = "32"
         screen.query_one("#train-limit").value = "300"
         screen.query_one("#train-model").focus()
-        await pilot.press("s")
+        await pilot.press("ctrl+s")  # asks first, naming model, data and epochs
+        await pilot.pause()
+        question = str(app.screen.query_one("#confirm-question").render())
+        assert "mnist-mlp" in question and "sample" in question and "1 epochs" in question
+        await pilot.press("enter")  # the focused Start button
         await wait_until(pilot, lambda: screen.run_dir is not None, 30, "the run directory")
         run = Run(screen.run_dir)
         await wait_until(pilot, lambda: screen.progress.finished, 240, "training to finish")

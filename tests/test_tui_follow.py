@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from test_tui_fixtures import write_run
+from tui_factory import write_run
 
 from cnntui.tui.follow import EventTail, RunProgress, format_duration
 

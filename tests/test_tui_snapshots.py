@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PIL import Image
-from test_tui_fixtures import tui_zoo, wait_until, write_run  # noqa: F401 - fixture
+from tui_factory import wait_until, write_run
 
 from cnntui.core.runs import runs_root
 from cnntui.tui.app import make_app
@@ -36,9 +36,9 @@ def two_runs():
     return root
 
 
-def test_zoo_snapshot(snap_compare, tui_zoo):  # noqa: F811 - pytest fixture
+def test_zoo_snapshot(snap_compare, tui_zoo):
     async def run_before(pilot):
-        await pilot.press("slash", *"tuitest", "escape")
+        await pilot.press(*"tuitest", "escape")
         await pilot.pause()
 
     app = make_app(zoo_dirs=[tui_zoo], follow_running=False)
@@ -47,23 +47,55 @@ def test_zoo_snapshot(snap_compare, tui_zoo):  # noqa: F811 - pytest fixture
 
 def test_data_snapshot(snap_compare):
     async def run_before(pilot):
-        await pilot.press("d")
+        await pilot.press("f2")
         await pilot.pause()
-        await pilot.press("i")
+        await pilot.press("enter")
         screen = pilot.app.screen
         await wait_until(pilot, lambda: screen.query_one("#data-counts").labels, 60, "inspect")
+        screen.query_one("#data-tabs Tabs").focus()  # no blinking text cursor in the picture
         await pilot.pause(0.2)
 
     assert snapshot(snap_compare, make_app(follow_running=False), run_before)
 
 
-def test_train_form_snapshot(snap_compare, tui_zoo):  # noqa: F811 - pytest fixture
+def test_train_form_snapshot(snap_compare, tui_zoo):
     async def run_before(pilot):
         await pilot.app.use_model("tuitest-tiny")
         await pilot.pause()
 
     app = make_app(zoo_dirs=[tui_zoo], follow_running=False)
     assert snapshot(snap_compare, app, run_before)
+
+
+def test_train_model_dropdown_open_snapshot(snap_compare, tui_zoo):
+    """The open dropdown lists every option, not only the highlighted one."""
+
+    names = ["mnist-mlp", "mnist-conv", "mnist-2conv", "resnet-mini", "tuitest-tiny"]
+
+    async def run_before(pilot):
+        await pilot.app.use_model("tuitest-tiny")
+        await pilot.pause()
+        select = pilot.app.screen.query_one("#train-model")
+        # a fixed list: other tests may register more zoo entries in this process
+        select.set_options([(n, n) for n in names])
+        select.value = "tuitest-tiny"
+        select.focus()
+        await pilot.press("enter")
+        await pilot.pause()
+
+    app = make_app(zoo_dirs=[tui_zoo], follow_running=False)
+    assert snapshot(snap_compare, app, run_before)
+
+
+def test_predict_run_dropdown_open_snapshot(snap_compare, two_runs):
+    async def run_before(pilot):
+        await pilot.press("f6")
+        await pilot.pause()
+        pilot.app.screen.query_one("#predict-run").focus()
+        await pilot.press("enter")
+        await pilot.pause()
+
+    assert snapshot(snap_compare, make_app(follow_running=False), run_before)
 
 
 def test_train_following_snapshot(snap_compare, two_runs):
@@ -78,7 +110,7 @@ def test_train_following_snapshot(snap_compare, two_runs):
 
 def test_runs_snapshot(snap_compare, two_runs):
     async def run_before(pilot):
-        await pilot.press("r")
+        await pilot.press("f4")
         screen = pilot.app.screen
         await wait_until(pilot, lambda: len(screen.rows) == 2, 20, "the runs table")
         await pilot.press("space", "down", "space")
@@ -106,7 +138,7 @@ def test_evaluate_snapshot(snap_compare, two_runs, digits):
     )
 
     async def run_before(pilot):
-        await pilot.press("e")
+        await pilot.press("f5")
         await pilot.pause()
         screen = pilot.app.screen
         screen.show_result(result, result.report())
@@ -133,7 +165,7 @@ def test_predict_snapshot(snap_compare, two_runs, digits, tmp_path, monkeypatch)
     ]
 
     async def run_before(pilot):
-        await pilot.press("p")
+        await pilot.press("f6")
         await pilot.pause()
         screen = pilot.app.screen
         screen.query_one("#predict-paths").value = "digit-9.png notes.png"

@@ -13,9 +13,9 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
-from cnntui.tui.messages import OpenRun
+from cnntui.tui.widgets.nav import SCREENS
 
-SCREENS_ORDER = ("zoo", "data", "train", "runs", "evaluate", "predict")
+SCREENS_ORDER = tuple(name for name, _ in SCREENS)
 
 
 def _screen_factory(name: str):
@@ -34,20 +34,14 @@ class WorkbenchApp(App):
     CSS_PATH = "app.tcss"
     TITLE = "cnntui"
     MODES = {name: _screen_factory(name) for name in SCREENS_ORDER}
+    # No letter switches screens: letters are for typing (see screens/base.py).
     BINDINGS = [
-        Binding("z", "switch_mode('zoo')", "Zoo"),
-        Binding("d", "switch_mode('data')", "Data"),
-        Binding("t", "switch_mode('train')", "Train"),
-        Binding("r", "switch_mode('runs')", "Runs"),
-        Binding("e", "switch_mode('evaluate')", "Eval"),
-        Binding("p", "switch_mode('predict')", "Predict"),
-        Binding("q", "quit", "Quit"),
-        Binding("f1", "switch_mode('zoo')", show=False),
-        Binding("f2", "switch_mode('data')", show=False),
-        Binding("f3", "switch_mode('train')", show=False),
-        Binding("f4", "switch_mode('runs')", show=False),
-        Binding("f5", "switch_mode('evaluate')", show=False),
-        Binding("f6", "switch_mode('predict')", show=False),
+        *(
+            Binding(f"f{i}", f"switch_mode('{name}')", label, show=False)
+            for i, (name, label) in enumerate(SCREENS, 1)
+        ),
+        Binding("question_mark", "toggle_keys", "Keys"),
+        Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
 
     def __init__(
@@ -66,7 +60,7 @@ class WorkbenchApp(App):
         self.start_mode = start or "zoo"
         self.follow_running = follow_running
         self.selected_model: str | None = None
-        self.data_source: str = "sample"
+        self.data_source: str = "sample"  # the last source inspected on Data; Train uses it
 
     def on_mount(self) -> None:
         from cnntui.core import registry
@@ -94,9 +88,6 @@ class WorkbenchApp(App):
         if hasattr(screen, "show_run"):
             screen.show_run(run_id)
 
-    async def on_open_run(self, message: OpenRun) -> None:
-        await self.open_run(message.run_id, message.where)
-
     async def use_model(self, name: str) -> None:
         """Pick a zoo entry for training and go to the Train screen."""
         self.selected_model = name
@@ -104,6 +95,20 @@ class WorkbenchApp(App):
         screen = self.screen
         if hasattr(screen, "select_model"):
             screen.select_model(name)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "toggle_keys" and not self.screen.query("HelpPanel"):
+            # `?` is typed, not a command, where a text field takes typing
+            typing = getattr(self.screen, "typing_field", None)
+            return not (callable(typing) and typing() is not None)
+        return True
+
+    def action_toggle_keys(self) -> None:
+        """Show or hide the keys panel (also closed by Escape)."""
+        if self.screen.query("HelpPanel"):
+            self.action_hide_help_panel()
+        else:
+            self.action_show_help_panel()
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

@@ -15,7 +15,6 @@ from textual.widgets import (
     Button,
     DataTable,
     Footer,
-    Header,
     Input,
     Static,
     TabbedContent,
@@ -24,6 +23,7 @@ from textual.widgets import (
 
 from cnntui.tui.screens.base import WorkbenchScreen
 from cnntui.tui.widgets.image import HalfBlockImage
+from cnntui.tui.widgets.nav import ScreenBar
 from cnntui.tui.widgets.picker import PathPicker
 from cnntui.tui.widgets.plots import BarPlot
 
@@ -97,15 +97,18 @@ def samples_renderable(samples: dict[str, list[dict[str, Any]]]) -> Columns:
 class DataScreen(WorkbenchScreen):
     """Inspect a data source: counts per class, sizes, bad files, samples."""
 
-    AUTO_FOCUS = "#data-tabs Tabs"
+    SCREEN = "data"
+    AUTO_FOCUS = "#data-source"
+    TYPE_INTO = "#data-source"
+    TABS = "#data-tabs"
     BINDINGS = [
-        Binding("i", "inspect", "Inspect"),
-        Binding("o", "browse", "Browse folder"),
-        Binding("slash", "edit_source", "Source"),
+        # priority: shown (and working) while the source field, which also binds Enter, is focused
+        Binding("enter", "enter", "Inspect", key_display="⏎", priority=True),
+        Binding("ctrl+o", "browse", "Browse"),
     ]
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield ScreenBar(self.SCREEN)
         with Horizontal(classes="buttons", id="data-bar"):
             yield Input(
                 "sample",
@@ -115,12 +118,13 @@ class DataScreen(WorkbenchScreen):
             )
             yield Button("Browse", id="data-browse", compact=True)
             yield Button("Inspect", id="data-inspect", variant="primary", compact=True)
+        yield Static("Type a source and press Enter to inspect it.", id="data-message")
         with TabbedContent(id="data-tabs"):
             with TabPane("Classes", id="data-classes"):
                 yield BarPlot("images per class", id="data-counts")
             with TabPane("Summary", id="data-summary"):
                 with VerticalScroll():
-                    yield Static("Press i to inspect the source.", id="data-summary-text")
+                    yield Static("Not inspected yet.", id="data-summary-text")
             with TabPane("Samples", id="data-samples-tab"):
                 with VerticalScroll():
                     yield Static("", id="data-samples")
@@ -129,20 +133,28 @@ class DataScreen(WorkbenchScreen):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        self.title = "cnntui — Data"
         self.query_one("#data-bad-table", DataTable).add_columns("file", "reason")
 
-    def action_edit_source(self) -> None:
-        self.query_one("#data-source", Input).focus()
+    def action_enter(self) -> None:
+        """Enter inspects, except on a focused button, which it presses."""
+        if isinstance(self.focused, Button):
+            self.focused.press()
+        else:
+            self.action_inspect()
 
-    @on(Input.Submitted, "#data-source")
     @on(Button.Pressed, "#data-inspect")
     def action_inspect(self) -> None:
         source = self.query_one("#data-source", Input).value.strip() or "sample"
-        self.app.data_source = source
-        self.query_one("#data-summary-text", Static).update(f"Inspecting {source}…")
-        self.sub_title = f"inspecting {source}…"
+        self._clear(f"Inspecting {source}…")
         self.inspect_worker(source)
+
+    def _clear(self, message: str) -> None:
+        """Empty every tab (no previous source's figures under a new name) and say why."""
+        self.query_one("#data-message", Static).update(message)
+        self.query_one("#data-counts", BarPlot).set_bars([], [], title="images per class")
+        self.query_one("#data-summary-text", Static).update(message)
+        self.query_one("#data-samples", Static).update(message)
+        self.query_one("#data-bad-table", DataTable).clear()
 
     @on(Button.Pressed, "#data-browse")
     def action_browse(self) -> None:
@@ -166,12 +178,17 @@ class DataScreen(WorkbenchScreen):
 
     def worker_failed(self, worker: Any, error: BaseException | None) -> None:
         if worker.group == "inspect":
-            self.sub_title = ""
-            self.query_one("#data-summary-text", Static).update(f"Could not inspect: {error}")
+            # stays on screen (a toast vanishes) until the next inspection
+            self._clear(f"Could not inspect: {error}")
 
     def show_report(self, report: dict[str, Any]) -> None:
         """Fill every tab from an inspection report."""
-        self.sub_title = str(report.get("source", ""))
+        source = str(report.get("source", ""))
+        self.app.data_source = source  # carried to the Train screen's form
+        self.query_one("#data-message", Static).update(
+            f"{source}: {report.get('images', 0):,} images, "
+            f"{len(report.get('class_names', []))} classes (used by Train)"
+        )
         names, counts = class_counts(report)
         self.query_one("#data-counts", BarPlot).set_bars(
             names, counts, title=f"images per class ({sum(counts):,})"

@@ -14,7 +14,6 @@ from textual.widgets import (
     Button,
     DataTable,
     Footer,
-    Header,
     OptionList,
     Static,
     TabbedContent,
@@ -24,6 +23,7 @@ from textual.widgets.option_list import Option
 
 from cnntui.tui.screens.base import WorkbenchScreen
 from cnntui.tui.widgets.image import ImageView
+from cnntui.tui.widgets.nav import ScreenBar
 from cnntui.tui.widgets.runpicker import RunSelect
 
 MAX_CELL_EXAMPLES = 200
@@ -38,14 +38,20 @@ def heat_style(fraction: float, diagonal: bool) -> str:
     return f"bold {style}".strip() if diagonal else style
 
 
+def matrix_column_width(names: list[str], largest: int, budget: int = 48) -> int:
+    """Cells wide enough for the counts and, when there are few classes, the names."""
+    longest = max((len(str(n)) for n in names), default=1)
+    name_room = min(longest, max(2, budget // max(1, len(names)) - 1))
+    return max(3, len(str(largest)) + 1, name_room + 1)
+
+
 class EvaluateScreen(WorkbenchScreen):
     """Judge a run's checkpoint on its held-out data."""
 
+    SCREEN = "evaluate"
     AUTO_FOCUS = "#eval-run"
-    BINDINGS = [
-        Binding("v", "evaluate", "Evaluate"),
-        Binding("c", "focus_matrix", "Matrix"),
-    ]
+    TABS = "#eval-tabs"
+    BINDINGS = [Binding("ctrl+e", "evaluate", "Evaluate")]
 
     def __init__(self) -> None:
         super().__init__()
@@ -54,13 +60,11 @@ class EvaluateScreen(WorkbenchScreen):
         self.cell_indices: np.ndarray = np.zeros(0, dtype=int)
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield ScreenBar(self.SCREEN)
         with Horizontal(classes="buttons", id="eval-bar"):
             yield RunSelect(id="eval-run")
             yield Button("Evaluate", id="eval-go", variant="primary", compact=True)
-        yield Static(
-            "Choose a run and press v to evaluate it.", id="eval-summary", classes="status"
-        )
+        yield Static("Choose a run, then Evaluate (Ctrl+E).", id="eval-summary", classes="status")
         with TabbedContent(id="eval-tabs"):
             with TabPane("Confusion", id="eval-confusion"):
                 with Horizontal():
@@ -74,7 +78,6 @@ class EvaluateScreen(WorkbenchScreen):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        self.title = "cnntui — Evaluate"
         self.query_one("#eval-run", RunSelect).reload(self.app.runs_dir)
 
     def on_screen_resume(self) -> None:
@@ -84,9 +87,6 @@ class EvaluateScreen(WorkbenchScreen):
         """Select ``run_id`` and evaluate it."""
         self.query_one("#eval-run", RunSelect).reload(self.app.runs_dir, prefer=run_id)
         self.action_evaluate()
-
-    def action_focus_matrix(self) -> None:
-        self.query_one("#eval-matrix", DataTable).focus()
 
     @on(Button.Pressed, "#eval-go")
     def action_evaluate(self) -> None:
@@ -132,7 +132,7 @@ class EvaluateScreen(WorkbenchScreen):
         matrix = self.query_one("#eval-matrix", DataTable)
         matrix.clear(columns=True)
         matrix.add_column("true\\pred ", key="true")
-        width = max(3, len(str(int(cm.max(initial=0)))) + 1)
+        width = matrix_column_width(names, int(cm.max(initial=0)))
         for j, name in enumerate(names):
             matrix.add_column(str(name)[: width - 1].rjust(width), key=f"p{j}", width=width)
         for i, name in enumerate(names):

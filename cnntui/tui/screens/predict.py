@@ -14,17 +14,19 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Button, Footer, Header, Input, OptionList, Static
+from textual.widgets import Button, Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
 from cnntui.tui.messages import Predicted
 from cnntui.tui.screens.base import WorkbenchScreen
 from cnntui.tui.widgets.image import HalfBlockImage
+from cnntui.tui.widgets.nav import ScreenBar
 from cnntui.tui.widgets.picker import PathPicker
 from cnntui.tui.widgets.runpicker import RunSelect
 
 TOP_K = 5
+RUNS_REFRESH_SECONDS = 2.0
 BAR_WIDTH = 20
 
 
@@ -77,10 +79,12 @@ def split_paths(text: str) -> list[str]:
 class PredictScreen(WorkbenchScreen):
     """Classify image files with a run's checkpoint."""
 
+    SCREEN = "predict"
     AUTO_FOCUS = "#predict-paths"
+    TYPE_INTO = "#predict-paths"
     BINDINGS = [
-        Binding("ctrl+o", "browse", "Browse"),
         Binding("ctrl+r", "predict", "Predict"),
+        Binding("ctrl+o", "browse", "Browse"),
     ]
 
     def __init__(self) -> None:
@@ -89,7 +93,7 @@ class PredictScreen(WorkbenchScreen):
         self.previews: list[Any] = []
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield ScreenBar(self.SCREEN)
         with Horizontal(classes="buttons", id="predict-bar"):
             yield RunSelect(id="predict-run")
             yield Button("Browse", id="predict-browse", compact=True)
@@ -107,11 +111,16 @@ class PredictScreen(WorkbenchScreen):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        self.title = "cnntui — Predict"
         self.query_one("#predict-run", RunSelect).reload(self.app.runs_dir)
+        self.set_interval(RUNS_REFRESH_SECONDS, self._refresh_runs)
 
     def on_screen_resume(self) -> None:
-        self.query_one("#predict-run", RunSelect).reload(self.app.runs_dir)
+        self._refresh_runs()
+
+    def _refresh_runs(self) -> None:
+        """A run that finished since shows up (and is chosen unless the user picked one)."""
+        if self.is_current:
+            self.query_one("#predict-run", RunSelect).reload(self.app.runs_dir)
 
     def show_run(self, run_id: str) -> None:
         self.query_one("#predict-run", RunSelect).reload(self.app.runs_dir, prefer=run_id)

@@ -10,9 +10,11 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Footer, Static
 
 from cnntui.tui.screens.base import WorkbenchScreen
+from cnntui.tui.widgets.confirm import Confirm
+from cnntui.tui.widgets.nav import ScreenBar
 from cnntui.tui.widgets.plots import SeriesPlot
 
 METRICS = ("val_accuracy", "val_loss", "accuracy", "loss")
@@ -23,6 +25,21 @@ def _fmt(value: Any, pct: bool = False) -> str:
     if not isinstance(value, (int, float)):
         return "-"
     return f"{value:.2%}" if pct else f"{value:.4f}"
+
+
+def data_label(source: Any) -> str:
+    """A run's data source, short: a folder or file by its last part."""
+    if not source:
+        return "-"
+    text = str(source)
+    return Path(text).name or text if "/" in text else text
+
+
+def legend_label(run_id: str, model: str) -> str:
+    """A short, distinct curve label: the id when short, else model and the id's suffix."""
+    if len(run_id) <= 20:
+        return run_id
+    return f"{model[:15]}·{run_id[-4:]}"
 
 
 _CURVES_CACHE: dict[str, tuple[tuple[int, float], dict[str, Any]]] = {}
@@ -102,13 +119,15 @@ def run_rows(runs_dir: Any) -> list[dict[str, Any]]:
 class RunsScreen(WorkbenchScreen):
     """Every run; pick several to overlay their curves; open one to follow, evaluate, predict."""
 
+    SCREEN = "runs"
+    # No text field here: space and m only mark and redraw; what opens or stops is not a letter.
     BINDINGS = [
+        Binding("enter", "follow", "Follow", key_display="⏎", priority=True),
         Binding("space", "toggle_compare", "Compare"),
         Binding("m", "next_metric", "Metric"),
-        Binding("enter", "follow", "Follow"),
-        Binding("v", "evaluate", "Evaluate"),
-        Binding("i", "predict", "Predict"),
-        Binding("x", "stop", "Stop"),
+        Binding("ctrl+e", "evaluate", "Eval"),
+        Binding("ctrl+r", "predict", "Predict"),
+        Binding("ctrl+t", "stop", "Stop"),
     ]
 
     def __init__(self) -> None:
@@ -119,23 +138,25 @@ class RunsScreen(WorkbenchScreen):
         self._signature: tuple = ()
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield ScreenBar(self.SCREEN)
         with Vertical():
             yield DataTable(id="runs-table", cursor_type="row", zebra_stripes=True)
             yield Static("", id="runs-hint", classes="status")
             yield SeriesPlot("val_accuracy", id="runs-plot")
-        yield Footer(compact=True)
+        # six keys of its own: the palette's entry would push Keys out at 80 columns
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
-        self.title = "cnntui — Runs"
         table = self.query_one("#runs-table", DataTable)
         table.add_column("", key="mark", width=1)
+        # the figures before the names, so they stay visible at 80 columns
         table.add_column("run", key="id")
-        table.add_column("model", key="model")
-        table.add_column("status", key="status")
         table.add_column("ep", key="epochs")
         table.add_column("val acc", key="acc")
         table.add_column("val loss", key="loss")
+        table.add_column("status", key="status")
+        table.add_column("data", key="data")
+        table.add_column("model", key="model")
         self.reload()
         self.set_interval(REFRESH_SECONDS, self.reload)
 
@@ -166,11 +187,12 @@ class RunsScreen(WorkbenchScreen):
                 table.add_row(
                     "*" if r["id"] in self.compare else "",
                     r["id"],
-                    r["model"],
-                    r["status"],
                     str(r["epochs"] or "-"),
                     _fmt(r["best_val_accuracy"], pct=True),
                     _fmt(r["best_val_loss"]),
+                    r["status"],
+                    data_label(r.get("data")),
+                    r["model"],
                     key=r["id"],
                 )
             if rows:
@@ -191,10 +213,6 @@ class RunsScreen(WorkbenchScreen):
     def _highlighted(self) -> None:
         self._plot()
 
-    @on(DataTable.RowSelected, "#runs-table")
-    async def _row_selected(self) -> None:
-        await self.action_follow()
-
     def _plot(self) -> None:
         plot = self.query_one("#runs-plot", SeriesPlot)
         plot.clear_series()
@@ -205,12 +223,12 @@ class RunsScreen(WorkbenchScreen):
             shown = [r for r in self.rows if r["id"] == current]
         for r in shown:
             xs, ys = r["curves"][self.metric]
-            plot.set_series(r["id"][-22:], xs, ys)
+            plot.set_series(legend_label(r["id"], r["model"]), xs, ys)
         n = len(self.compare)
         hint = (
             f"comparing {n} runs · space adds or removes the selected run"
             if n
-            else "space: add runs to compare · enter: follow · v: evaluate · i: predict"
+            else "space: compare · Enter: follow · Ctrl+E: evaluate · Ctrl+R: predict"
         )
         if self.rows:
             self.query_one("#runs-hint", Static).update(hint)
@@ -249,5 +267,17 @@ class RunsScreen(WorkbenchScreen):
         from cnntui.tui.launch import stop_run
 
         run_id = self.selected_id()
-        if run_id is not None:
-            self.notify(stop_run(resolve_run(run_id, self.app.runs_dir)))
+        if run_id is None:
+            return
+        run = resolve_run(run_id, self.app.runs_dir)
+        if run.status != "running":
+            self.notify(f"{run.id} is not running ({run.status}).", severity="warning")
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.notify(stop_run(run))
+
+        self.app.push_screen(
+            Confirm(f"Stop {run.id} after its current batch?", "Stop", variant="error"), answered
+        )

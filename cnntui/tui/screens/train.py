@@ -13,7 +13,6 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import (
     Button,
     Footer,
-    Header,
     Input,
     Label,
     Log,
@@ -29,6 +28,8 @@ from cnntui.tui.follow import EventTail, RunProgress
 from cnntui.tui.launch import launch, reap, stop_run
 from cnntui.tui.messages import LaunchFailed, RunEvents, RunStarted
 from cnntui.tui.screens.base import WorkbenchScreen
+from cnntui.tui.widgets.confirm import Confirm
+from cnntui.tui.widgets.nav import ScreenBar
 from cnntui.tui.widgets.plots import SeriesPlot
 
 POLL_SECONDS = 0.1  # events are read (and charts fed) at most ten times a second
@@ -67,10 +68,13 @@ def _opt_float(text: str, what: str) -> float | None:
 class TrainScreen(WorkbenchScreen):
     """Start a training run and watch it learn."""
 
+    SCREEN = "train"
+    TYPE_INTO = "#train-data"  # while the form is shown
+    # Starting and stopping ask first, naming what they act on (a stray key costs nothing).
     BINDINGS = [
-        Binding("s", "start", "Start"),
-        Binding("x", "stop", "Stop"),
-        Binding("f", "toggle_form", "Form"),
+        Binding("ctrl+s", "start", "Start"),
+        Binding("ctrl+t", "stop", "Stop"),
+        Binding("ctrl+f", "toggle_form", "Form"),
     ]
 
     def __init__(self) -> None:
@@ -79,14 +83,15 @@ class TrainScreen(WorkbenchScreen):
         self.run_dir: Path | None = None
         self.children_pids: set[int] = set()
         self._lines_shown = 0
+        self._carried_data = "sample"  # the data field's value as last carried from Data
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield ScreenBar(self.SCREEN)
         with Horizontal():
             with VerticalScroll(classes="form", id="train-form"):
                 yield Label("model")
                 yield Select([], id="train-model", prompt="choose a zoo entry", compact=True)
-                yield Label("data (sample, mnist, a folder…)")
+                yield Label("data: sample, mnist, folder")
                 yield Input("sample", id="train-data", compact=True)
                 yield Label("epochs")
                 yield Input(id="train-epochs", compact=True, type="integer")
@@ -101,7 +106,7 @@ class TrainScreen(WorkbenchScreen):
                     allow_blank=False,
                     compact=True,
                 )
-                yield Label("augmentation (e.g. flip,rotate)")
+                yield Label("augment: e.g. flip,rotation")
                 yield Input(id="train-augment", compact=True)
                 yield Label("limit images (blank = all)")
                 yield Input(id="train-limit", compact=True, type="integer")
@@ -110,7 +115,7 @@ class TrainScreen(WorkbenchScreen):
                     yield Button("Stop", id="train-stop", variant="error", compact=True)
             with Vertical(id="train-live"):
                 yield Static(
-                    "No run yet: fill the form and press s to start.",
+                    "No run yet: fill the form, then Start (Ctrl+S).",
                     id="train-title",
                     classes="status",
                 )
@@ -125,14 +130,25 @@ class TrainScreen(WorkbenchScreen):
     def on_mount(self) -> None:
         from cnntui.core.registry import list_models
 
-        self.title = "cnntui — Train"
         select = self.query_one("#train-model", Select)
         select.set_options([(e.name, e.name) for e in list_models()])
         name = getattr(self.app, "selected_model", None)
         if name:
             self.select_model(name)
         self.query_one("#train-form").can_focus = False
+        self._carry_data_source()
         self.set_interval(1.0, self._reap)
+
+    def on_screen_resume(self) -> None:
+        self._carry_data_source()
+
+    def _carry_data_source(self) -> None:
+        """The source last inspected on the Data screen, unless the field was edited here."""
+        source = getattr(self.app, "data_source", "sample")
+        field = self.query_one("#train-data", Input)
+        if source != self._carried_data and field.value.strip() == self._carried_data:
+            field.value = source
+            self._carried_data = source
 
     # -- the form ---------------------------------------------------------------------
 
@@ -181,6 +197,7 @@ class TrainScreen(WorkbenchScreen):
     def action_toggle_form(self) -> None:
         form = self.query_one("#train-form")
         form.display = not form.display
+        self.drop_hidden_focus()
 
     @on(Button.Pressed, "#train-start")
     def _start_pressed(self) -> None:
@@ -193,14 +210,26 @@ class TrainScreen(WorkbenchScreen):
     # -- starting and stopping --------------------------------------------------------
 
     def action_start(self) -> None:
+        """Ask, naming model, data and epochs; start the run only on a yes."""
         if self.run_dir is not None and not self.progress.finished:
-            self.notify("A run is being followed; stop it first (x).", severity="warning")
+            self.notify("A run is being followed; stop it first (Ctrl+T).", severity="warning")
             return
         try:
             request = self.read_form()
         except FormError as exc:
             self.notify(str(exc), title="Cannot start", severity="error")
             return
+        epochs = request.epochs if request.epochs is not None else "the default number of"
+        question = f"Train {request.model} on {request.data} for {epochs} epochs?"
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.start_run(request)
+
+        self.app.push_screen(Confirm(question, "Start"), answered)
+
+    def start_run(self, request: TrainRequest) -> None:
+        """Launch ``request`` now (no question asked)."""
         self._reset(f"Starting {request.model} on {request.data}…")
         self.start_worker(request)
 
@@ -227,12 +256,21 @@ class TrainScreen(WorkbenchScreen):
         self.notify(message.reason, title="Training did not start", severity="error", timeout=10)
 
     def action_stop(self) -> None:
+        """Ask, naming the run; stop it (it saves ``last.keras`` first) on a yes."""
         from cnntui.core.runs import Run
 
-        if self.run_dir is None:
-            self.notify("No run to stop.", severity="warning")
+        if self.run_dir is None or self.progress.finished:
+            self.notify("No running run to stop.", severity="warning")
             return
-        self.notify(stop_run(Run(self.run_dir)))
+        run = Run(self.run_dir)
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.notify(stop_run(run))
+
+        self.app.push_screen(
+            Confirm(f"Stop {run.id} after its current batch?", "Stop", variant="error"), answered
+        )
 
     def _reap(self) -> None:
         """Collect our finished training processes so none lingers as a zombie."""
@@ -264,6 +302,7 @@ class TrainScreen(WorkbenchScreen):
         self.run_dir = run_dir
         self._reset(f"{run.id}  ({run.model_name})")
         self.query_one("#train-form").display = False
+        self.drop_hidden_focus()
         self.follow_worker(run_dir)
 
     @work(thread=True, exclusive=True, group="follow", exit_on_error=False, name="Following run")
@@ -292,6 +331,7 @@ class TrainScreen(WorkbenchScreen):
 
     def on_run_events(self, message: RunEvents) -> None:
         p = self.progress
+        self._show_skipped(message.events)
         p.feed(message.events)
         if message.status in ("finished", "stopped", "failed", "interrupted"):
             if not p.finished:
@@ -324,6 +364,19 @@ class TrainScreen(WorkbenchScreen):
         if new:
             log.write_lines(new)
             self._lines_shown = len(p.lines)
+
+    def _show_skipped(self, events: list[dict[str, Any]]) -> None:
+        """Unreadable files the run left out (from its ``begin`` event), in the log."""
+        log = self.query_one("#train-log", Log)
+        for event in events:
+            if event.get("event") != "begin" or not event.get("skipped"):
+                continue
+            files = event.get("skipped_files") or []
+            log.write_line(f"skipped {event['skipped']} unreadable file(s) (all in skipped.txt):")
+            for item in files[:5]:
+                log.write_line(f"  {item.get('path', '?')}: {item.get('reason', '')}")
+            if event["skipped"] > len(files[:5]):
+                log.write_line(f"  … and {event['skipped'] - len(files[:5])} more")
 
     def worker_failed(self, worker: Any, error: BaseException | None) -> None:
         if worker.group == "launch":

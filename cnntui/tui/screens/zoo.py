@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from rich.syntax import Syntax
@@ -9,11 +10,10 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, ScrollableContainer, Vertical, VerticalScroll
 from textual.widgets import (
     DataTable,
     Footer,
-    Header,
     Input,
     OptionList,
     Static,
@@ -22,10 +22,13 @@ from textual.widgets import (
 )
 from textual.widgets.option_list import Option
 
+from cnntui.core.model_table import human_bytes, human_count
 from cnntui.tui.messages import ModelDetails
 from cnntui.tui.screens.base import WorkbenchScreen
+from cnntui.tui.widgets.nav import ScreenBar
 
 BUILD_TABS = ("zoo-summary", "zoo-params")
+NOT_BUILT = "Ctrl+G builds the model (or open this tab again)."
 
 
 def format_reported(entry: Any) -> str:
@@ -81,27 +84,34 @@ def build_details(entry: Any) -> tuple[str, dict[str, Any] | None]:
     return summary_text(model), layer_table(model)
 
 
-def _human_bytes(n: Any) -> str:
-    if not isinstance(n, (int, float)):
-        return "-"
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
-        n /= 1024
-    return "-"
+def builder_source(entry: Any) -> tuple[str, int]:
+    """The entry's builder function and its first line number in its file."""
+    try:
+        lines, start = inspect.getsourcelines(entry.builder)
+    except (OSError, TypeError):
+        return entry.file_source(), 1
+    return "".join(lines), max(start, 1)
 
 
 def _count(n: Any) -> str:
     return f"{n:,}" if isinstance(n, int) else ("-" if n is None else str(n))
 
 
+def _shape(shape: Any) -> str:
+    if isinstance(shape, (list, tuple)):
+        return "x".join("?" if d is None else str(d) for d in shape)
+    return str(shape or "")
+
+
 class ZooScreen(WorkbenchScreen):
     """Browse the architecture zoo."""
 
+    SCREEN = "zoo"
+    TYPE_INTO = "#zoo-search"
+    TABS = "#zoo-tabs"
     BINDINGS = [
-        Binding("slash", "search", "Search"),
-        Binding("n", "train_this", "Train this"),
-        Binding("b", "build", "Build"),
+        Binding("ctrl+n", "train_this", "Train this"),
+        Binding("ctrl+g", "build", "Build"),
     ]
 
     def __init__(self) -> None:
@@ -111,10 +121,10 @@ class ZooScreen(WorkbenchScreen):
         self.details: dict[str, tuple[str, dict[str, Any] | None]] = {}
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield ScreenBar(self.SCREEN)
         with Horizontal():
             with Vertical(id="zoo-left", classes="sidebar"):
-                yield Input(placeholder="search (name, tag, title)", id="zoo-search", compact=True)
+                yield Input(placeholder="type to search", id="zoo-search", compact=True)
                 yield OptionList(id="zoo-list")
             with TabbedContent(id="zoo-tabs"):
                 with TabPane("About", id="zoo-about"):
@@ -123,16 +133,15 @@ class ZooScreen(WorkbenchScreen):
                 with TabPane("Source", id="zoo-source"):
                     with VerticalScroll():
                         yield Static(id="zoo-source-text")
-                with TabPane("Summary", id="zoo-summary"):
-                    with VerticalScroll():
-                        yield Static("Press b to build the model.", id="zoo-summary-text")
                 with TabPane("Params", id="zoo-params"):
-                    yield Static("Press b to build the model.", id="zoo-params-totals")
+                    yield Static(NOT_BUILT, id="zoo-params-totals")
                     yield DataTable(id="zoo-params-table", zebra_stripes=True)
+                with TabPane("Summary", id="zoo-summary"):
+                    with ScrollableContainer(id="zoo-summary-scroll"):
+                        yield Static(NOT_BUILT, id="zoo-summary-text")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        self.title = "cnntui — Zoo"
         self.refresh_list("")
         self.query_one("#zoo-list", OptionList).focus()
         errors = self._load_errors()
@@ -160,6 +169,7 @@ class ZooScreen(WorkbenchScreen):
         if entries:
             options.highlighted = 0
         else:
+            self.current = None  # Train this / Build act on nothing, not on a stale entry
             self.query_one("#zoo-about-text", Static).update(
                 "No zoo entry matches." if query else "The zoo is empty."
             )
@@ -194,22 +204,25 @@ class ZooScreen(WorkbenchScreen):
         entry = get_model(name)
         self.current = name
         self.query_one("#zoo-about-text", Static).update(describe(entry))
+        code, first_line = builder_source(entry)
         self.query_one("#zoo-source-text", Static).update(
             Syntax(
-                entry.file_source(), "python", line_numbers=True, word_wrap=False, theme="ansi_dark"
+                code,
+                "python",
+                line_numbers=True,
+                start_line=first_line,
+                word_wrap=False,
+                theme="ansi_dark",
             )
         )
         if name in self.details:
             self._show_details(name, *self.details[name])
         else:
-            self.query_one("#zoo-summary-text", Static).update("Press b to build the model.")
-            self.query_one("#zoo-params-totals", Static).update("Press b to build the model.")
+            self.query_one("#zoo-summary-text", Static).update(NOT_BUILT)
+            self.query_one("#zoo-params-totals", Static).update(NOT_BUILT)
             self.query_one("#zoo-params-table", DataTable).clear(columns=True)
             if self.query_one("#zoo-tabs", TabbedContent).active in BUILD_TABS:
                 self.action_build()
-
-    def action_search(self) -> None:
-        self.query_one("#zoo-search", Input).focus()
 
     async def action_train_this(self) -> None:
         if self.current:
@@ -240,32 +253,30 @@ class ZooScreen(WorkbenchScreen):
             self.query_one("#zoo-params-totals", Static).update(f"Could not build: {error}")
 
     def _show_details(self, name: str, summary: str, table: dict[str, Any] | None) -> None:
-        self.query_one("#zoo-summary-text", Static).update(Text(summary))
+        self.query_one("#zoo-summary-text", Static).update(Text(summary, no_wrap=True))
         totals = self.query_one("#zoo-params-totals", Static)
         grid = self.query_one("#zoo-params-table", DataTable)
         grid.clear(columns=True)
         if table is None:
             totals.update("Parameter table not available yet; see the Summary tab.")
             return
-        macs = table.get("macs")
         totals.update(
             f"params {_count(table.get('total_params'))} "
             f"(trainable {_count(table.get('trainable_params'))}, "
             f"frozen {_count(table.get('non_trainable_params'))})  "
-            f"MACs {_count(macs)}  weights {_human_bytes(table.get('weight_bytes'))}  "
-            f"activations {_human_bytes(table.get('activation_bytes'))}"
+            f"MACs {human_count(table.get('macs') or 0)}  "
+            f"weights {human_bytes(table.get('weight_bytes') or 0)}  "
+            f"activations {human_bytes(table.get('activation_bytes') or 0)}"
         )
-        grid.add_columns("layer", "type", "output", "params", "kernel", "stride", "MACs")
+        # the figures first, so they are visible at 80 columns without scrolling
+        grid.add_columns("layer", "output", "params", "MACs", "kernel", "stride", "type")
         for row in table.get("layers", []):
-            shape = row.get("output_shape")
-            if isinstance(shape, (list, tuple)):
-                shape = "x".join("?" if d is None else str(d) for d in shape)
             grid.add_row(
-                str(row.get("name", "")),
-                str(row.get("type", "")),
-                str(shape or ""),
+                str(row.get("name", ""))[:18],
+                _shape(row.get("output_shape")),
                 _count(row.get("params")),
+                _count(row.get("macs")),
                 str(row.get("kernel") or ""),
                 str(row.get("stride") or ""),
-                _count(row.get("macs")),
+                str(row.get("type", "")),
             )

@@ -19,17 +19,29 @@ def runs_with_checkpoint(runs_dir: Path) -> list[tuple[str, str]]:
 
 
 class RunSelect(Select[str]):
-    """Runs with a checkpoint; ``reload()`` re-reads the runs folder, keeping the choice."""
+    """Runs with a checkpoint; ``reload()`` re-reads the runs folder.
+
+    It keeps a run the user chose; otherwise it moves to the newest run, so a run that has
+    just finished is the one offered.
+    """
 
     def __init__(self, *, id: str | None = None) -> None:  # noqa: A002 - Textual's name
         super().__init__([], prompt="choose a run with a checkpoint", id=id, compact=True)
+        self._auto: str | None = None  # the value reload() chose itself
+        self._options: list[tuple[str, str]] = []
 
     def reload(self, runs_dir: Path, prefer: str | None = None) -> None:
-        current = prefer or (self.value if isinstance(self.value, str) else None)
+        current = self.value if isinstance(self.value, str) else None
+        picked = current if current is not None and current != self._auto else None
+        wanted = prefer or picked
         options = runs_with_checkpoint(runs_dir)
-        self.set_options(options)
+        if options != self._options:
+            self._options = options
+            self.set_options(options)
         ids = [run_id for _, run_id in options]
-        if current in ids:
-            self.value = current
+        if wanted in ids:
+            self._auto = None  # asked for (by the user or a screen): kept from now on
+            self.value = wanted
         elif ids:
+            self._auto = ids[0]
             self.value = ids[0]

@@ -1,4 +1,5 @@
-"""Deterministic run directories and a tiny zoo for the TUI tests (no tests here).
+"""Deterministic run directories and a tiny zoo for the TUI tests (no tests here; the
+``tui_zoo`` fixture is in conftest.py).
 
 Runs are written exactly as the training process writes them (config.json, status.json
 and events.jsonl per docs/ARCHITECTURE.md) with fixed ids and numbers, so snapshots never
@@ -144,25 +145,6 @@ def write_run(
     if checkpoint:
         (run_dir / "best.keras").write_bytes(b"placeholder: never loaded by these tests")
     return run_dir
-
-
-_ZOO_DIRS: list[str] = []  # shared by every module importing the fixture
-
-
-def _zoo_fixture():
-    import pytest
-
-    @pytest.fixture(scope="session")
-    def tui_zoo(tmp_path_factory) -> str:
-        """One zoo folder for the whole session (registering it twice would warn)."""
-        if not _ZOO_DIRS:
-            _ZOO_DIRS.append(str(write_zoo(tmp_path_factory.mktemp("tui-zoo"))))
-        return _ZOO_DIRS[0]
-
-    return tui_zoo
-
-
-tui_zoo = _zoo_fixture()
 
 
 async def wait_until(pilot, condition, timeout: float, what: str) -> None:
