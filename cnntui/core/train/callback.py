@@ -192,5 +192,7 @@ def _event_callback_class():
                 images_per_sec=round(train_images / seconds, 1) if seconds else None,
                 eta_seconds=round(sum(recent) / len(recent) * (epochs - epoch - 1), 1),
             )
+            if p.stop.is_set():  # asked between epochs: do not start another one
+                self.model.stop_training = True
 
     return EventCallback

@@ -9,7 +9,8 @@ unless the entry registered ``recipe="modern"``).
 - ``modern``: AdamW with decoupled weight decay 0.05, LR 2e-3, a linear warm-up of one
   epoch (at most 10% of the run) and cosine decay, label smoothing 0.1 and an EMA of the
   weights (validation and checkpoints use it) — the shape of timm's and torchvision's
-  recipes, sized for short runs. SGD gets Nesterov momentum 0.9 and decay 5e-4.
+  recipes, sized for short runs (the EMA spans about the last tenth of the run). SGD
+  gets Nesterov momentum 0.9 and decay 5e-4.
 
 No TensorFlow here: ``resolve`` runs before a run directory exists, so mistakes exit 2.
 """
@@ -57,7 +58,8 @@ RECIPE_DEFAULTS: dict[str, dict[str, Any]] = {
 MODERN_WARMUP_SHARE = 0.1
 SGD_WEIGHT_DECAY = 5e-4
 SGD_MOMENTUM = 0.9
-EMA_MOMENTUM = 0.99
+EMA_HORIZON_SHARE = 0.1  # the average spans about the last 10% of the run's steps
+EMA_MOMENTUM_RANGE = (0.9, 0.999)
 RECIPE_KEYS = ("schedule", "warmup", "weight_decay", "label_smoothing", "ema", "mixup", "cutmix")
 
 
@@ -171,7 +173,18 @@ def steps_for(epochs: float, steps_per_epoch: int) -> int:
     return max(0, round(float(epochs) * steps_per_epoch))
 
 
-def make_optimizer(rec: dict[str, Any], learning_rate: Any, momentum: float | None = None):
+def ema_momentum(total_steps: int) -> float:
+    """EMA momentum whose horizon, 1 / (1 - m), is ``EMA_HORIZON_SHARE`` of the run.
+
+    A fixed 0.999 would leave a short run's average mostly at the initial weights.
+    """
+    lo, hi = EMA_MOMENTUM_RANGE
+    return round(min(hi, max(lo, 1.0 - 1.0 / (EMA_HORIZON_SHARE * max(1, total_steps)))), 6)
+
+
+def make_optimizer(
+    rec: dict[str, Any], learning_rate: Any, momentum: float | None = None, total_steps: int = 0
+):
     """The recipe's Keras optimizer (decoupled weight decay, Nesterov SGD, EMA)."""
     import keras
 
@@ -180,7 +193,7 @@ def make_optimizer(rec: dict[str, Any], learning_rate: Any, momentum: float | No
     if rec.get("weight_decay") is not None:
         kwargs["weight_decay"] = float(rec["weight_decay"])
     if rec.get("ema"):
-        kwargs.update(use_ema=True, ema_momentum=EMA_MOMENTUM)
+        kwargs.update(use_ema=True, ema_momentum=ema_momentum(total_steps))
     if name == "sgd":
         modern = rec.get("recipe") == "modern"
         mom = momentum if momentum is not None else (SGD_MOMENTUM if modern else 0.0)

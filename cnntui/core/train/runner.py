@@ -329,7 +329,7 @@ def _fit(run, cfg, log, progress, state, initial_epoch, model_ref, callbacks) ->
             random_erasing=hp["random_erasing"],
         )
 
-        def build_compiled(learning_rate):
+        def build_compiled(learning_rate, total_steps=0):
             model = entry.build(bundle.input_shape, bundle.num_classes, **cfg.builder_args)
             units = output_units(model)
             if mixing.soft_labels and units == 1:
@@ -342,7 +342,10 @@ def _fit(run, cfg, log, progress, state, initial_epoch, model_ref, callbacks) ->
             )
             model.compile(
                 optimizer=rcp.make_optimizer(
-                    hp, learning_rate, getattr(entry.hyperparameters, "momentum", None)
+                    hp,
+                    learning_rate,
+                    getattr(entry.hyperparameters, "momentum", None),
+                    total_steps,
                 ),
                 loss=loss,
                 metrics=hp["metrics"],
@@ -372,7 +375,7 @@ def _fit(run, cfg, log, progress, state, initial_epoch, model_ref, callbacks) ->
                 if not isinstance(plan.keras(), float):  # the same curve, step for step
                     model.optimizer.learning_rate = plan.keras()
             else:
-                model, units, loss, label_mode = build_compiled(plan.keras())
+                model, units, loss, label_mode = build_compiled(plan.keras(), plan.total_steps)
         if label_mode == "binary" and bundle.num_classes != 2:
             raise ValueError(
                 f"{entry.name} has a one-unit sigmoid head (two classes) but the data has "
@@ -399,11 +402,15 @@ def _fit(run, cfg, log, progress, state, initial_epoch, model_ref, callbacks) ->
             plan = plan_for(hp["epochs"])
             if not isinstance(plan.keras(), float):
                 model.optimizer.learning_rate = plan.keras()
-                model.train_function = None  # retrace with the fitted schedule
+            if hp["ema"]:
+                model.optimizer.ema_momentum = rcp.ema_momentum(plan.total_steps)
+            model.train_function = None  # retrace with the fitted schedule and EMA
             request = cfg.to_dict()
             request["epochs"] = hp["epochs"]  # --resume continues the fitted run
             atomic_write_json(run.path(REQUEST), request)
         hp["lr_schedule"] = plan.to_dict()
+        if hp["ema"]:
+            hp["ema_momentum"] = float(model.optimizer.ema_momentum)
         config = {
             **run.config,
             "hyperparameters": hp,
