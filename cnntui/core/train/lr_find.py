@@ -140,3 +140,74 @@ def run_sweep(
     sweep.smoothed = [v if math.isfinite(v) else None for v in sweep.smoothed]
     sweep.losses = [v if math.isfinite(v) else None for v in sweep.losses]
     return sweep
+
+
+MIN_STEPS = 20
+
+
+def default_steps(steps_per_epoch: int) -> int:
+    """One epoch of steps, between ``MIN_STEPS`` and ``DEFAULT_STEPS``."""
+    return max(MIN_STEPS, min(DEFAULT_STEPS, int(steps_per_epoch)))
+
+
+def sweep_bundle(model, mode: str, bundle, mixing, steps: int, **kwargs: Any) -> Sweep:
+    """Sweep ``model`` over the training split of ``bundle``, labels encoded for ``mode``."""
+    from cnntui.core.train.batch_augment import apply
+    from cnntui.core.train.runner import _reencode
+
+    k = bundle.num_classes
+    return run_sweep(model, apply(_reencode(bundle.train, mode, k), mixing, k), steps, **kwargs)
+
+
+def find_lr(
+    cfg, steps: int | None = None, start: float = START_LR, end: float = END_LR, on_step=None
+) -> tuple[Sweep, dict[str, Any]]:
+    """Sweep for a training request ``cfg``: the data, input size, model and recipe that
+    ``cnntui train`` would use. Returns the sweep and facts about it (imports TensorFlow)."""
+    import keras
+
+    from cnntui.core.data import load_data
+    from cnntui.core.data.sources import classify_source
+    from cnntui.core.train.batch_augment import BatchAugment
+    from cnntui.core.train.config import hyperparameters
+    from cnntui.core.train.input_size import choose_input
+    from cnntui.core.train.recipe import compile_model
+    from cnntui.core.train.runner import _entry
+
+    cfg.validate()
+    entry = _entry(cfg)
+    hp = hyperparameters(cfg, entry)
+    keras.utils.set_random_seed(cfg.seed)
+    src = classify_source(cfg.data)
+    choice = choose_input(
+        entry, src.kind, str(src.path) if src.path else None, cfg.input_shape,
+        cfg.builder_args, cfg.seed,
+    )  # fmt: skip
+    bundle = load_data(
+        cfg.data, input_shape=choice.shape, batch_size=hp["batch_size"],
+        val_split=cfg.val_split, seed=cfg.seed, limit=cfg.limit,
+        augment=cfg.augment or None, resize_mode=cfg.resize_mode,
+    )  # fmt: skip
+    mixing = BatchAugment(
+        mixup=hp["mixup"],
+        cutmix=hp["cutmix"],
+        randaugment=tuple(hp["randaugment"]) if hp["randaugment"] else None,
+        random_erasing=hp["random_erasing"],
+    )
+    model, _, _, mode = compile_model(
+        entry, hp, bundle, mixing, float(start), 0, cfg.jit_compile, cfg.builder_args
+    )
+    per_epoch = max(1, -(-int(bundle.counts.get("train", 0)) // hp["batch_size"]))
+    n = steps or default_steps(per_epoch)
+    sweep = sweep_bundle(model, mode, bundle, mixing, n, start=start, end=end, on_step=on_step)
+    info = {
+        "model": entry.name,
+        "data": bundle.source,
+        "input_shape": list(choice.shape),
+        "batch_size": hp["batch_size"],
+        "optimizer": hp["optimizer"],
+        "recipe": hp["recipe"],
+        "steps": n,
+        "steps_per_epoch": per_epoch,
+    }
+    return sweep, info

@@ -206,6 +206,42 @@ def make_optimizer(
     return classes[name](**kwargs)
 
 
+def compile_model(
+    entry,
+    hp: dict[str, Any],
+    bundle,
+    mixing,
+    learning_rate: Any,
+    total_steps: int = 0,
+    jit_compile: bool = False,
+    builder_args: dict[str, Any] | None = None,
+):
+    """Build ``entry`` for ``bundle`` and compile it with the recipe in ``hp``.
+
+    Returns ``(model, output units, loss, label mode)``.
+    """
+    from cnntui.core.heads import loss_for, output_units
+
+    model = entry.build(bundle.input_shape, bundle.num_classes, **(builder_args or {}))
+    units = output_units(model)
+    if mixing.soft_labels and units == 1:
+        raise ValueError(
+            f"--mixup/--cutmix need a softmax head; {entry.name} built a one-unit "
+            "sigmoid head; drop them or pick a multi-class entry"
+        )
+    loss, mode = make_loss(
+        loss_for(hp["loss"], units), units, hp["label_smoothing"], mixing.soft_labels
+    )
+    momentum = getattr(entry.hyperparameters, "momentum", None)
+    model.compile(
+        optimizer=make_optimizer(hp, learning_rate, momentum, total_steps),
+        loss=loss,
+        metrics=hp["metrics"],
+        jit_compile=jit_compile,
+    )
+    return model, units, loss, mode
+
+
 def make_loss(loss: str, units: int, label_smoothing: float, soft_labels: bool):
     """The loss: a name, or a Keras loss object when label smoothing or mixing needs one.
 

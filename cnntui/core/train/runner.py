@@ -330,28 +330,10 @@ def _fit(run, cfg, log, progress, state, initial_epoch, model_ref, callbacks) ->
         )
 
         def build_compiled(learning_rate, total_steps=0):
-            model = entry.build(bundle.input_shape, bundle.num_classes, **cfg.builder_args)
-            units = output_units(model)
-            if mixing.soft_labels and units == 1:
-                raise ValueError(
-                    f"--mixup/--cutmix need a softmax head; {entry.name} built a one-unit "
-                    "sigmoid head; drop them or pick a multi-class entry"
-                )
-            loss, mode = rcp.make_loss(
-                loss_for(hp["loss"], units), units, hp["label_smoothing"], mixing.soft_labels
-            )
-            model.compile(
-                optimizer=rcp.make_optimizer(
-                    hp,
-                    learning_rate,
-                    getattr(entry.hyperparameters, "momentum", None),
-                    total_steps,
-                ),
-                loss=loss,
-                metrics=hp["metrics"],
-                jit_compile=cfg.jit_compile,
-            )
-            return model, units, loss, mode
+            return rcp.compile_model(
+                entry, hp, bundle, mixing, learning_rate, total_steps, cfg.jit_compile,
+                cfg.builder_args,
+            )  # fmt: skip
 
         def plan_for(epochs: int) -> SchedulePlan:
             return SchedulePlan(
@@ -537,27 +519,17 @@ def _class_weight(hp: dict[str, Any], bundle) -> dict[int, float] | None:
 
 def _auto_lr(run, build_compiled, bundle, mixing, steps) -> dict[str, Any]:
     """``--lr auto``: sweep a throwaway copy of the model; record the sweep in the run."""
-    from cnntui.core.train.batch_augment import apply as augment_batches
-    from cnntui.core.train.lr_find import DEFAULT_STEPS, run_sweep
-
-    model, units, loss, mode = build_compiled(1e-7)
-    ds = augment_batches(
-        _reencode(bundle.train, mode, bundle.num_classes), mixing, bundle.num_classes
-    )
-    sweep = run_sweep(model, ds, min(DEFAULT_STEPS, max(10, steps)))
-    if sweep.suggestion is None:
-        raise ValueError("--lr auto: the sweep found no falling loss; give --lr a number")
-    record = sweep.to_dict()
-    atomic_write_json(run.path(LR_FIND), record)
     import keras
 
+    from cnntui.core.train.lr_find import default_steps, sweep_bundle
+
+    model, _, _, mode = build_compiled(1e-7)
+    sweep = sweep_bundle(model, mode, bundle, mixing, default_steps(steps))
+    if sweep.suggestion is None:
+        raise ValueError("--lr auto: the sweep found no falling loss; give --lr a number")
+    atomic_write_json(run.path(LR_FIND), sweep.to_dict())
     keras.backend.clear_session(free_memory=False)
-    return {
-        "suggestion": sweep.suggestion,
-        "suggestions": sweep.suggestions,
-        "rule": "valley",
-        "file": LR_FIND,
-    }
+    return {"suggestion": sweep.suggestion, "suggestions": sweep.suggestions, "file": LR_FIND}
 
 
 def _metrics(run, collector, callbacks, wall, state, result, progress) -> dict[str, Any]:
