@@ -1,10 +1,13 @@
-"""``--time 10m``: a wall-clock budget for a training run.
+"""``--time 10m``: a wall-clock budget for training.
 
-Before ``fit``, a few timed training and validation steps on the real model (weights and
-optimizer state put back afterwards) give the seconds an epoch takes; the epoch count is
-set so the run ends on time, and the LR schedule is fitted to that count. During
-training, a callback stops after an epoch when the next one would overrun the budget.
-All of it uses one clock, ``time.monotonic``, started when training starts.
+The budget is for training itself, as Ultralytics' ``time``: its clock
+(``time.monotonic``) starts when the first training step ends, so loading data, building
+the model and Keras's tracing of the step are not counted. Before that, a few timed
+training and validation steps on the real model (weights and optimizer state put back
+afterwards) give the seconds an epoch takes; the epoch count is set so the run ends on time and the
+LR schedule is fitted to it. During training, a callback projects the count again after
+each epoch and stops when less than half an epoch is left. ``metrics.json`` records the
+budget and the seconds used, on the same clock.
 """
 
 from __future__ import annotations
@@ -49,13 +52,18 @@ def format_duration(seconds: float) -> str:
 
 @dataclass
 class Budget:
-    """A budget of ``seconds`` on the monotonic clock, counted from ``started``."""
+    """A budget of ``seconds`` on the monotonic clock, counted from ``started`` (None: not
+    started yet)."""
 
     seconds: float
-    started: float
+    started: float | None = None
+
+    def start(self) -> None:
+        if self.started is None:
+            self.started = time.monotonic()
 
     def elapsed(self) -> float:
-        return time.monotonic() - self.started
+        return 0.0 if self.started is None else time.monotonic() - self.started
 
     def left(self) -> float:
         return self.seconds - self.elapsed()
@@ -69,8 +77,8 @@ def epochs_for(left_s: float, epoch_s: float, budget_s: float) -> int:
     if n < 1:
         raise ValueError(
             f"--time {format_duration(budget_s)} is too short to finish one epoch: one takes "
-            f"about {epoch_s:.0f}s here, {max(0.0, left_s):.0f}s of the budget are left; "
-            f"give more time, or use --limit / a smaller --batch-size count of images"
+            f"about {epoch_s:.1f}s here and {max(0.0, left_s):.1f}s of the budget are left "
+            f"after timing it; give more --time, or fewer images (--limit)"
         )
     return n
 
@@ -115,9 +123,16 @@ def probe_epoch_seconds(model, train_ds, val_ds, steps: int, val_steps: int) -> 
     return per_step * steps + per_val * val_steps
 
 
-def budget_callback(budget: Budget, progress):
-    """Stop after an epoch when the next one would end past the budget."""
-    return _budget_class()(budget, progress)
+def budget_callback(budget: Budget, planned_epochs: int, steps_per_epoch: int, step_lr=None):
+    """Keep ``params["epochs"]`` at the epochs the budget allows; stop when it is spent.
+
+    ``fit`` runs with room for more epochs than planned (a faster machine than the probe
+    said trains on at the schedule's final LR); after each epoch the count is projected
+    from the measured epoch times, and training stops when less than half an epoch is
+    left (so the run ends within half an epoch of its budget). ``step_lr`` (the per-step
+    LR callback) gets the projected step count, so the schedule ends with the budget.
+    """
+    return _budget_class()(budget, planned_epochs, steps_per_epoch, step_lr)
 
 
 @functools.cache
@@ -125,21 +140,49 @@ def _budget_class():
     import keras
 
     class TimeBudget(keras.callbacks.Callback):
-        def __init__(self, budget, progress):
+        def __init__(self, budget, planned_epochs, steps_per_epoch, step_lr):
             super().__init__()
-            self.budget, self.progress = budget, progress
+            self.budget, self.planned = budget, planned_epochs
+            self.steps_per_epoch, self.step_lr = steps_per_epoch, step_lr
             self.epoch_started = 0.0
             self.durations: list[float] = []
             self.stopped = False
+            self.stop_reason = ""
+            self.used = 0.0
+
+        def on_train_begin(self, logs=None):
+            self.params["epochs"] = self.planned  # what events and the live view show
 
         def on_epoch_begin(self, epoch, logs=None):
             self.epoch_started = time.monotonic()
 
+        def on_train_batch_end(self, batch, logs=None):
+            if self.budget.started is None:  # the traced first step is setup, not budget
+                self.budget.start()
+                self.epoch_started = self.budget.started
+
+        def on_train_end(self, logs=None):
+            self.used = self.budget.elapsed()
+
+        def record(self) -> dict[str, float]:
+            """What ``metrics.json`` keeps: the budget and the seconds training used."""
+            return {"seconds": self.budget.seconds, "used_seconds": round(self.used, 3)}
+
         def on_epoch_end(self, epoch, logs=None):
             self.durations.append(time.monotonic() - self.epoch_started)
             recent = self.durations[-3:]
-            if self.budget.left() < sum(recent) / len(recent) * 0.5:
+            per_epoch = sum(recent) / len(recent)
+            left = self.budget.left()
+            more = max(0, round(left / per_epoch)) if per_epoch > 0 else 0
+            self.params["epochs"] = epoch + 1 + more
+            if self.step_lr is not None and more:
+                self.step_lr.refit((epoch + 1 + more) * self.steps_per_epoch)
+            if more == 0:
                 self.model.stop_training = True
                 self.stopped = True
+                self.stop_reason = (
+                    f"{format_duration(self.budget.seconds)} spent, less than half an epoch "
+                    f"left ({self.budget.elapsed():.1f}s of training)"
+                )
 
     return TimeBudget

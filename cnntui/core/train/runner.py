@@ -287,7 +287,6 @@ def _fit(run, cfg, log, progress, state, initial_epoch, model_ref, callbacks) ->
     import keras
 
     policy = strat.set_precision(cfg.mixed_precision)
-    started = time.monotonic()
     try:
         entry = _entry(cfg)
         hp = hyperparameters(cfg, entry)
@@ -348,16 +347,20 @@ def _fit(run, cfg, log, progress, state, initial_epoch, model_ref, callbacks) ->
                 hp["lr_find"] = _auto_lr(run, build_compiled, bundle, mixing, steps)
                 hp["learning_rate"] = hp["lr_find"]["suggestion"]
             plan = plan_for(hp["epochs"])
+            # --time refits the curve after each epoch: the LR is then set per step by a
+            # callback (a float in the optimizer), not by an in-graph Keras schedule.
+            per_step = bool(hp["time_budget_s"]) and not isinstance(plan.keras(), float)
             if resuming:
                 model = keras.models.load_model(run.path(LAST))
                 units = output_units(model)
                 loss, label_mode = rcp.make_loss(
                     loss_for(hp["loss"], units), units, hp["label_smoothing"], mixing.soft_labels
                 )
-                if not isinstance(plan.keras(), float):  # the same curve, step for step
-                    model.optimizer.learning_rate = plan.keras()
+                if not per_step and not isinstance(plan.keras(), float):
+                    model.optimizer.learning_rate = plan.keras()  # the same curve, step for step
             else:
-                model, units, loss, label_mode = build_compiled(plan.keras(), plan.total_steps)
+                first = plan.lr_at(0) if per_step else plan.keras()
+                model, units, loss, label_mode = build_compiled(first, plan.total_steps)
         if label_mode == "binary" and bundle.num_classes != 2:
             raise ValueError(
                 f"{entry.name} has a one-unit sigmoid head (two classes) but the data has "
@@ -373,20 +376,18 @@ def _fit(run, cfg, log, progress, state, initial_epoch, model_ref, callbacks) ->
         if hp["time_budget_s"] and not resuming:
             from cnntui.core.train.budget import Budget, epochs_for, probe_epoch_seconds
 
-            budget = Budget(hp["time_budget_s"], started)
+            budget = Budget(hp["time_budget_s"])
             val_steps = math.ceil(int(bundle.counts.get("val", 0)) / hp["batch_size"])
             epoch_s = probe_epoch_seconds(model, train_ds, val_ds, steps, val_steps)
             fitted = epochs_for(budget.left(), epoch_s, budget.seconds)
-            hp["epochs"] = min(fitted, cfg.epochs) if cfg.epochs else fitted
+            hp["epochs"] = min(fitted, cfg.epochs) if cfg.epochs else fitted  # refit per epoch
             hp["epoch_seconds_estimate"] = round(epoch_s, 2)
             if hp["warmup"] and rcp.steps_for(hp["warmup"], steps) >= hp["epochs"] * steps:
                 hp["warmup"] = round(hp["epochs"] * 0.1, 3)
             plan = plan_for(hp["epochs"])
-            if not isinstance(plan.keras(), float):
-                model.optimizer.learning_rate = plan.keras()
             if hp["ema"]:
                 model.optimizer.ema_momentum = rcp.ema_momentum(plan.total_steps)
-            model.train_function = None  # retrace with the fitted schedule and EMA
+                model.train_function = None  # retrace with the fitted EMA momentum
             request = cfg.to_dict()
             request["epochs"] = hp["epochs"]  # --resume continues the fitted run
             atomic_write_json(run.path(REQUEST), request)
@@ -434,11 +435,17 @@ def _fit(run, cfg, log, progress, state, initial_epoch, model_ref, callbacks) ->
             callbacks.append(reduce_lr(monitor, max(1, cfg.patience // 2 or 2), state))
         if cfg.tensorboard:
             callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run.path("tensorboard"))))
+        step_lr = None
+        if per_step:
+            from cnntui.core.train.schedules import step_lr_callback
+
+            step_lr = step_lr_callback(plan)
+            callbacks.append(step_lr)
         timer = None
         if budget is not None:
             from cnntui.core.train.budget import budget_callback
 
-            timer = budget_callback(budget, progress)
+            timer = budget_callback(budget, hp["epochs"], steps, step_lr)
             callbacks.append(timer)
         callbacks.append(
             event_callback(
@@ -464,7 +471,7 @@ def _fit(run, cfg, log, progress, state, initial_epoch, model_ref, callbacks) ->
         model.fit(
             train_ds,
             validation_data=val_ds,
-            epochs=hp["epochs"],
+            epochs=_fit_epochs(hp, budget, cfg),
             initial_epoch=initial_epoch,
             callbacks=callbacks,
             verbose=0,
@@ -491,8 +498,18 @@ def _fit(run, cfg, log, progress, state, initial_epoch, model_ref, callbacks) ->
             ),
         )
     if timer is not None and timer.stopped:
-        return TrainResult(run, "finished", reason="time budget: the next epoch would overrun it")
+        return TrainResult(run, "finished", reason=f"time budget: {timer.stop_reason}")
     return TrainResult(run, "finished", reason="completed")
+
+
+def _fit_epochs(hp: dict[str, Any], budget, cfg) -> int:
+    """Epochs ``fit`` may run: with a time budget, room for a faster machine than the
+    estimate (extra epochs at the schedule's final LR); the budget callback ends it."""
+    if budget is None:
+        return hp["epochs"]
+    if cfg.epochs:
+        return cfg.epochs
+    return max(4 * hp["epochs"], hp["epochs"] + 20)
 
 
 _RECORDED = ("learning_rate", "lr_find", "warmup", "epoch_seconds_estimate")
@@ -553,6 +570,9 @@ def _metrics(run, collector, callbacks, wall, state, result, progress) -> dict[s
     }
     if progress.test_metrics:
         metrics["test"] = progress.test_metrics
+    for cb in callbacks:
+        if hasattr(cb, "budget") and hasattr(cb, "record"):
+            metrics["time_budget"] = cb.record()
     return metrics
 
 
