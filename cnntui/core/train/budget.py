@@ -12,7 +12,6 @@ budget and the seconds used, on the same clock.
 
 from __future__ import annotations
 
-import functools
 import math
 import re
 import time
@@ -123,6 +122,14 @@ def probe_epoch_seconds(model, train_ds, val_ds, steps: int, val_steps: int) -> 
     return per_step * steps + per_val * val_steps
 
 
+def epochs_left(left_s: float, durations: list[float]) -> int:
+    """Whole epochs that still fit in ``left_s``, at the mean of the last three epochs
+    (rounded: the run ends within half an epoch of its budget)."""
+    recent = durations[-3:]
+    per_epoch = sum(recent) / len(recent) if recent else 0.0
+    return max(0, round(left_s / per_epoch)) if per_epoch > 0 else 0
+
+
 def budget_callback(budget: Budget, planned_epochs: int, steps_per_epoch: int, step_lr=None):
     """Keep ``params["epochs"]`` at the epochs the budget allows; stop when it is spent.
 
@@ -132,57 +139,6 @@ def budget_callback(budget: Budget, planned_epochs: int, steps_per_epoch: int, s
     left (so the run ends within half an epoch of its budget). ``step_lr`` (the per-step
     LR callback) gets the projected step count, so the schedule ends with the budget.
     """
-    return _budget_class()(budget, planned_epochs, steps_per_epoch, step_lr)
+    from cnntui.core.train.keras_callbacks import TimeBudget
 
-
-@functools.cache
-def _budget_class():
-    import keras
-
-    class TimeBudget(keras.callbacks.Callback):
-        def __init__(self, budget, planned_epochs, steps_per_epoch, step_lr):
-            super().__init__()
-            self.budget, self.planned = budget, planned_epochs
-            self.steps_per_epoch, self.step_lr = steps_per_epoch, step_lr
-            self.epoch_started = 0.0
-            self.durations: list[float] = []
-            self.stopped = False
-            self.stop_reason = ""
-            self.used = 0.0
-
-        def on_train_begin(self, logs=None):
-            self.params["epochs"] = self.planned  # what events and the live view show
-
-        def on_epoch_begin(self, epoch, logs=None):
-            self.epoch_started = time.monotonic()
-
-        def on_train_batch_end(self, batch, logs=None):
-            if self.budget.started is None:  # the traced first step is setup, not budget
-                self.budget.start()
-                self.epoch_started = self.budget.started
-
-        def on_train_end(self, logs=None):
-            self.used = self.budget.elapsed()
-
-        def record(self) -> dict[str, float]:
-            """What ``metrics.json`` keeps: the budget and the seconds training used."""
-            return {"seconds": self.budget.seconds, "used_seconds": round(self.used, 3)}
-
-        def on_epoch_end(self, epoch, logs=None):
-            self.durations.append(time.monotonic() - self.epoch_started)
-            recent = self.durations[-3:]
-            per_epoch = sum(recent) / len(recent)
-            left = self.budget.left()
-            more = max(0, round(left / per_epoch)) if per_epoch > 0 else 0
-            self.params["epochs"] = epoch + 1 + more
-            if self.step_lr is not None and more:
-                self.step_lr.refit((epoch + 1 + more) * self.steps_per_epoch)
-            if more == 0:
-                self.model.stop_training = True
-                self.stopped = True
-                self.stop_reason = (
-                    f"{format_duration(self.budget.seconds)} spent, less than half an epoch "
-                    f"left ({self.budget.elapsed():.1f}s of training)"
-                )
-
-    return TimeBudget
+    return TimeBudget(budget, planned_epochs, steps_per_epoch, step_lr)

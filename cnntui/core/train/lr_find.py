@@ -153,7 +153,7 @@ def default_steps(steps_per_epoch: int) -> int:
 def sweep_bundle(model, mode: str, bundle, mixing, steps: int, **kwargs: Any) -> Sweep:
     """Sweep ``model`` over the training split of ``bundle``, labels encoded for ``mode``."""
     from cnntui.core.train.batch_augment import apply
-    from cnntui.core.train.runner import _reencode
+    from cnntui.core.train.session import _reencode
 
     k = bundle.num_classes
     return run_sweep(model, apply(_reencode(bundle.train, mode, k), mixing, k), steps, **kwargs)
@@ -172,10 +172,9 @@ def find_lr(
     from cnntui.core.train.config import hyperparameters
     from cnntui.core.train.input_size import choose_input
     from cnntui.core.train.recipe import compile_model
-    from cnntui.core.train.runner import _entry
 
     cfg.validate()
-    entry = _entry(cfg)
+    entry = cfg.entry()
     hp = hyperparameters(cfg, entry)
     keras.utils.set_random_seed(cfg.seed)
     src = classify_source(cfg.data)

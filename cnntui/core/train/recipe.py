@@ -140,6 +140,10 @@ def check(rec: dict[str, Any], cfg, entry, epochs: int) -> None:
     for key in ("mixup", "cutmix"):
         if rec[key] < 0:
             raise ValueError(f"--{key} is an alpha, 0 (off) or more, e.g. 0.2; got {rec[key]:g}")
+    _check_combinations(rec, cfg, entry)
+
+
+def _check_combinations(rec: dict[str, Any], cfg, entry) -> None:
     if rec["schedule"] == "plateau" and rec["warmup"]:
         raise ValueError(
             "--schedule plateau lowers the LR on a plateau and takes no --warmup; "

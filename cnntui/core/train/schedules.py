@@ -17,8 +17,6 @@ The warm-up starts at base / ``WARMUP_DIVISOR``.
 
 from __future__ import annotations
 
-import dataclasses
-import functools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -129,27 +127,6 @@ def step_lr_callback(plan: SchedulePlan, initial_step: int = 0):
     follow without retracing. The optimizer keeps a plain float LR, so checkpoints open
     with ``keras.models.load_model``; the step comes from ``optimizer.iterations``.
     """
-    return _step_lr_class()(plan, initial_step)
+    from cnntui.core.train.keras_callbacks import StepLR
 
-
-@functools.cache
-def _step_lr_class():
-    import keras
-
-    class StepLR(keras.callbacks.Callback):
-        def __init__(self, plan, initial_step):
-            super().__init__()
-            self.plan, self.step = plan, initial_step
-
-        def on_train_begin(self, logs=None):
-            self.step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
-
-        def on_train_batch_begin(self, batch, logs=None):
-            self.model.optimizer.learning_rate = self.plan.lr_at(self.step)
-            self.step += 1
-
-        def refit(self, total_steps: int) -> None:
-            """Fit the curve to a new length from here on (warm-up unchanged)."""
-            self.plan = dataclasses.replace(self.plan, total_steps=max(1, total_steps))
-
-    return StepLR
+    return StepLR(plan, initial_step)
