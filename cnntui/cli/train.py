@@ -11,6 +11,8 @@ import typer
 from cnntui.cli.errors import CLIError, handle_errors
 
 EXIT_STOPPED = 130
+RECIPE = "Recipe"
+MODEL = "Model"
 
 
 def _sinks(view: str, as_json: bool, quiet: bool) -> list:
@@ -23,6 +25,15 @@ def _sinks(view: str, as_json: bool, quiet: bool) -> list:
 
         return [LiveView()]
     return [LineSink()]
+
+
+def _learning_rate(text: str | None) -> float | str | None:
+    if text is None or text.strip().lower() == "auto":
+        return None if text is None else "auto"
+    try:
+        return float(text)
+    except ValueError:
+        raise CLIError(f"--lr must be a number (e.g. 3e-3) or auto; got {text!r}") from None
 
 
 def _split(values: list[str] | None) -> list[str]:
@@ -50,7 +61,12 @@ def train(
         int | None, typer.Option("--batch-size", "-b", help="Default: the entry's.")
     ] = None,
     lr: Annotated[
-        float | None, typer.Option("--lr", help="Learning rate. Default: the entry's.")
+        str | None,
+        typer.Option(
+            "--lr",
+            help="Learning rate, or auto (run `cnntui lr-find` first and take its valley "
+            "suggestion). Default: the entry's, else the recipe's.",
+        ),
     ] = None,
     optimizer: Annotated[
         str | None, typer.Option("--optimizer", help="adam, adamw, sgd or rmsprop.")
@@ -107,6 +123,100 @@ def train(
         bool, typer.Option("--mixed-precision", help="float16 on GPU, bfloat16 on CPU.")
     ] = False,
     jit_compile: Annotated[bool, typer.Option("--jit-compile", help="Compile with XLA.")] = False,
+    recipe: Annotated[
+        str | None,
+        typer.Option(
+            "--recipe",
+            help="article (the entry's own setup) or modern (AdamW, warm-up + cosine, "
+            "label smoothing, EMA). Default: the entry's recipe.",
+            rich_help_panel=RECIPE,
+        ),
+    ] = None,
+    schedule: Annotated[
+        str | None,
+        typer.Option(
+            "--schedule",
+            help="LR schedule: constant, cosine, onecycle, step or plateau.",
+            rich_help_panel=RECIPE,
+        ),
+    ] = None,
+    warmup: Annotated[
+        float | None,
+        typer.Option(
+            "--warmup", help="Linear LR warm-up, in epochs (0.5 allowed).", rich_help_panel=RECIPE
+        ),
+    ] = None,
+    weight_decay: Annotated[
+        float | None,
+        typer.Option(
+            "--weight-decay", help="Decoupled weight decay (AdamW style).", rich_help_panel=RECIPE
+        ),
+    ] = None,
+    label_smoothing: Annotated[
+        float | None,
+        typer.Option("--label-smoothing", help="e.g. 0.1 (0: off).", rich_help_panel=RECIPE),
+    ] = None,
+    ema: Annotated[
+        bool | None,
+        typer.Option(
+            "--ema/--no-ema",
+            help="Average the weights (EMA); validation and checkpoints use the average.",
+            rich_help_panel=RECIPE,
+        ),
+    ] = None,
+    mixup: Annotated[
+        float | None,
+        typer.Option("--mixup", help="MixUp alpha, e.g. 0.2 (0: off).", rich_help_panel=RECIPE),
+    ] = None,
+    cutmix: Annotated[
+        float | None,
+        typer.Option("--cutmix", help="CutMix alpha, e.g. 1.0 (0: off).", rich_help_panel=RECIPE),
+    ] = None,
+    randaugment: Annotated[
+        str | None,
+        typer.Option(
+            "--randaugment",
+            help="RandAugment N,M: N operations per image at magnitude M (0-10), e.g. 2,9.",
+            rich_help_panel=RECIPE,
+        ),
+    ] = None,
+    random_erasing: Annotated[
+        float | None,
+        typer.Option(
+            "--random-erasing",
+            help="Erase a random patch with this probability, e.g. 0.25.",
+            rich_help_panel=RECIPE,
+        ),
+    ] = None,
+    class_weight: Annotated[
+        str | None,
+        typer.Option(
+            "--class-weight",
+            help="auto (inverse class frequency), none, or a JSON file of class -> weight.",
+            rich_help_panel=RECIPE,
+        ),
+    ] = None,
+    time_budget: Annotated[
+        str | None,
+        typer.Option(
+            "--time",
+            help="Wall-clock budget, e.g. 10m or 1h30m: sets the epoch count (--epochs "
+            "caps it) and fits the LR schedule to it.",
+            rich_help_panel=RECIPE,
+        ),
+    ] = None,
+    width: Annotated[
+        int | None,
+        typer.Option(
+            "--width", help="Builder width (entries that take one).", rich_help_panel=MODEL
+        ),
+    ] = None,
+    depth: Annotated[
+        int | None,
+        typer.Option(
+            "--depth", help="Builder depth (entries that take one).", rich_help_panel=MODEL
+        ),
+    ] = None,
     resume: Annotated[
         str | None,
         typer.Option(
@@ -149,7 +259,7 @@ def train(
             data=data,
             epochs=epochs,
             batch_size=batch_size,
-            learning_rate=lr,
+            learning_rate=_learning_rate(lr),
             optimizer=optimizer,
             loss=loss,
             val_split=val_split,
@@ -167,6 +277,19 @@ def train(
             strategy=strategy,
             mixed_precision=mixed_precision,
             jit_compile=jit_compile,
+            recipe=recipe,
+            schedule=schedule,
+            warmup=warmup,
+            weight_decay=weight_decay,
+            label_smoothing=label_smoothing,
+            ema=ema,
+            mixup=mixup,
+            cutmix=cutmix,
+            randaugment=randaugment,
+            random_erasing=random_erasing,
+            class_weight=class_weight,
+            time_budget=time_budget,
+            builder_args={k: v for k, v in (("width", width), ("depth", depth)) if v is not None},
             argv=["cnntui", *sys.argv[1:]],
         )
         run = prepare_run(cfg)

@@ -63,10 +63,12 @@ def event_callback(
     params: dict[str, Any] | None = None,
     throttle: float = 0.1,
     skipped: list[dict[str, str]] | None = None,
+    extra: dict[str, Any] | None = None,
 ):
     """A ``keras.callbacks.Callback`` emitting this run's events into ``log``.
 
-    ``skipped``: unreadable files the data check pass left out, announced in ``begin``.
+    ``skipped``: unreadable files the data check pass left out, announced in ``begin``;
+    ``extra``: more fields for the ``begin`` event (input size, recipe, class weights).
     """
     return _event_callback_class()(
         log,
@@ -79,6 +81,7 @@ def event_callback(
         params=params or {},
         throttle=throttle,
         skipped=skipped or [],
+        extra=extra or {},
     )
 
 
@@ -105,8 +108,10 @@ def _event_callback_class():
             params,
             throttle,
             skipped,
+            extra,
         ):
             super().__init__()
+            self.extra = extra
             self.skipped = skipped
             self.log, self.progress = log, progress
             self.run_id, self.model_name = run_id, model_name
@@ -135,6 +140,7 @@ def _event_callback_class():
                 params=self.run_params,
                 skipped=len(self.skipped),
                 skipped_files=self.skipped[:SKIPPED_IN_EVENT],
+                **self.extra,
             )
 
         def on_epoch_begin(self, epoch, logs=None):
@@ -186,5 +192,7 @@ def _event_callback_class():
                 images_per_sec=round(train_images / seconds, 1) if seconds else None,
                 eta_seconds=round(sum(recent) / len(recent) * (epochs - epoch - 1), 1),
             )
+            if p.stop.is_set():  # asked between epochs: do not start another one
+                self.model.stop_training = True
 
     return EventCallback

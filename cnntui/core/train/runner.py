@@ -27,6 +27,8 @@ from cnntui.core.train.config import TrainConfig, hyperparameters
 from cnntui.core.train.events import EventLog, JsonlSink, Sink
 from cnntui.core.train.resume import callback_state, early_stopping, reduce_lr, resume_point
 
+LR_FIND = "lr_find.json"  # the sweep of ``--lr auto``
+
 
 class TrainingFailed(RuntimeError):
     """Training stopped on an error; the run is marked ``failed`` with this reason."""
@@ -171,20 +173,6 @@ def _stop_on_signals(progress: Progress, model_ref: list[Any]):
             signal.signal(s, h)
 
 
-def _optimizer(name: str, learning_rate: float, hp_entry):
-    import keras
-
-    momentum = getattr(hp_entry, "momentum", None)
-    if name == "sgd":
-        return keras.optimizers.SGD(learning_rate=learning_rate, momentum=momentum or 0.0)
-    classes = {
-        "adam": keras.optimizers.Adam,
-        "adamw": keras.optimizers.AdamW,
-        "rmsprop": keras.optimizers.RMSprop,
-    }
-    return classes[name](learning_rate=learning_rate)
-
-
 def _reencode(dataset, label_mode: str, num_classes: int):
     """Map int labels of a batched dataset to ``binary`` or ``categorical``."""
     if dataset is None or label_mode == "int":
@@ -286,21 +274,44 @@ def _best(callbacks: list[Any]) -> dict[str, Any]:
 
 def _fit(run, cfg, log, progress, state, initial_epoch, model_ref, callbacks) -> TrainResult:
     from cnntui.core.data import load_data
-    from cnntui.core.heads import label_mode_for, loss_for, output_units
+    from cnntui.core.data.sources import classify_source
+    from cnntui.core.heads import loss_for, output_units
+    from cnntui.core.train import recipe as rcp
     from cnntui.core.train import strategy as strat
+    from cnntui.core.train.batch_augment import BatchAugment
+    from cnntui.core.train.batch_augment import apply as augment_batches
+    from cnntui.core.train.input_size import choose_input
+    from cnntui.core.train.schedules import SchedulePlan
 
     strategy = strat.make_strategy(cfg.strategy)
     import keras
 
     policy = strat.set_precision(cfg.mixed_precision)
+    started = time.monotonic()
     try:
         entry = _entry(cfg)
         hp = hyperparameters(cfg, entry)
+        resuming = initial_epoch > 0
+        if resuming:  # exactly what the first session chose (and fitted, with --time)
+            recorded_hp = run.config.get("hyperparameters") or {}
+            hp.update({k: recorded_hp[k] for k in _RECORDED if k in recorded_hp})
+            hp["epochs"] = int(cfg.epochs or recorded_hp.get("epochs") or hp["epochs"])
         keras.utils.set_random_seed(cfg.seed + initial_epoch)
-        input_shape = tuple(cfg.input_shape or entry.input_shape)
+        src = classify_source(cfg.data)
+        recorded = run.config.get("input_choice") if resuming else None
+        choice = choose_input(
+            entry,
+            src.kind,
+            str(src.path) if src.path else None,
+            recorded["shape"] if recorded else cfg.input_shape,
+            cfg.builder_args,
+            cfg.seed,
+        )
+        if recorded:
+            choice = type(choice)(choice.shape, recorded.get("reason", choice.reason))
         bundle = load_data(
             cfg.data,
-            input_shape=input_shape,
+            input_shape=choice.shape,
             label_mode="int",
             batch_size=hp["batch_size"],
             val_split=cfg.val_split,
@@ -309,24 +320,62 @@ def _fit(run, cfg, log, progress, state, initial_epoch, model_ref, callbacks) ->
             augment=cfg.augment or None,
             resize_mode=cfg.resize_mode,
         )
-        resuming = initial_epoch > 0
+        samples = int(bundle.counts.get("train", 0))
+        steps = math.ceil(samples / hp["batch_size"]) if samples else 1
+        mixing = BatchAugment(
+            mixup=hp["mixup"],
+            cutmix=hp["cutmix"],
+            randaugment=tuple(hp["randaugment"]) if hp["randaugment"] else None,
+            random_erasing=hp["random_erasing"],
+        )
+
+        def build_compiled(learning_rate, total_steps=0):
+            model = entry.build(bundle.input_shape, bundle.num_classes, **cfg.builder_args)
+            units = output_units(model)
+            if mixing.soft_labels and units == 1:
+                raise ValueError(
+                    f"--mixup/--cutmix need a softmax head; {entry.name} built a one-unit "
+                    "sigmoid head; drop them or pick a multi-class entry"
+                )
+            loss, mode = rcp.make_loss(
+                loss_for(hp["loss"], units), units, hp["label_smoothing"], mixing.soft_labels
+            )
+            model.compile(
+                optimizer=rcp.make_optimizer(
+                    hp,
+                    learning_rate,
+                    getattr(entry.hyperparameters, "momentum", None),
+                    total_steps,
+                ),
+                loss=loss,
+                metrics=hp["metrics"],
+                jit_compile=cfg.jit_compile,
+            )
+            return model, units, loss, mode
+
+        def plan_for(epochs: int) -> SchedulePlan:
+            return SchedulePlan(
+                hp["schedule"],
+                hp["learning_rate"],
+                total_steps=epochs * steps,
+                warmup_steps=rcp.steps_for(hp["warmup"], steps),
+            )
+
         with strategy.scope():
+            if hp["lr_auto"] and not resuming:
+                hp["lr_find"] = _auto_lr(run, build_compiled, bundle, mixing, steps)
+                hp["learning_rate"] = hp["lr_find"]["suggestion"]
+            plan = plan_for(hp["epochs"])
             if resuming:
                 model = keras.models.load_model(run.path(LAST))
-            else:
-                model = entry.build(bundle.input_shape, bundle.num_classes)
-            units = output_units(model)
-            loss = loss_for(hp["loss"], units)
-            if not resuming:
-                model.compile(
-                    optimizer=_optimizer(
-                        hp["optimizer"], hp["learning_rate"], entry.hyperparameters
-                    ),
-                    loss=loss,
-                    metrics=hp["metrics"],
-                    jit_compile=cfg.jit_compile,
+                units = output_units(model)
+                loss, label_mode = rcp.make_loss(
+                    loss_for(hp["loss"], units), units, hp["label_smoothing"], mixing.soft_labels
                 )
-        label_mode = label_mode_for(loss, units)
+                if not isinstance(plan.keras(), float):  # the same curve, step for step
+                    model.optimizer.learning_rate = plan.keras()
+            else:
+                model, units, loss, label_mode = build_compiled(plan.keras(), plan.total_steps)
         if label_mode == "binary" and bundle.num_classes != 2:
             raise ValueError(
                 f"{entry.name} has a one-unit sigmoid head (two classes) but the data has "
@@ -334,13 +383,40 @@ def _fit(run, cfg, log, progress, state, initial_epoch, model_ref, callbacks) ->
             )
         train_ds = _reencode(bundle.train, label_mode, bundle.num_classes)
         val_ds = _reencode(bundle.val, label_mode, bundle.num_classes)
+        train_ds = augment_batches(train_ds, mixing, bundle.num_classes, cfg.seed + initial_epoch)
         bundle.label_mode = label_mode
-        hp["loss"] = loss
+        hp["loss"] = loss if isinstance(loss, str) else _loss_name(loss)
+        class_weight = _class_weight(hp, bundle)
+        budget = None
+        if hp["time_budget_s"] and not resuming:
+            from cnntui.core.train.budget import Budget, epochs_for, probe_epoch_seconds
+
+            budget = Budget(hp["time_budget_s"], started)
+            val_steps = math.ceil(int(bundle.counts.get("val", 0)) / hp["batch_size"])
+            epoch_s = probe_epoch_seconds(model, train_ds, val_ds, steps, val_steps)
+            fitted = epochs_for(budget.left(), epoch_s, budget.seconds)
+            hp["epochs"] = min(fitted, cfg.epochs) if cfg.epochs else fitted
+            hp["epoch_seconds_estimate"] = round(epoch_s, 2)
+            if hp["warmup"] and rcp.steps_for(hp["warmup"], steps) >= hp["epochs"] * steps:
+                hp["warmup"] = round(hp["epochs"] * 0.1, 3)
+            plan = plan_for(hp["epochs"])
+            if not isinstance(plan.keras(), float):
+                model.optimizer.learning_rate = plan.keras()
+            if hp["ema"]:
+                model.optimizer.ema_momentum = rcp.ema_momentum(plan.total_steps)
+            model.train_function = None  # retrace with the fitted schedule and EMA
+            request = cfg.to_dict()
+            request["epochs"] = hp["epochs"]  # --resume continues the fitted run
+            atomic_write_json(run.path(REQUEST), request)
+        hp["lr_schedule"] = plan.to_dict()
+        if hp["ema"]:
+            hp["ema_momentum"] = float(model.optimizer.ema_momentum)
         config = {
             **run.config,
             "hyperparameters": hp,
             "data": bundle.to_config(),
             "input_shape": list(bundle.input_shape),
+            "input_choice": choice.to_dict(),
             "num_classes": bundle.num_classes,
             "output_units": units,
             "params": int(model.count_params()),
@@ -358,20 +434,30 @@ def _fit(run, cfg, log, progress, state, initial_epoch, model_ref, callbacks) ->
             )
 
         monitor = "val_loss" if val_ds is not None else "loss"
-        samples = int(bundle.counts.get("train", 0))
-        steps = math.ceil(samples / hp["batch_size"]) if samples else None
         progress.steps = steps
         ckpt = run_checkpoint(run, progress, monitor=monitor, best=state.get("best"))
         ckpt.best_epoch = state.get("best_epoch")
+        ema_finish = None
+        if hp["ema"]:
+            from cnntui.core.train.ema import ema_callbacks
+
+            ema_swap, ema_finish = ema_callbacks(resuming, progress)
+            callbacks.append(ema_swap)
         callbacks += [ckpt, _nan_guard(progress)]
         stopper = None
         if cfg.patience:
             stopper = early_stopping(monitor, cfg.patience, state, run)
             callbacks.append(stopper)
-        if cfg.reduce_lr:
+        if cfg.reduce_lr or hp["schedule"] == "plateau":
             callbacks.append(reduce_lr(monitor, max(1, cfg.patience // 2 or 2), state))
         if cfg.tensorboard:
             callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run.path("tensorboard"))))
+        timer = None
+        if budget is not None:
+            from cnntui.core.train.budget import budget_callback
+
+            timer = budget_callback(budget, progress)
+            callbacks.append(timer)
         callbacks.append(
             event_callback(
                 log,
@@ -383,8 +469,15 @@ def _fit(run, cfg, log, progress, state, initial_epoch, model_ref, callbacks) ->
                 initial_epoch=initial_epoch,
                 params=dict(hp),
                 skipped=bundle.skipped,
+                extra={
+                    "input": choice.to_dict(),
+                    "recipe": rcp.summary(hp),
+                    "class_weight": hp.get("class_weights"),
+                },
             )
         )
+        if ema_finish is not None:
+            callbacks.append(ema_finish)
         model_ref.append(model)
         model.fit(
             train_ds,
@@ -394,6 +487,7 @@ def _fit(run, cfg, log, progress, state, initial_epoch, model_ref, callbacks) ->
             callbacks=callbacks,
             verbose=0,
             shuffle=False,
+            class_weight=class_weight,
         )
     finally:
         strat.set_precision(False)
@@ -414,7 +508,56 @@ def _fit(run, cfg, log, progress, state, initial_epoch, model_ref, callbacks) ->
                 f"best weights restored"
             ),
         )
+    if timer is not None and timer.stopped:
+        return TrainResult(run, "finished", reason="time budget: the next epoch would overrun it")
     return TrainResult(run, "finished", reason="completed")
+
+
+_RECORDED = ("learning_rate", "lr_find", "warmup", "epoch_seconds_estimate")
+
+
+def _loss_name(loss) -> str:
+    """The Keras name of a loss object made by the recipe (for the run's record)."""
+    return {
+        "CategoricalCrossentropy": "categorical_crossentropy",
+        "BinaryCrossentropy": "binary_crossentropy",
+    }.get(type(loss).__name__, type(loss).__name__)
+
+
+def _class_weight(hp: dict[str, Any], bundle) -> dict[int, float] | None:
+    from cnntui.core.train.class_weights import resolve_class_weight, train_class_counts
+
+    if not hp.get("class_weight"):
+        return None
+    counts = train_class_counts(bundle)
+    weights = resolve_class_weight(hp["class_weight"], counts, bundle.class_names)
+    hp["class_weights"] = {bundle.class_names[i]: round(w, 6) for i, w in weights.items()}
+    return weights
+
+
+def _auto_lr(run, build_compiled, bundle, mixing, steps) -> dict[str, Any]:
+    """``--lr auto``: sweep a throwaway copy of the model; record the sweep in the run."""
+    from cnntui.core.train.batch_augment import apply as augment_batches
+    from cnntui.core.train.lr_find import DEFAULT_STEPS, run_sweep
+
+    model, units, loss, mode = build_compiled(1e-7)
+    ds = augment_batches(
+        _reencode(bundle.train, mode, bundle.num_classes), mixing, bundle.num_classes
+    )
+    sweep = run_sweep(model, ds, min(DEFAULT_STEPS, max(10, steps)))
+    if sweep.suggestion is None:
+        raise ValueError("--lr auto: the sweep found no falling loss; give --lr a number")
+    record = sweep.to_dict()
+    atomic_write_json(run.path(LR_FIND), record)
+    import keras
+
+    keras.backend.clear_session(free_memory=False)
+    return {
+        "suggestion": sweep.suggestion,
+        "suggestions": sweep.suggestions,
+        "rule": "valley",
+        "file": LR_FIND,
+    }
 
 
 def _metrics(run, collector, callbacks, wall, state, result, progress) -> dict[str, Any]:
