@@ -76,6 +76,8 @@ def lr_find(
     zoo: Annotated[
         list[str] | None, typer.Option("--zoo", help="Extra zoo folder or file; repeatable.")
     ] = None,
+    width: Annotated[int | None, typer.Option("--width", help="Builder width.")] = None,
+    depth: Annotated[int | None, typer.Option("--depth", help="Builder depth.")] = None,
     seed: Annotated[int, typer.Option("--seed")] = 0,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the sweep and suggestions as JSON.")
@@ -107,6 +109,7 @@ def lr_find(
         zoo=list(zoo or []),
         seed=seed,
         patience=0,
+        builder_args={k: v for k, v in (("width", width), ("depth", depth)) if v is not None},
     )
     cfg.validate()
     from cnntui.core.data.sources import classify_source
