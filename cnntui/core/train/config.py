@@ -63,7 +63,7 @@ class TrainConfig:
             raise ConfigError(f"--epochs must be at least 1; got {self.epochs}")
         if self.batch_size is not None and self.batch_size < 1:
             raise ConfigError(f"--batch-size must be at least 1; got {self.batch_size}")
-        self._check_learning_rate()
+        self._check_optimization()
         if not 0.0 <= self.val_split < 1.0:
             raise ConfigError(f"--val-split must be in [0, 1), e.g. 0.1; got {self.val_split}")
         if self.patience < 0:
@@ -83,12 +83,14 @@ class TrainConfig:
         self._validate_recipe()
         return self
 
-    def _check_learning_rate(self) -> None:
+    def _check_optimization(self) -> None:
         lr = self.learning_rate
-        if lr == "auto" or lr is None:
-            return
-        if not (isinstance(lr, int | float) and lr > 0):
+        if lr not in ("auto", None) and not (isinstance(lr, int | float) and lr > 0):
             raise ConfigError(f"--lr must be a positive number or auto; got {lr!r}")
+        if self.optimizer is not None and self.optimizer.lower() not in OPTIMIZERS:
+            raise ConfigError(
+                f"--optimizer must be one of {', '.join(OPTIMIZERS)}; got {self.optimizer!r}"
+            )
 
     def _validate_recipe(self) -> None:
         from cnntui.core.train.batch_augment import parse_randaugment
