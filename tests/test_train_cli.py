@@ -88,7 +88,7 @@ def test_pipe_prints_one_line_per_epoch_and_a_signal_stops_cleanly(cli_zoo, sign
     assert lines[0].startswith("training tiny-cli (run ")
     epoch_lines = [ln for ln in lines if ln.startswith("epoch ")]
     assert len(epoch_lines) >= 2 and all("val_loss" in ln and "img/s" in ln for ln in epoch_lines)
-    prefixes = ("training ", "epoch ", "stopped after", "run ", "resume with")
+    prefixes = ("training ", "input ", "recipe ", "epoch ", "stopped after", "run ", "resume with")
     assert all(ln.startswith(prefixes) for ln in lines), lines  # no progress-bar spam
     assert not any("\r" in ln or "\x1b" in ln for ln in lines)
     assert any(ln.startswith("stopped after epoch") for ln in lines)

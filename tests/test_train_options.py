@@ -28,7 +28,15 @@ def test_help_groups_the_options_in_panels():
 def test_every_train_config_field_is_an_option_of_the_same_name():
     command = typer.main.get_command(app).commands["train"]
     params = {p.name for p in command.params}
-    assert {f.name for f in fields(TrainConfig)} - {"argv"} <= params
+    assert {f.name for f in fields(TrainConfig)} - {"argv", "builder_args"} <= params
+    assert {"width", "depth"} <= params  # builder_args: the builder parameters' options
+
+
+def test_builder_options_and_lr_auto_become_the_config():
+    cfg = config_from_options(
+        {"model": "resnet-mini", "width": 8, "depth": None, "learning_rate": "auto"}
+    )
+    assert cfg.builder_args == {"width": 8} and cfg.learning_rate == "auto"
 
 
 def test_options_become_a_train_config_in_one_place():

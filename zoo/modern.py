@@ -48,6 +48,7 @@ def _conv_bn_relu(x, filters, kernel=3, strides=1, name=""):
     input_shape=(32, 32, 3),
     num_classes=10,
     hyperparameters=_HP,
+    recipe="modern",
     tags=("modern", "batchnorm", "dropout", "conv"),
 )
 def vgg_bn_dropout(input_shape, num_classes, width=32, dropout=0.25):
@@ -100,16 +101,18 @@ def _residual_block(x, filters, strides, name):
     input_shape=(32, 32, 3),
     num_classes=10,
     hyperparameters=_HP,
+    recipe="modern",
     tags=("modern", "residual", "batchnorm", "conv"),
 )
-def resnet_mini(input_shape, num_classes, width=32, blocks_per_stage=2):
+def resnet_mini(input_shape, num_classes, width=32, depth=2):
+    """``width``: filters of the first stage (x2, x4 after); ``depth``: blocks per stage."""
     import keras
     from keras import layers
 
     inputs = image_input(input_shape)
     x = _conv_bn_relu(inputs, width, name="stem")
     for s, filters in enumerate((width, width * 2, width * 4), start=1):
-        for b in range(blocks_per_stage):
+        for b in range(depth):
             strides = 2 if (s > 1 and b == 0) else 1
             x = _residual_block(x, filters, strides, name=f"stage{s}_block{b + 1}")
     x = layers.GlobalAveragePooling2D(name="gap")(x)
@@ -142,6 +145,7 @@ def _inception_module(x, f1, f3r, f3, f5r, f5, fp, name):
     input_shape=(32, 32, 3),
     num_classes=10,
     hyperparameters=_HP,
+    recipe="modern",
     tags=("modern", "inception", "batchnorm", "conv"),
 )
 def inception_mini(input_shape, num_classes):
@@ -185,6 +189,7 @@ def _separable_block(x, filters, strides, name):
     input_shape=(32, 32, 3),
     num_classes=10,
     hyperparameters=_HP,
+    recipe="modern",
     tags=("modern", "separable", "depthwise", "batchnorm", "conv", "mobile"),
 )
 def separable_cnn(input_shape, num_classes, width=32):

@@ -158,6 +158,10 @@ def evaluate(
         int | None, typer.Option("--limit", min=1, help="Use at most N images of the source.")
     ] = None,
     top_k: Annotated[int, typer.Option("--top-k", "-k", min=2, help="k of top-k accuracy.")] = 5,
+    tta: Annotated[
+        str | None,
+        typer.Option("--tta", help="Test-time augmentation: flip (image and mirror averaged)."),
+    ] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the whole report as JSON.")
     ] = False,
@@ -180,8 +184,9 @@ def evaluate(
     if checkpoint not in ("best", "last"):
         raise typer.BadParameter("--checkpoint must be best or last")
     _, report = evaluate_run(
-        run, data=data, split=split, checkpoint=checkpoint, unsafe=unsafe, limit=limit, top_k=top_k
-    )
+        run, data=data, split=split, checkpoint=checkpoint, unsafe=unsafe, limit=limit,
+        top_k=top_k, tta=tta,
+    )  # fmt: skip
     if as_json:
         typer.echo(json.dumps(report, indent=2))
         return

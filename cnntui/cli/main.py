@@ -32,6 +32,7 @@ COMMANDS: list[tuple[str, str, str, str]] = [
     ("summary", "summary", "cmd", "summary"),
     ("data", "app", "app", "data"),
     ("train", "train", "cmd", "train"),
+    ("lr_find", "lr_find", "cmd", "lr-find"),
     ("reproduce", "reproduce", "cmd", "reproduce"),
     ("runs", "app", "app", "runs"),
     ("predict", "predict", "cmd", "predict"),

@@ -116,6 +116,10 @@ def predict(
         ),
     ] = False,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Images per batch.")] = 64,
+    tta: Annotated[
+        str | None,
+        typer.Option("--tta", help="Test-time augmentation: flip (image and mirror averaged)."),
+    ] = None,
 ) -> None:
     """Classify images with a trained model; bad files are reported, the rest still run.
 
@@ -135,15 +139,18 @@ def predict(
         raise typer.BadParameter("give --run or --checkpoint, not both")
     # oversized images are reported per file by the decoder; Pillow's warning is noise here
     warnings.filterwarnings("ignore", category=DecompressionBombWarning)
+    from cnntui.core.tta import NOTE, check_tta
+
+    tta = check_tta(tta)
     inputs = collect_inputs(paths)
     label_list = parse_labels(labels)
     loaded = None
     if any(err is None for _, err in inputs):
         loaded = open_model(run, checkpoint, labels=label_list, unsafe=unsafe)
-        for note in loaded.notes:
+        for note in loaded.notes + ([NOTE[tta]] if tta else []):
             typer.echo(f"note: {note}", err=True)
     results = (
-        predict_paths(loaded, inputs, top_k=top_k, batch_size=batch_size)
+        predict_paths(loaded, inputs, top_k=top_k, batch_size=batch_size, tta=tta)
         if loaded is not None
         else (_error_only(p, e) for p, e in inputs)
     )
@@ -162,7 +169,8 @@ def predict(
             total += 1
             failed += not pred.ok
             if as_json:
-                out.write(("\n  " if total == 1 else ",\n  ") + json.dumps(pred.to_dict()))
+                item = {**pred.to_dict(), **({"tta": tta} if tta and pred.ok else {})}
+                out.write(("\n  " if total == 1 else ",\n  ") + json.dumps(item))
             elif as_csv:
                 writer.writerows(_csv_rows(pred))
             else:

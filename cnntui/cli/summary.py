@@ -19,6 +19,14 @@ def summary(
     classes: Annotated[
         int | None, typer.Option("--classes", min=2, help="Number of classes (zoo entries).")
     ] = None,
+    width: Annotated[
+        int | None,
+        typer.Option("--width", min=1, help="Builder parameter `width` (see `cnntui zoo show`)."),
+    ] = None,
+    depth: Annotated[
+        int | None,
+        typer.Option("--depth", min=1, help="Builder parameter `depth` (see `cnntui zoo show`)."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the table as JSON.")] = False,
     keras_summary: Annotated[
         bool, typer.Option("--keras/--no-keras", help="Include Keras's own summary.")
@@ -34,7 +42,8 @@ def summary(
 
     registry.load_zoo(zoo or [])
     shape = registry.parse_input_shape(input_shape) if input_shape else None
-    built, label = load_model_for_inspection(model, shape, classes)
+    builder_args = {k: v for k, v in (("width", width), ("depth", depth)) if v is not None}
+    built, label = load_model_for_inspection(model, shape, classes, builder_args=builder_args)
     table = layer_table(built)
     if as_json:
         typer.echo(json.dumps({"model": label, **table}, indent=2))

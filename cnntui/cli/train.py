@@ -62,7 +62,18 @@ Zoo = Annotated[
 ]
 InputShape = Annotated[
     str | None,
-    _opt("--input-shape", panel=MODEL, help="H,W,C, e.g. 28,28,1 (default: the entry's)."),
+    _opt(
+        "--input-shape",
+        panel=MODEL,
+        help="H,W,C, e.g. 28,28,1 (default: the entry's; for a folder and an entry that "
+        "takes any size, chosen from the images).",
+    ),
+]
+Width = Annotated[
+    int | None, _opt("--width", panel=MODEL, help="Builder width (entries that take one).")
+]
+Depth = Annotated[
+    int | None, _opt("--depth", panel=MODEL, help="Builder depth (entries that take one).")
 ]
 # -- recipe -------------------------------------------------------------------------
 Epochs = Annotated[int | None, _opt("--epochs", "-e", panel=RECIPE, help="Default: the entry's.")]
@@ -70,7 +81,76 @@ BatchSize = Annotated[
     int | None, _opt("--batch-size", "-b", panel=RECIPE, help="Default: the entry's.")
 ]
 LearningRate = Annotated[
-    float | None, _opt("--lr", panel=RECIPE, help="Learning rate. Default: the entry's.")
+    str | None,
+    _opt(
+        "--lr",
+        panel=RECIPE,
+        help="Learning rate, or auto (an LR-finder sweep first, its valley suggestion). "
+        "Default: the entry's, else the recipe's.",
+    ),
+]
+Recipe = Annotated[
+    str | None,
+    _opt(
+        "--recipe",
+        panel=RECIPE,
+        help="article (the entry's own setup) or modern (AdamW, warm-up + cosine, label "
+        "smoothing, EMA). Default: the entry's recipe.",
+    ),
+]
+Schedule = Annotated[
+    str | None,
+    _opt(
+        "--schedule", panel=RECIPE, help="LR schedule: constant, cosine, onecycle, step, plateau."
+    ),
+]
+Warmup = Annotated[
+    float | None, _opt("--warmup", panel=RECIPE, help="Linear LR warm-up in epochs (0.5 allowed).")
+]
+WeightDecay = Annotated[
+    float | None, _opt("--weight-decay", panel=RECIPE, help="Decoupled weight decay (AdamW style).")
+]
+LabelSmoothing = Annotated[
+    float | None, _opt("--label-smoothing", panel=RECIPE, help="e.g. 0.1 (0: off).")
+]
+Ema = Annotated[
+    bool | None,
+    _opt(
+        "--ema/--no-ema",
+        panel=RECIPE,
+        help="Average the weights (EMA); validation and checkpoints use the average.",
+    ),
+]
+MixUp = Annotated[float | None, _opt("--mixup", panel=RECIPE, help="MixUp alpha, e.g. 0.2.")]
+CutMix = Annotated[float | None, _opt("--cutmix", panel=RECIPE, help="CutMix alpha, e.g. 1.0.")]
+RandAugment = Annotated[
+    str | None,
+    _opt(
+        "--randaugment",
+        panel=RECIPE,
+        help="RandAugment N,M: N operations per image at magnitude M (0-10), e.g. 2,9.",
+    ),
+]
+RandomErasing = Annotated[
+    float | None,
+    _opt("--random-erasing", panel=RECIPE, help="Erase a random patch with this probability."),
+]
+ClassWeight = Annotated[
+    str | None,
+    _opt(
+        "--class-weight",
+        panel=RECIPE,
+        help="auto (inverse class frequency), none, or a JSON file of class -> weight.",
+    ),
+]
+TimeBudget = Annotated[
+    str | None,
+    _opt(
+        "--time",
+        panel=RECIPE,
+        help="Wall-clock budget for training, e.g. 10m or 1h30m: sets the epoch count "
+        "(--epochs caps it) and fits the LR schedule to it.",
+    ),
 ]
 Optimizer = Annotated[
     str | None, _opt("--optimizer", panel=RECIPE, help="adam, adamw, sgd or rmsprop.")
@@ -159,6 +239,8 @@ def train(
     resize_mode: ResizeMode = "stretch",
     zoo: Zoo = None,
     input_shape: InputShape = None,
+    width: Width = None,
+    depth: Depth = None,
     epochs: Epochs = None,
     batch_size: BatchSize = None,
     learning_rate: LearningRate = None,
@@ -168,6 +250,18 @@ def train(
     reduce_lr: ReduceLR = False,
     augment: Augment = None,
     seed: Seed = 0,
+    recipe: Recipe = None,
+    schedule: Schedule = None,
+    warmup: Warmup = None,
+    weight_decay: WeightDecay = None,
+    label_smoothing: LabelSmoothing = None,
+    ema: Ema = None,
+    mixup: MixUp = None,
+    cutmix: CutMix = None,
+    randaugment: RandAugment = None,
+    random_erasing: RandomErasing = None,
+    class_weight: ClassWeight = None,
+    time_budget: TimeBudget = None,
     resume: Resume = None,
     name: Name = None,
     runs_dir: RunsDir = None,
@@ -210,7 +304,24 @@ def config_from_options(options: dict[str, Any]) -> TrainConfig:
     values["zoo"] = list(values.get("zoo", []))
     if "input_shape" in values:
         values["input_shape"] = parse_input_shape(values["input_shape"])
+    if "learning_rate" in values:
+        values["learning_rate"] = _learning_rate(values["learning_rate"])
+    values["builder_args"] = {k: options[k] for k in BUILDER_ARGS if options.get(k) is not None}
     return TrainConfig(**values, argv=["cnntui", *sys.argv[1:]])
+
+
+BUILDER_ARGS = ("width", "depth")  # options passed to the entry's builder
+
+
+def _learning_rate(text: str | float) -> float | str:
+    if isinstance(text, int | float):
+        return float(text)
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        return float(text)
+    except ValueError:
+        raise CLIError(f"--lr must be a number (e.g. 3e-3) or auto; got {text!r}") from None
 
 
 def _sinks(view: str, as_json: bool, quiet: bool) -> list:

@@ -42,6 +42,26 @@ def _fmt_reported(r) -> str:
     return f"{r.metric} {value}{epochs}"
 
 
+_RECIPE_FIELDS = ("schedule", "warmup", "weight_decay", "label_smoothing", "ema", "mixup", "cutmix")
+
+
+def _fmt_recipe_overrides(hp) -> str:
+    """The recipe fields an entry sets itself (the rest are its recipe's defaults)."""
+    out = ""
+    for f in _RECIPE_FIELDS:
+        value = getattr(hp, f)
+        if value is not None:
+            shown = value if isinstance(value, str | bool) else f"{value:g}"
+            out += f", {f.replace('_', ' ')} {shown}"
+    return out
+
+
+def _fmt_builder_params(params: dict) -> str:
+    if not params:
+        return "-"
+    return ", ".join(f"{k}={'(required)' if v is None else repr(v)}" for k, v in params.items())
+
+
 @app.command("list")
 @handle_errors
 def list_(
@@ -110,7 +130,14 @@ def show(
     lines += [
         f"input shape:    {'x'.join(map(str, entry.input_shape))}   classes: {entry.num_classes}",
         f"defaults:       optimizer {hp.optimizer}, lr {hp.learning_rate:g}, loss {hp.loss}, "
-        f"batch {hp.batch_size}, epochs {hp.epochs}",
+        f"batch {hp.batch_size}, epochs {hp.epochs}" + _fmt_recipe_overrides(hp),
+        f"recipe:         {entry.recipe}"
+        + (
+            "   (cnntui's modern training recipe)"
+            if entry.recipe == "modern"
+            else "   (the article's own setup)"
+        ),
+        f"builder params: {_fmt_builder_params(entry.builder_params())}",
         f"tags:           {', '.join(entry.tags) or '-'}",
     ]
     if entry.choices:

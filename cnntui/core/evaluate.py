@@ -181,13 +181,14 @@ def evaluate_batches(
     id_prefix: str = "",
     keep_images: bool = False,
     loss: str = "crossentropy",
+    tta: str | None = None,
 ) -> EvaluationResult:
     """Predict every ``(x, y)`` batch once and collect the per-example outcomes.
 
     ``loss``: the Keras loss the model trained with (cross-entropy or mean squared error
     are recomputed as such; any other is reported as cross-entropy).
     """
-    predict = make_predictor(loaded)
+    predict = make_predictor(loaded, tta=tta)
     probs, labels, images = [], [], []
     for x, y in batches:
         x = np.asarray(x, dtype=np.float32)
@@ -362,10 +363,16 @@ def evaluate_run(
     top_k: int = 5,
     write: bool = True,
     keep_images: bool = False,
+    tta: str | None = None,
 ) -> tuple[EvaluationResult, dict[str, Any]]:
-    """Evaluate a run's checkpoint; write the report to the run directory when ``write``."""
-    from cnntui.core.data.sources import classify_source
+    """Evaluate a run's checkpoint; write the report to the run directory when ``write``.
 
+    ``tta``: test-time augmentation (``flip``); the report's ``tta`` says which was used.
+    """
+    from cnntui.core.data.sources import classify_source
+    from cnntui.core.tta import NOTE, check_tta
+
+    tta = check_tta(tta)
     loaded = open_model(run_ref, unsafe=unsafe, which=checkpoint)
     run = loaded.run
     assert run is not None
@@ -376,11 +383,12 @@ def evaluate_run(
         dataset, source, used_split, ids, notes = load_split(run.config, data, split, limit)
     result = evaluate_batches(
         loaded, dataset, ids=ids, id_prefix=used_split, keep_images=keep_images,
-        loss=_training_loss(run, loaded),
+        loss=_training_loss(run, loaded), tta=tta,
     )  # fmt: skip
     result.source, result.split = source, used_split
-    result.notes = notes + loaded.notes
+    result.notes = notes + loaded.notes + ([NOTE[tta]] if tta else [])
     report = result.report(top_k=top_k)
+    report["tta"] = tta or "none"
     if write:
         atomic_write_json(evaluation_path(run, data), report)
     return result, report

@@ -123,13 +123,14 @@ def to_class_probabilities(raw: np.ndarray, binary: bool, logits: bool) -> np.nd
 
 
 def make_predictor(
-    loaded: LoadedModel, eager: bool = False, pad_to: int | None = None
+    loaded: LoadedModel, eager: bool = False, pad_to: int | None = None, tta: str | None = None
 ) -> Callable[[np.ndarray], np.ndarray]:
     """A function from a float32 batch to class probabilities (N, K).
 
     ``eager`` calls the model directly, which skips tracing a graph: best for a handful of
     images; otherwise Keras's compiled ``predict_on_batch`` is used, and a short last batch
     is padded to ``pad_to`` so the graph is traced once, not once more for its shape.
+    ``tta``: test-time augmentation (:mod:`cnntui.core.tta`), e.g. ``flip``.
     """
     model = loaded.model
 
@@ -145,7 +146,9 @@ def make_predictor(
             raw = model.predict_on_batch(x)
         return to_class_probabilities(raw, loaded.binary, loaded.logits)
 
-    return predict
+    from cnntui.core.tta import with_tta
+
+    return with_tta(predict, tta)
 
 
 def top_classes(probs: np.ndarray, class_names: list[str], k: int) -> list[dict[str, Any]]:
@@ -162,6 +165,7 @@ def predict_paths(
     inputs: list[tuple[str, str | None]],
     top_k: int = 3,
     batch_size: int = DEFAULT_BATCH,
+    tta: str | None = None,
 ) -> Iterator[Prediction]:
     """Yield one :class:`Prediction` per input, in order, batch by batch.
 
@@ -173,7 +177,10 @@ def predict_paths(
     pre, names = loaded.preprocessing, loaded.class_names
     paths = [p for p, err in inputs if err is None]
     predict = make_predictor(
-        loaded, eager=len(paths) <= SMALL, pad_to=batch_size if len(paths) > batch_size else None
+        loaded,
+        eager=len(paths) <= SMALL,
+        pad_to=batch_size if len(paths) > batch_size else None,
+        tta=tta,
     )
     k = max(1, top_k)
     results: dict[int, Prediction] = {}  # by position in ``paths``, until given out

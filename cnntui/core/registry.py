@@ -25,6 +25,9 @@ from typing import Any
 from cnntui.core.errors import CnntuiError
 
 ZOO_PATH_ENV = "CNNTUI_ZOO_PATH"
+RECIPES = ("article", "modern")
+"""Training recipes an entry can default to: its article's own setup, or cnntui's modern one."""
+_BUILDER_FIXED = ("input_shape", "num_classes")
 
 
 @dataclass(frozen=True)
@@ -41,7 +44,11 @@ class Reported:
 
 @dataclass(frozen=True)
 class Hyperparameters:
-    """Default training settings of an entry."""
+    """Default training settings of an entry.
+
+    The recipe fields (``schedule`` … ``cutmix``) default to ``None``: "the recipe's
+    default", decided by the entry's recipe (``article`` or ``modern``) at training time.
+    """
 
     optimizer: str = "adam"
     learning_rate: float = 1e-3
@@ -49,6 +56,13 @@ class Hyperparameters:
     batch_size: int = 32
     epochs: int = 10
     metrics: tuple[str, ...] = ("accuracy",)
+    schedule: str | None = None
+    warmup: float | None = None  # epochs, fractions allowed
+    weight_decay: float | None = None
+    label_smoothing: float | None = None
+    ema: bool | None = None
+    mixup: float | None = None
+    cutmix: float | None = None
 
 
 @dataclass
@@ -68,21 +82,70 @@ class ModelEntry:
     tags: tuple[str, ...] = ()
     choices: str = ""
     source_file: str = ""
+    recipe: str = "article"
+
+    def builder_params(self) -> dict[str, Any]:
+        """The builder's own keyword parameters (e.g. ``width``, ``depth``) with defaults.
+
+        A parameter without a default maps to ``None``.
+        """
+        out: dict[str, Any] = {}
+        for p in _builder_signature(self.builder).parameters.values():
+            if p.name in _BUILDER_FIXED or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+                continue
+            if p.kind is p.POSITIONAL_ONLY:
+                continue
+            out[p.name] = None if p.default is p.empty else p.default
+        return out
+
+    def check_builder_args(self, builder_args: dict[str, Any]) -> None:
+        """Raise ValueError for a name the builder does not take, or a value of a wrong type."""
+        params = self.builder_params()
+        takes_any = any(
+            p.kind is p.VAR_KEYWORD for p in _builder_signature(self.builder).parameters.values()
+        )
+        for key, value in builder_args.items():
+            if key not in params:
+                if takes_any:
+                    continue
+                accepted = ", ".join(params) or "none"
+                raise ValueError(
+                    f"{self.name} has no builder parameter {key!r}; it accepts: {accepted}"
+                )
+            default = params[key]
+            if isinstance(default, bool) or default is None:
+                ok = default is None or isinstance(value, bool)
+            elif isinstance(default, int):
+                ok = isinstance(value, int) and not isinstance(value, bool)
+            elif isinstance(default, float):
+                ok = isinstance(value, int | float) and not isinstance(value, bool)
+            else:
+                ok = True
+            if not ok:
+                raise ValueError(
+                    f"{self.name}: builder parameter {key} must be of type "
+                    f"{type(default).__name__} (default {default!r}); got {value!r}"
+                )
 
     def build(
         self,
         input_shape: Iterable[int] | None = None,
         num_classes: int | None = None,
-        **kwargs: Any,
+        **builder_args: Any,
     ):
-        """Build a fresh ``keras.Model`` (imports TensorFlow)."""
+        """Build a fresh ``keras.Model`` (imports TensorFlow).
+
+        ``builder_args`` are the builder's keyword parameters (see :meth:`builder_params`);
+        an unknown name raises ValueError listing the accepted ones.
+        """
         shape = tuple(input_shape) if input_shape is not None else self.input_shape
         classes = num_classes if num_classes is not None else self.num_classes
         validate_input_shape(shape)
         if classes < 2:
             raise ValueError(f"a classifier needs at least 2 classes; got {classes}")
+        self.check_builder_args(builder_args)
         try:
-            return self.builder(input_shape=shape, num_classes=classes, **kwargs)
+            return self.builder(input_shape=shape, num_classes=classes, **builder_args)
         except (ValueError, TypeError) as exc:
             lines = [
                 ln.strip()
@@ -91,9 +154,11 @@ class ModelEntry:
             ]
             first = lines[0].rstrip(".") if lines else type(exc).__name__
             first = re.sub(r"\x1b\[[0-9;]*m", "", first)
+            args = "".join(f", {k}={v!r}" for k, v in builder_args.items())
+            hint = "Check the builder parameters or try" if builder_args else "Try"
             raise ValueError(
                 f"{self.name} cannot be built for input {'x'.join(map(str, shape))} with "
-                f"{classes} classes: {first.rstrip('.')}. Try a larger --input-shape "
+                f"{classes} classes{args}: {first.rstrip('.')}. {hint} a larger --input-shape "
                 f"(its default is {','.join(map(str, self.input_shape))})."
             ) from exc
 
@@ -129,7 +194,16 @@ class ModelEntry:
             "tags": list(self.tags),
             "choices": self.choices,
             "source_file": self.source_file,
+            "recipe": self.recipe,
+            "builder_params": self.builder_params(),
         }
+
+
+def _builder_signature(builder: Callable[..., Any]) -> inspect.Signature:
+    try:
+        return inspect.signature(builder)
+    except (TypeError, ValueError):
+        return inspect.Signature()
 
 
 @dataclass(frozen=True)
@@ -159,8 +233,18 @@ def register_model(
     hyperparameters: Hyperparameters | None = None,
     tags: Iterable[str] = (),
     choices: str = "",
+    recipe: str = "article",
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Decorator: register ``builder(input_shape, num_classes, **kw) -> keras.Model``."""
+    """Decorator: register ``builder(input_shape, num_classes, **kw) -> keras.Model``.
+
+    ``recipe`` is the training recipe the entry defaults to: ``"article"`` (its source's
+    own setup) or ``"modern"`` (cnntui's schedule, warm-up, label smoothing, EMA…).
+    Keyword parameters of the builder (``width=32``…) are its builder parameters.
+    """
+    if recipe not in RECIPES:
+        raise ValueError(
+            f"register_model({name!r}): recipe must be one of {', '.join(RECIPES)}; got {recipe!r}"
+        )
 
     def decorate(builder: Callable[..., Any]) -> Callable[..., Any]:
         source_file = _CURRENT_FILE[-1] if _CURRENT_FILE else inspect.getsourcefile(builder) or ""
@@ -178,6 +262,7 @@ def register_model(
             tags=tuple(tags),
             choices=choices,
             source_file=str(source_file),
+            recipe=recipe,
         )
         previous = _REGISTRY.get(name)
         if previous is not None and previous.source_file != entry.source_file:

@@ -23,7 +23,7 @@ class TrainConfig:
     data: str | None = None
     epochs: int | None = None
     batch_size: int | None = None
-    learning_rate: float | None = None
+    learning_rate: float | str | None = None  # a number, or "auto" (lr-find first)
     optimizer: str | None = None
     loss: str | None = None
     val_split: float = 0.1
@@ -41,6 +41,20 @@ class TrainConfig:
     strategy: str = "default"
     mixed_precision: bool = False
     jit_compile: bool = False
+    # The recipe (see recipe.py): None means "the entry's, else the recipe's default".
+    recipe: str | None = None
+    schedule: str | None = None
+    warmup: float | None = None
+    weight_decay: float | None = None
+    label_smoothing: float | None = None
+    ema: bool | None = None
+    mixup: float | None = None
+    cutmix: float | None = None
+    randaugment: str | None = None  # "N,M"
+    random_erasing: float | None = None  # probability
+    class_weight: str | None = None  # auto | none | JSON file
+    time_budget: str | None = None  # "10m", "1h30m"
+    builder_args: dict[str, Any] = field(default_factory=dict)
     argv: list[str] = field(default_factory=list)
 
     def validate(self) -> TrainConfig:
@@ -49,12 +63,7 @@ class TrainConfig:
             raise ConfigError(f"--epochs must be at least 1; got {self.epochs}")
         if self.batch_size is not None and self.batch_size < 1:
             raise ConfigError(f"--batch-size must be at least 1; got {self.batch_size}")
-        if self.learning_rate is not None and not self.learning_rate > 0:
-            raise ConfigError(f"--lr must be a positive number; got {self.learning_rate}")
-        if self.optimizer is not None and self.optimizer.lower() not in OPTIMIZERS:
-            raise ConfigError(
-                f"--optimizer must be one of {', '.join(OPTIMIZERS)}; got {self.optimizer!r}"
-            )
+        self._check_optimization()
         if not 0.0 <= self.val_split < 1.0:
             raise ConfigError(f"--val-split must be in [0, 1), e.g. 0.1; got {self.val_split}")
         if self.patience < 0:
@@ -71,7 +80,45 @@ class TrainConfig:
                 "(or drop --tensorboard; events.jsonl and history.csv are always written)"
             )
         check_strategy(self.strategy)
+        self._validate_recipe()
         return self
+
+    def _check_optimization(self) -> None:
+        lr = self.learning_rate
+        if lr not in ("auto", None) and not (isinstance(lr, int | float) and lr > 0):
+            raise ConfigError(f"--lr must be a positive number or auto; got {lr!r}")
+        if self.optimizer is not None and self.optimizer.lower() not in OPTIMIZERS:
+            raise ConfigError(
+                f"--optimizer must be one of {', '.join(OPTIMIZERS)}; got {self.optimizer!r}"
+            )
+
+    def _validate_recipe(self) -> None:
+        from cnntui.core.train.batch_augment import parse_randaugment
+        from cnntui.core.train.budget import parse_duration
+        from cnntui.core.train.class_weights import check_class_weight
+        from cnntui.core.train.recipe import check_recipe
+        from cnntui.core.train.schedules import check_schedule
+
+        if self.recipe is not None:
+            self.recipe = check_recipe(self.recipe)
+        if self.schedule is not None:
+            self.schedule = check_schedule(self.schedule)
+        for flag, value in (
+            ("--warmup", self.warmup),
+            ("--weight-decay", self.weight_decay),
+            ("--mixup", self.mixup),
+            ("--cutmix", self.cutmix),
+        ):
+            if value is not None and value < 0:
+                raise ConfigError(f"{flag} must be 0 or more; got {value:g}")
+        if self.random_erasing is not None and not 0 <= self.random_erasing <= 1:
+            raise ConfigError(
+                f"--random-erasing is a probability in [0, 1], e.g. 0.25; got {self.random_erasing}"
+            )
+        parse_randaugment(self.randaugment)
+        self.class_weight = check_class_weight(self.class_weight)
+        if self.time_budget is not None:
+            parse_duration(self.time_budget)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -99,14 +146,32 @@ def split_names(values: str | list[str] | None) -> list[str]:
 
 
 def hyperparameters(cfg: TrainConfig, entry: registry.ModelEntry) -> dict[str, Any]:
-    """Every hyperparameter of the run: the request, else the zoo entry's default."""
+    """Every hyperparameter of the run: the request, else the entry's, else the recipe's.
+
+    Raises ValueError for recipe settings that cannot work (before any work is done).
+    """
+    from cnntui.core.train.batch_augment import parse_randaugment
+    from cnntui.core.train.budget import parse_duration
+    from cnntui.core.train.recipe import resolve
+
     hp = entry.hyperparameters
+    epochs = int(cfg.epochs or hp.epochs)
+    entry.check_builder_args(cfg.builder_args)
+    rec = resolve(cfg, entry, epochs)
+    ra = parse_randaugment(cfg.randaugment)
     return {
-        "optimizer": (cfg.optimizer or hp.optimizer).lower(),
-        "learning_rate": float(cfg.learning_rate or hp.learning_rate),
+        "optimizer": rec.pop("optimizer"),
+        "learning_rate": rec.pop("learning_rate"),
         "loss": cfg.loss or hp.loss,
         "batch_size": int(cfg.batch_size or hp.batch_size),
-        "epochs": int(cfg.epochs or hp.epochs),
+        "epochs": epochs,
+        **rec,
+        "randaugment": list(ra) if ra else None,
+        "random_erasing": float(cfg.random_erasing or 0.0),
+        "class_weight": cfg.class_weight,
+        "time_budget_s": parse_duration(cfg.time_budget) if cfg.time_budget else None,
+        "lr_auto": cfg.learning_rate == "auto",
+        "builder_args": dict(cfg.builder_args),
         "metrics": list(hp.metrics),
         "patience": cfg.patience,
         "val_split": cfg.val_split,

@@ -19,6 +19,7 @@ merely lists, prepares or follows runs pays for Keras.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import shutil
 import time
@@ -30,6 +31,7 @@ import keras
 
 from cnntui.core.atomic import atomic_save
 from cnntui.core.runs import BEST, LAST, Run
+from cnntui.core.train.budget import epochs_left, format_duration
 from cnntui.core.train.checkpoint import save_model
 from cnntui.core.train.events import EventLog, clean_logs
 from cnntui.core.train.progress import Progress
@@ -56,6 +58,7 @@ class RunInfo:
     initial_epoch: int = 0
     params: dict[str, Any] = field(default_factory=dict)
     skipped: list[dict[str, str]] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)  # input size, recipe, class weights
 
 
 class EventCallback(keras.callbacks.Callback):
@@ -87,6 +90,7 @@ class EventCallback(keras.callbacks.Callback):
             params=info.params,
             skipped=len(info.skipped),
             skipped_files=info.skipped[:SKIPPED_IN_EVENT],
+            **info.extra,
         )
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -143,6 +147,8 @@ class EventCallback(keras.callbacks.Callback):
             images_per_sec=round(train_images / seconds, 1) if seconds else None,
             eta_seconds=round(sum(recent) / len(recent) * (epochs - epoch - 1), 1),
         )
+        if p.stop.is_set():  # asked between epochs: do not start another one
+            self.model.stop_training = True
 
 
 class RunCheckpoint(keras.callbacks.Callback):
@@ -281,16 +287,20 @@ class TrainingCallbacks:
     early_stopping: ResumableEarlyStopping | None = None
     reduce_lr: ResumableReduceLROnPlateau | None = None
     extra: list[keras.callbacks.Callback] = field(default_factory=list)
+    first: list[keras.callbacks.Callback] = field(default_factory=list)  # EMA weight swap
+    last: list[keras.callbacks.Callback] = field(default_factory=list)  # EMA finish
 
     def as_list(self) -> list[keras.callbacks.Callback]:
         """In ``fit``'s order: ``last.keras`` is saved before the ``epoch`` event."""
         optional = [self.early_stopping, self.reduce_lr]
         return [
+            *self.first,
             self.checkpoint,
             self.nan_guard,
             *(cb for cb in optional if cb is not None),
             *self.extra,
             self.events,
+            *self.last,
         ]
 
     def resume_state(self) -> dict[str, Any]:
@@ -301,3 +311,96 @@ class TrainingCallbacks:
         if self.reduce_lr is not None:
             state["reduce_lr"] = self.reduce_lr.saved_state()
         return state
+
+
+# -- the recipe's callbacks (see budget.py, ema.py, schedules.py) ---------------------
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """``--time``: project the epochs the budget allows after each epoch; stop when spent."""
+
+    def __init__(self, budget, planned_epochs, steps_per_epoch, step_lr):
+        super().__init__()
+        self.budget, self.planned = budget, planned_epochs
+        self.steps_per_epoch, self.step_lr = steps_per_epoch, step_lr
+        self.epoch_started = 0.0
+        self.durations: list[float] = []
+        self.stopped = False
+        self.stop_reason = ""
+        self.used = 0.0
+
+    def on_train_begin(self, logs=None):
+        self.params["epochs"] = self.planned  # what events and the live view show
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch_started = time.monotonic()
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.budget.started is None:  # the traced first step is setup, not budget
+            self.budget.start()
+            self.epoch_started = self.budget.started
+
+    def on_train_end(self, logs=None):
+        self.used = self.budget.elapsed()
+
+    def record(self) -> dict[str, float]:
+        """What ``metrics.json`` keeps: the budget and the seconds training used."""
+        return {"seconds": self.budget.seconds, "used_seconds": round(self.used, 3)}
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.durations.append(time.monotonic() - self.epoch_started)
+        more = epochs_left(self.budget.left(), self.durations)
+        self.params["epochs"] = epoch + 1 + more
+        if self.step_lr is not None and more:
+            self.step_lr.refit((epoch + 1 + more) * self.steps_per_epoch)
+        if more == 0:
+            self.model.stop_training = True
+            self.stopped = True
+            self.stop_reason = (
+                f"{format_duration(self.budget.seconds)} spent, less than half an epoch "
+                f"left ({self.budget.elapsed():.1f}s of training)"
+            )
+
+
+class EmaSwap(keras.callbacks.SwapEMAWeights):
+    """``SwapEMAWeights`` that knows a resumed model holds the average (see ema.py)."""
+
+    def __init__(self, resumed: bool):
+        super().__init__(swap_on_epoch=True)
+        self.resumed = resumed
+
+    def on_train_begin(self, logs=None):
+        self._ema_weights_in_model = self.resumed
+
+
+class EmaFinish(keras.callbacks.Callback):
+    """Make the average final when a run ends early, except on a stop request."""
+
+    def __init__(self, swap, progress):
+        super().__init__()
+        self.swap, self.progress = swap, progress
+
+    def on_epoch_end(self, epoch, logs=None):
+        last = epoch == self.params.get("epochs", 0) - 1
+        ending = self.model.stop_training and not self.progress.stop.is_set()
+        if ending and not last and self.swap._ema_weights_in_model:
+            self.swap._finalize_ema_values()
+
+
+class StepLR(keras.callbacks.Callback):
+    """Set the LR of every step from a :class:`SchedulePlan` that may be refit."""
+
+    def __init__(self, plan, initial_step):
+        super().__init__()
+        self.plan, self.step = plan, initial_step
+
+    def on_train_begin(self, logs=None):
+        self.step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.model.optimizer.learning_rate = self.plan.lr_at(self.step)
+        self.step += 1
+
+    def refit(self, total_steps: int) -> None:
+        """Fit the curve to a new length from here on (warm-up unchanged)."""
+        self.plan = dataclasses.replace(self.plan, total_steps=max(1, total_steps))

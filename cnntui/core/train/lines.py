@@ -55,6 +55,20 @@ def describe_skipped(event: dict[str, Any], limit: int = 10) -> str:
     return "\n".join(out)
 
 
+def _describe_recipe(event: dict[str, Any]) -> str:
+    """The begin event's input size (and why) and recipe line, when it has them."""
+    out = ""
+    choice = event.get("input") or {}
+    if choice.get("shape"):
+        out += f"\ninput {'x'.join(map(str, choice['shape']))}: {choice.get('reason', '')}"
+    if event.get("recipe"):
+        out += f"\n{event['recipe']}"
+    if event.get("class_weight"):
+        pairs = ", ".join(f"{k} {v:g}" for k, v in event["class_weight"].items())
+        out += f"\nclass weights: {pairs}"
+    return out
+
+
 def describe(event: dict[str, Any]) -> str | None:
     """One line for an event, or ``None`` for events a log should not show (batches)."""
     kind = event.get("event")
@@ -62,11 +76,15 @@ def describe(event: dict[str, Any]) -> str | None:
         start = event.get("initial_epoch") or 0
         resumed = f", resuming after epoch {start}" if start else ""
         return (
-            f"training {event.get('model')} (run {event.get('run_id')}): "
-            f"{event.get('epochs')} epochs, {event.get('samples', 0):,} images, "
-            f"batch {event.get('batch_size')}, {event.get('steps_per_epoch')} steps/epoch"
-            f"{resumed}"
-        ) + describe_skipped(event)
+            (
+                f"training {event.get('model')} (run {event.get('run_id')}): "
+                f"{event.get('epochs')} epochs, {event.get('samples', 0):,} images, "
+                f"batch {event.get('batch_size')}, {event.get('steps_per_epoch')} steps/epoch"
+                f"{resumed}"
+            )
+            + _describe_recipe(event)
+            + describe_skipped(event)
+        )
     if kind == "epoch":
         width = len(str(event.get("epochs", "")))
         return (

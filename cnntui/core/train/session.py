@@ -37,6 +37,9 @@ if TYPE_CHECKING:
     from cnntui.core.train.keras_callbacks import TrainingCallbacks
 
 FORCED_STOP = "interrupted by user (forced)"
+LR_FIND = "lr_find.json"  # the sweep of ``--lr auto``
+# hyperparameters a resumed session takes from the first one (chosen or fitted there)
+_RECORDED = ("learning_rate", "lr_find", "warmup", "epoch_seconds_estimate")
 NOTHING_TO_RESUME = "no epoch completed, nothing to resume from (no checkpoint written)"
 
 
@@ -137,16 +140,32 @@ class TrainingSession:
         self.policy = strat.set_precision(self.cfg.mixed_precision)
         self.entry = self.cfg.entry()
         self.hp = hyperparameters(self.cfg, self.entry)
+        if self.initial_epoch > 0:  # exactly what the first session chose (and fitted)
+            recorded = self.run.config.get("hyperparameters") or {}
+            self.hp.update({k: recorded[k] for k in _RECORDED if k in recorded})
+            epochs = self.cfg.epochs or recorded.get("epochs") or self.hp["epochs"]
+            self.hp["epochs"] = int(epochs)
         keras.utils.set_random_seed(self.cfg.seed + self.initial_epoch)
 
     def load_data(self) -> None:
         """The data bundle, with integer labels (re-encoded for the head in ``build_model``)."""
         from cnntui.core.data import load_data
+        from cnntui.core.data.sources import classify_source
+        from cnntui.core.train.input_size import InputChoice, choose_input
 
         cfg = self.cfg
+        recorded = self.run.config.get("input_choice") if self.initial_epoch > 0 else None
+        if recorded:
+            self.input_choice = InputChoice(tuple(recorded["shape"]), recorded["reason"])
+        else:
+            src = classify_source(cfg.data)
+            where = str(src.path) if src.path else None
+            self.input_choice = choose_input(
+                self.entry, src.kind, where, cfg.input_shape, cfg.builder_args, cfg.seed
+            )
         self.bundle = load_data(
             cfg.data,
-            input_shape=tuple(cfg.input_shape or self.entry.input_shape),
+            input_shape=self.input_choice.shape,
             label_mode="int",
             batch_size=self.hp["batch_size"],
             val_split=cfg.val_split,
@@ -157,27 +176,44 @@ class TrainingSession:
         )
 
     def build_model(self) -> None:
-        """Build and compile the model (or load ``last.keras`` on resume); fit labels to it."""
+        """Build and compile the model with the recipe (or load ``last.keras`` on resume);
+        fit labels to it; with ``--lr auto`` sweep first, with ``--time`` fit the epochs."""
         import keras
 
-        from cnntui.core.heads import label_mode_for, loss_for, output_units
+        from cnntui.core.heads import loss_for, output_units
+        from cnntui.core.train import recipe as rcp
+        from cnntui.core.train.batch_augment import BatchAugment, apply
 
         bundle, hp = self.bundle, self.hp
+        samples = int(bundle.counts.get("train", 0))
+        self.steps = math.ceil(samples / hp["batch_size"]) if samples else 1
+        ra = hp["randaugment"]
+        self.mixing = BatchAugment(
+            hp["mixup"], hp["cutmix"], tuple(ra) if ra else None, hp["random_erasing"]
+        )
+        resuming = self.initial_epoch > 0
         with self.strategy.scope():
-            if self.initial_epoch > 0:
+            if hp["lr_auto"] and not resuming:
+                hp["lr_find"] = self._auto_lr()
+                hp["learning_rate"] = hp["lr_find"]["suggestion"]
+            self.plan = self.plan_for(hp["epochs"])
+            # --time refits the curve after each epoch: the LR is then set per step by a
+            # callback (a float in the optimizer), not by an in-graph Keras schedule.
+            self.per_step = bool(hp["time_budget_s"]) and not isinstance(self.plan.keras(), float)
+            if resuming:
                 self.model = keras.models.load_model(self.run.path(LAST))
+                units = output_units(self.model)
+                loss, mode = rcp.make_loss(
+                    loss_for(hp["loss"], units), units, hp["label_smoothing"],
+                    self.mixing.soft_labels,
+                )  # fmt: skip
+                if not self.per_step and not isinstance(self.plan.keras(), float):
+                    self.model.optimizer.learning_rate = self.plan.keras()  # the same curve
             else:
-                self.model = self.entry.build(bundle.input_shape, bundle.num_classes)
-            units = output_units(self.model)
-            hp["loss"] = loss_for(hp["loss"], units)
-            if self.initial_epoch == 0:
-                self.model.compile(
-                    optimizer=_optimizer(hp["optimizer"], hp["learning_rate"], self.entry),
-                    loss=hp["loss"],
-                    metrics=hp["metrics"],
-                    jit_compile=self.cfg.jit_compile,
-                )
-        bundle.label_mode = label_mode_for(hp["loss"], units)
+                first = self.plan.lr_at(0) if self.per_step else self.plan.keras()
+                self.model, units, loss, mode = self._compiled(first, self.plan.total_steps)
+        bundle.label_mode = mode
+        hp["loss"] = loss if isinstance(loss, str) else _loss_name(loss)
         if bundle.label_mode == "binary" and bundle.num_classes != 2:
             raise ConfigError(
                 f"{self.entry.name} has a one-unit sigmoid head (two classes) but the data has "
@@ -188,6 +224,69 @@ class TrainingSession:
             _reencode(ds, bundle.label_mode, bundle.num_classes)
             for ds in (bundle.train, bundle.val, bundle.test)
         )
+        seed = self.cfg.seed + self.initial_epoch
+        self.train_ds = apply(self.train_ds, self.mixing, bundle.num_classes, seed)
+        self.class_weight = _class_weight(hp, bundle)
+        self.budget = None
+        if hp["time_budget_s"] and not resuming:
+            self._fit_to_budget()
+        hp["lr_schedule"] = self.plan.to_dict()
+        if hp["ema"]:
+            hp["ema_momentum"] = float(self.model.optimizer.ema_momentum)
+
+    def plan_for(self, epochs: int) -> Any:
+        """The LR schedule of ``epochs`` epochs at this run's steps per epoch."""
+        from cnntui.core.train.recipe import steps_for
+        from cnntui.core.train.schedules import SchedulePlan
+
+        hp = self.hp
+        warmup = steps_for(hp["warmup"], self.steps)
+        return SchedulePlan(hp["schedule"], hp["learning_rate"], epochs * self.steps, warmup)
+
+    def _compiled(self, learning_rate: Any, total_steps: int = 0) -> tuple[Any, int, Any, str]:
+        from cnntui.core.train.recipe import compile_model
+
+        cfg = self.cfg
+        return compile_model(
+            self.entry, self.hp, self.bundle, self.mixing, learning_rate, total_steps,
+            cfg.jit_compile, cfg.builder_args,
+        )  # fmt: skip
+
+    def _auto_lr(self) -> dict[str, Any]:
+        """``--lr auto``: sweep a throwaway copy of the model; record it in ``lr_find.json``."""
+        import keras
+
+        from cnntui.core.train.lr_find import default_steps, sweep_bundle
+
+        model, _, _, mode = self._compiled(1e-7)
+        sweep = sweep_bundle(model, mode, self.bundle, self.mixing, default_steps(self.steps))
+        if sweep.suggestion is None:
+            raise ConfigError("--lr auto: the sweep found no falling loss; give --lr a number")
+        atomic_write_json(self.run.path(LR_FIND), sweep.to_dict())
+        keras.backend.clear_session(free_memory=False)
+        return {"suggestion": sweep.suggestion, "suggestions": sweep.suggestions, "file": LR_FIND}
+
+    def _fit_to_budget(self) -> None:
+        """``--time``: time a few real steps, set the epochs and fit the schedule to them."""
+        from cnntui.core.train import recipe as rcp
+        from cnntui.core.train.budget import Budget, epochs_for, probe_epoch_seconds
+
+        hp, cfg = self.hp, self.cfg
+        self.budget = Budget(hp["time_budget_s"])
+        val_steps = math.ceil(int(self.bundle.counts.get("val", 0)) / hp["batch_size"])
+        epoch_s = probe_epoch_seconds(self.model, self.train_ds, self.val_ds, self.steps, val_steps)
+        fitted = epochs_for(self.budget.left(), epoch_s, self.budget.seconds)
+        hp["epochs"] = min(fitted, cfg.epochs) if cfg.epochs else fitted  # refit per epoch
+        hp["epoch_seconds_estimate"] = round(epoch_s, 2)
+        if hp["warmup"] and rcp.steps_for(hp["warmup"], self.steps) >= hp["epochs"] * self.steps:
+            hp["warmup"] = round(hp["epochs"] * 0.1, 3)
+        self.plan = self.plan_for(hp["epochs"])
+        if hp["ema"]:
+            self.model.optimizer.ema_momentum = rcp.ema_momentum(self.plan.total_steps)
+            self.model.train_function = None  # retrace with the fitted EMA momentum
+        request = cfg.to_dict()
+        request["epochs"] = hp["epochs"]  # --resume continues the fitted run
+        atomic_write_json(self.run.path(REQUEST), request)
 
     def record_config(self) -> None:
         """Complete ``config.json`` with the data, the head and the model; ``skipped.txt``."""
@@ -199,6 +298,7 @@ class TrainingSession:
             "hyperparameters": self.hp,
             "data": bundle.to_config(),
             "input_shape": list(bundle.input_shape),
+            "input_choice": self.input_choice.to_dict(),
             "num_classes": bundle.num_classes,
             "output_units": self.units,
             "params": int(self.model.count_params()),
@@ -219,6 +319,7 @@ class TrainingSession:
         import keras
 
         from cnntui.core.train import keras_callbacks as kc
+        from cnntui.core.train.recipe import summary
 
         cfg, state, monitor = self.cfg, self.state, self.monitor
         samples = int(self.bundle.counts.get("train", 0))
@@ -232,6 +333,11 @@ class TrainingSession:
             initial_epoch=self.initial_epoch,
             params=dict(self.hp),
             skipped=list(self.bundle.skipped),
+            extra={
+                "input": self.input_choice.to_dict(),
+                "recipe": summary(self.hp),
+                "class_weight": self.hp.get("class_weights"),
+            },
         )
         callbacks = kc.TrainingCallbacks(
             checkpoint=kc.RunCheckpoint(
@@ -248,7 +354,7 @@ class TrainingSession:
             callbacks.early_stopping = kc.ResumableEarlyStopping(
                 monitor, cfg.patience, state.get("early_stopping"), self.run.path("best.keras")
             )
-        if cfg.reduce_lr:
+        if cfg.reduce_lr or self.hp["schedule"] == "plateau":
             patience = max(1, cfg.patience // 2 or 2)
             callbacks.reduce_lr = kc.ResumableReduceLROnPlateau(
                 monitor, patience, state.get("reduce_lr")
@@ -256,7 +362,28 @@ class TrainingSession:
         if cfg.tensorboard:
             log_dir = str(self.run.path("tensorboard"))
             callbacks.extra.append(keras.callbacks.TensorBoard(log_dir=log_dir))
+        self.recipe_callbacks(callbacks)
         self.callbacks = callbacks
+
+    def recipe_callbacks(self, callbacks: Any) -> None:
+        """EMA swap (first, before the checkpoint), per-step LR and time budget (extra)."""
+        self.step_lr = self.timer = self.ema_finish = None
+        if self.hp["ema"]:
+            from cnntui.core.train.ema import ema_callbacks
+
+            swap, self.ema_finish = ema_callbacks(self.initial_epoch > 0, self.progress)
+            callbacks.first.append(swap)
+            callbacks.last.append(self.ema_finish)
+        if self.per_step:
+            from cnntui.core.train.schedules import step_lr_callback
+
+            self.step_lr = step_lr_callback(self.plan)
+            callbacks.extra.append(self.step_lr)
+        if self.budget is not None:
+            from cnntui.core.train.budget import budget_callback
+
+            self.timer = budget_callback(self.budget, self.hp["epochs"], self.steps, self.step_lr)
+            callbacks.extra.append(self.timer)
 
     def fit(self) -> None:
         """``model.fit`` with the run's callbacks, from the resume point."""
@@ -264,12 +391,22 @@ class TrainingSession:
         self.model.fit(
             self.train_ds,
             validation_data=self.val_ds,
-            epochs=self.hp["epochs"],
+            epochs=self.fit_epochs(),
             initial_epoch=self.initial_epoch,
             callbacks=self.callbacks.as_list(),
             verbose=0,
             shuffle=False,
+            class_weight=self.class_weight,
         )
+
+    def fit_epochs(self) -> int:
+        """Epochs ``fit`` may run: with a time budget, room for a faster machine than the
+        estimate (more epochs, the curve refit); the budget callback ends the run."""
+        if self.budget is None:
+            return self.hp["epochs"]
+        if self.cfg.epochs:
+            return self.cfg.epochs
+        return max(4 * self.hp["epochs"], self.hp["epochs"] + 20)
 
     def outcome(self) -> TrainResult:
         """How ``fit`` ended: failed (NaN), stopped, early stopping or completed."""
@@ -291,6 +428,9 @@ class TrainingSession:
                 "epochs; best weights restored"
             )
             return TrainResult(self.run, "finished", reason=reason)
+        timer = getattr(self, "timer", None)
+        if timer is not None and timer.stopped:
+            return TrainResult(self.run, "finished", reason=f"time budget: {timer.stop_reason}")
         return TrainResult(self.run, "finished", reason="completed")
 
     def finish(self, result: TrainResult) -> TrainResult:
@@ -370,6 +510,8 @@ class TrainingSession:
         }
         if self.progress.test_metrics:
             metrics["test"] = self.progress.test_metrics
+        if getattr(self, "timer", None) is not None:
+            metrics["time_budget"] = self.timer.record()
         return metrics
 
     @contextmanager
@@ -394,18 +536,23 @@ class TrainingSession:
             self.model.stop_training = True
 
 
-def _optimizer(name: str, learning_rate: float, entry: Any) -> Any:
-    import keras
+def _loss_name(loss: Any) -> str:
+    """The Keras name of a loss object made by the recipe (for the run's record)."""
+    return {
+        "CategoricalCrossentropy": "categorical_crossentropy",
+        "BinaryCrossentropy": "binary_crossentropy",
+    }.get(type(loss).__name__, type(loss).__name__)
 
-    momentum = getattr(entry.hyperparameters, "momentum", None)
-    if name == "sgd":
-        return keras.optimizers.SGD(learning_rate=learning_rate, momentum=momentum or 0.0)
-    classes = {
-        "adam": keras.optimizers.Adam,
-        "adamw": keras.optimizers.AdamW,
-        "rmsprop": keras.optimizers.RMSprop,
-    }
-    return classes[name](learning_rate=learning_rate)
+
+def _class_weight(hp: dict[str, Any], bundle: Any) -> dict[int, float] | None:
+    from cnntui.core.train.class_weights import resolve_class_weight, train_class_counts
+
+    if not hp.get("class_weight"):
+        return None
+    counts = train_class_counts(bundle)
+    weights = resolve_class_weight(hp["class_weight"], counts, bundle.class_names)
+    hp["class_weights"] = {bundle.class_names[i]: round(w, 6) for i, w in weights.items()}
+    return weights
 
 
 def _reencode(dataset: Any, label_mode: str, num_classes: int) -> Any:

@@ -1,0 +1,188 @@
+"""Entries built for time-to-accuracy: the most accuracy per second of training.
+
+Two families, both trained by default with cnntui's modern recipe (one-cycle learning rate
+with warm-up, label smoothing, weight averaging):
+
+- ``fast-resnet``: the airbench / ResNet-9 (DAWNBench) design — BatchNorm everywhere, a
+  few wide stages, each opened by a convolution and a 2x2 max pool (cheaper than strided
+  convolutions and better at low resolution), residual pairs, global max pooling and a
+  down-scaled output layer so a high learning rate does not saturate the softmax.
+- ``fast-mobilenet``: MobileNetV2 / EfficientNet inverted residuals — 1x1 expansion,
+  3x3 depthwise, linear 1x1 projection, identity shortcuts and optional squeeze-excitation:
+  few multiply-adds per image, so it shines where arithmetic is the bottleneck (a CPU).
+
+``width`` and ``depth`` are builder parameters (``cnntui summary fast-resnet --width 64``).
+Large inputs are reduced by a strided stem to at most 48 pixels on the short side first, so
+the same entry works from 28x28 digits to photos at the cost of a few multiply-adds.
+"""
+
+from cnntui.core.registry import Hyperparameters, Reported, register_model
+from cnntui.core.zoo_layers import classifier_head, image_input
+
+_BN_MOMENTUM = 0.9  # fast-settling statistics (airbench uses 0.6 in PyTorch terms)
+_MAX_STAGE_INPUT = 48  # short side of the map entering the stages
+
+
+def _check(name: str, value: int, low: int = 1) -> None:
+    if not isinstance(value, int) or value < low:
+        raise ValueError(f"{name} must be an integer >= {low}; got {value!r}")
+
+
+def _stem_strides(input_shape) -> int:
+    """How many stride-2 steps bring the short side down to ``_MAX_STAGE_INPUT`` or less."""
+    side, steps = min(input_shape[0], input_shape[1]), 0
+    while side > _MAX_STAGE_INPUT:
+        side, steps = (side + 1) // 2, steps + 1
+    return steps
+
+
+def _conv_bn(x, filters, kernel=3, strides=1, act="relu", name=""):
+    from keras import layers
+
+    x = layers.Conv2D(
+        filters, kernel, strides=strides, padding="same", use_bias=False, name=f"{name}_conv"
+    )(x)
+    x = layers.BatchNormalization(momentum=_BN_MOMENTUM, name=f"{name}_bn")(x)
+    return layers.Activation(act, name=f"{name}_{act}")(x) if act else x
+
+
+def _stem(inputs, filters, input_shape, act):
+    x = _conv_bn(inputs, filters, act=act, name="stem")
+    for i in range(_stem_strides(input_shape)):
+        x = _conv_bn(x, filters, strides=2, act=act, name=f"stem_down{i + 1}")
+    return x
+
+
+@register_model(
+    "fast-resnet",
+    title="ResNet-9 / airbench-style net for fast time-to-accuracy",
+    description="A Conv-BN-ReLU stem, then three stages (width, 2x, 4x filters), each a "
+    "Conv-BN-ReLU followed by 2x2 max pooling and `depth` residual pairs of Conv-BN-ReLU; "
+    "global max pooling and a softmax whose inputs are scaled by 1/8. Few, wide layers "
+    "keep the hardware busy; pooling instead of strides and the scaled output let it train "
+    "at a high learning rate from the first step.",
+    reference="D. Page, 'How to train your ResNet' (DAWNBench ResNet-9), 2018; "
+    "K. Jordan, 'airbench: 94% on CIFAR-10 in 3.29 seconds', 2024",
+    reference_url="https://github.com/KellerJordan/cifar10-airbench",
+    reported=Reported(
+        dataset="bundled MNIST digits (4,500 train / 500 val)",
+        metric="val_accuracy",
+        note="built for time-to-accuracy: see bench/bench_accuracy.py and docs/training.md",
+    ),
+    input_shape=(28, 28, 1),
+    num_classes=10,
+    hyperparameters=Hyperparameters(
+        optimizer="adamw",
+        learning_rate=4e-3,
+        loss="sparse_categorical_crossentropy",
+        batch_size=128,
+        epochs=8,
+        schedule="onecycle",
+        warmup=1.0,
+        weight_decay=5e-4,
+        label_smoothing=0.1,
+        ema=True,
+    ),
+    tags=("modern", "fast", "residual", "batchnorm", "conv"),
+    recipe="modern",
+)
+def fast_resnet(input_shape, num_classes, width=32, depth=1, scale=0.125):
+    """``width``: filters of the first stage (2x, 4x after); ``depth``: residual pairs per stage."""
+    import keras
+    from keras import layers
+
+    _check("width", width)
+    _check("depth", depth, low=0)
+    inputs = image_input(input_shape)
+    x = _stem(inputs, max(8, width // 2), input_shape, "relu")
+    for s, filters in enumerate((width, width * 2, width * 4), start=1):
+        x = _conv_bn(x, filters, name=f"stage{s}")
+        x = layers.MaxPooling2D(2, padding="same", name=f"stage{s}_pool")(x)
+        for b in range(1, depth + 1):
+            y = _conv_bn(x, filters, name=f"stage{s}_res{b}a")
+            y = _conv_bn(y, filters, name=f"stage{s}_res{b}b")
+            x = layers.Add(name=f"stage{s}_res{b}_add")([x, y])
+    x = layers.GlobalMaxPooling2D(name="gmp")(x)
+    x = layers.Rescaling(scale, name="scale")(x)
+    outputs = classifier_head(x, num_classes, binary=True)
+    return keras.Model(inputs, outputs, name="fast_resnet")
+
+
+def _inverted_residual(x, filters, strides, expansion, se, name):
+    from keras import layers
+
+    c_in = x.shape[-1]
+    y = x
+    if expansion != 1:
+        y = _conv_bn(y, c_in * expansion, kernel=1, act="relu6", name=f"{name}_expand")
+    y = layers.DepthwiseConv2D(
+        3, strides=strides, padding="same", use_bias=False, name=f"{name}_dw"
+    )(y)
+    y = layers.BatchNormalization(momentum=_BN_MOMENTUM, name=f"{name}_dw_bn")(y)
+    y = layers.Activation("relu6", name=f"{name}_dw_relu6")(y)
+    if se:
+        squeeze = max(4, int(c_in * se))
+        s = layers.GlobalAveragePooling2D(keepdims=True, name=f"{name}_se_pool")(y)
+        s = layers.Conv2D(squeeze, 1, activation="relu", name=f"{name}_se_reduce")(s)
+        s = layers.Conv2D(y.shape[-1], 1, activation="sigmoid", name=f"{name}_se_expand")(s)
+        y = layers.Multiply(name=f"{name}_se")([y, s])
+    y = _conv_bn(y, filters, kernel=1, act=None, name=f"{name}_project")
+    if strides == 1 and c_in == filters:
+        y = layers.Add(name=f"{name}_add")([x, y])
+    return y
+
+
+@register_model(
+    "fast-mobilenet",
+    title="MobileNetV2 / EfficientNet-style inverted residuals, for CPUs",
+    description="A Conv-BN-ReLU6 stem, then three stages (width, 2x, 4x channels; stride 2 "
+    "from the second) of `depth` inverted residual blocks: 1x1 expansion, 3x3 depthwise, "
+    "optional squeeze-excitation, linear 1x1 projection, identity shortcut. A 1x1 "
+    "head convolution, global average pooling and a softmax. Depthwise convolutions cost "
+    "a fraction of the multiply-adds of full 3x3 ones, which is what a CPU pays for.",
+    reference="Sandler et al., 'MobileNetV2: Inverted Residuals and Linear Bottlenecks', "
+    "CVPR 2018; Tan & Le, 'EfficientNet', ICML 2019 (squeeze-excitation)",
+    reported=Reported(
+        dataset="bundled MNIST digits (4,500 train / 500 val)",
+        metric="val_accuracy",
+        note="built for time-to-accuracy: see bench/bench_accuracy.py and docs/training.md",
+    ),
+    input_shape=(28, 28, 1),
+    num_classes=10,
+    hyperparameters=Hyperparameters(
+        optimizer="adamw",
+        learning_rate=4e-3,
+        loss="sparse_categorical_crossentropy",
+        batch_size=128,
+        epochs=10,
+        schedule="onecycle",
+        warmup=1.0,
+        weight_decay=5e-4,
+        label_smoothing=0.1,
+        ema=True,
+    ),
+    tags=("modern", "fast", "inverted-residual", "depthwise", "batchnorm", "conv", "mobile"),
+    recipe="modern",
+)
+def fast_mobilenet(input_shape, num_classes, width=24, depth=2, expansion=4, se=0.0):
+    """``width``: channels of the first stage (2x, 4x after); ``depth``: blocks per stage;
+    ``expansion``: inverted-residual expansion ratio; ``se``: squeeze ratio (0 = off)."""
+    import keras
+    from keras import layers
+
+    _check("width", width)
+    _check("depth", depth)
+    _check("expansion", expansion)
+    if not 0.0 <= se <= 1.0:
+        raise ValueError(f"se must be between 0 (off) and 1; got {se!r}")
+    inputs = image_input(input_shape)
+    x = _stem(inputs, max(8, width // 2), input_shape, "relu6")
+    for s, filters in enumerate((width, width * 2, width * 4), start=1):
+        for b in range(1, depth + 1):
+            strides = 2 if (s > 1 and b == 1) else 1
+            x = _inverted_residual(x, filters, strides, expansion, se, name=f"stage{s}_block{b}")
+    x = _conv_bn(x, width * 8, kernel=1, act="relu6", name="head")
+    x = layers.GlobalAveragePooling2D(name="gap")(x)
+    x = layers.Dropout(0.1, name="drop")(x)
+    outputs = classifier_head(x, num_classes, binary=True)
+    return keras.Model(inputs, outputs, name="fast_mobilenet")
