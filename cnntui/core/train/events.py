@@ -3,6 +3,7 @@
 The schema is fixed in ``docs/ARCHITECTURE.md`` (``begin``, ``batch``, ``epoch``, ``done``,
 ``stopped``, ``failed``); every event carries ``event`` and ``time`` (Unix seconds).
 A sink is any object with ``handle(event)`` and ``close()``; sinks must return quickly.
+Reading and folding them back is :mod:`cnntui.core.event_stream`'s job.
 """
 
 from __future__ import annotations
@@ -12,6 +13,10 @@ import math
 import time
 from pathlib import Path
 from typing import Any, Protocol
+
+from cnntui.core.event_stream import read_events
+
+__all__ = ["EventLog", "JsonlSink", "Sink", "clean_logs", "make_event", "read_events"]
 
 EVENT_KINDS = ("begin", "batch", "epoch", "done", "stopped", "failed")
 FINAL_EVENTS = ("done", "stopped", "failed")
@@ -86,27 +91,6 @@ class EventLog:
                 sink.close()
             except Exception as exc:  # noqa: BLE001
                 self.errors.append(f"{type(sink).__name__}: {exc}")
-
-
-def read_events(path: str | Path, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
-    """Complete events from byte ``offset`` on, and the offset to continue from.
-
-    A torn last line (a writer mid-write) is left for the next call.
-    """
-    events: list[dict[str, Any]] = []
-    try:
-        with open(path, "rb") as fh:
-            fh.seek(offset)
-            data = fh.read()
-    except OSError:
-        return events, offset
-    end = data.rfind(b"\n") + 1
-    for line in data[:end].splitlines():
-        try:
-            events.append(json.loads(line))
-        except ValueError:
-            continue
-    return events, offset + end
 
 
 def _default(obj: Any) -> Any:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 from textual import on, work
@@ -12,6 +10,8 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import DataTable, Footer, Header, Static
 
+from cnntui.core.event_stream import FoldCache
+from cnntui.core.formats import fmt_metric
 from cnntui.tui.screens.base import WorkbenchScreen
 from cnntui.tui.widgets.plots import SeriesPlot
 
@@ -19,64 +19,18 @@ METRICS = ("val_accuracy", "val_loss", "accuracy", "loss")
 REFRESH_SECONDS = 2.0
 
 
-def _fmt(value: Any, pct: bool = False) -> str:
-    if not isinstance(value, (int, float)):
-        return "-"
-    return f"{value:.2%}" if pct else f"{value:.4f}"
-
-
-_CURVES_CACHE: dict[str, tuple[tuple[int, float], dict[str, Any]]] = {}
-
-
-def _epoch_events(path: Path) -> list[dict[str, Any]]:
-    """The ``epoch`` events of an events file (other lines are skipped unparsed)."""
-    out = []
-    try:
-        with open(path, encoding="utf-8") as fh:
-            for line in fh:
-                if '"epoch"' not in line[:20] or not line.endswith("\n"):
-                    continue
-                try:
-                    out.append(json.loads(line))
-                except ValueError:
-                    continue
-    except OSError:
-        pass
-    return out
+_FOLDS = FoldCache(skip=("batch",))  # one fold per run, brought up to date from its tail
 
 
 def epoch_curves(run: Any) -> dict[str, tuple[list[int], list[float]]]:
-    """Per-epoch metric curves from a run's ``epoch`` events (a resumed run's last wins).
+    """Per-epoch metric curves from a run's events (a resumed run's last value wins).
 
-    Cached per file size and modification time: a finished run is read once.
+    Each call reads only what was appended to the run's ``events.jsonl`` since the last.
     """
     from cnntui.core.runs import EVENTS
 
-    path = run.path(EVENTS)
-    try:
-        stat = path.stat()
-        key = (stat.st_size, stat.st_mtime)
-    except OSError:
-        key = (0, 0.0)
-    cached = _CURVES_CACHE.get(str(path))
-    if cached and cached[0] == key:
-        return cached[1]
-    by_epoch: dict[int, dict[str, Any]] = {}
-    for ev in _epoch_events(path):
-        if ev.get("event") == "epoch" and isinstance(ev.get("epoch"), int):
-            by_epoch[ev["epoch"]] = ev.get("logs") or {}
-    epochs = sorted(by_epoch)
-    curves: dict[str, tuple[list[int], list[float]]] = {}
-    for key in METRICS:
-        xs, ys = [], []
-        for e in epochs:
-            value = by_epoch[e].get(key)
-            if isinstance(value, (int, float)):
-                xs.append(e)
-                ys.append(float(value))
-        curves[key] = (xs, ys)
-    _CURVES_CACHE[str(path)] = (key, curves)
-    return curves
+    fold = _FOLDS.get(run.path(EVENTS))
+    return {key: fold.curve(key) for key in METRICS}
 
 
 def run_rows(runs_dir: Any) -> list[dict[str, Any]]:
@@ -169,8 +123,8 @@ class RunsScreen(WorkbenchScreen):
                     r["model"],
                     r["status"],
                     str(r["epochs"] or "-"),
-                    _fmt(r["best_val_accuracy"], pct=True),
-                    _fmt(r["best_val_loss"]),
+                    fmt_metric("val_accuracy", r["best_val_accuracy"], pct=True),
+                    fmt_metric("val_loss", r["best_val_loss"]),
                     key=r["id"],
                 )
             if rows:

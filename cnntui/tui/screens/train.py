@@ -23,8 +23,8 @@ from textual.widgets import (
 )
 from textual.worker import get_current_worker
 
+from cnntui.core.event_stream import EventTail, RunProgress
 from cnntui.core.train.config import OPTIMIZERS
-from cnntui.tui.follow import EventTail, RunProgress
 from cnntui.tui.launch import TrainRequest, launch, reap, stop_run
 from cnntui.tui.messages import LaunchFailed, RunEvents, RunStarted
 from cnntui.tui.screens.base import WorkbenchScreen
@@ -78,6 +78,7 @@ class TrainScreen(WorkbenchScreen):
         self.run_dir: Path | None = None
         self.children_pids: set[int] = set()
         self._lines_shown = 0
+        self._shown: dict[str, Any] = {}  # what each live widget shows now (see _render_progress)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -247,6 +248,7 @@ class TrainScreen(WorkbenchScreen):
     def _reset(self, title: str) -> None:
         self.progress = RunProgress()
         self._lines_shown = 0
+        self._shown = {}
         self.query_one("#train-title", Static).update(title)
         self.query_one("#train-status", Static).update("")
         self.query_one("#train-progress", ProgressBar).update(total=100, progress=0)
@@ -288,39 +290,41 @@ class TrainScreen(WorkbenchScreen):
             time.sleep(POLL_SECONDS)
 
     def on_run_events(self, message: RunEvents) -> None:
-        p = self.progress
-        p.feed(message.events)
-        if message.status in ("finished", "stopped", "failed", "interrupted"):
-            if not p.finished:
-                p.state = message.status
-                p.lines.append(f"run is {message.status}")
+        self.progress.feed(message.events)
+        self.progress.apply_status(message.status)
         self._render_progress()
 
     def _render_progress(self) -> None:
+        """Show the fold; each widget is touched only when what it shows has changed."""
         p = self.progress
-        self.query_one("#train-status", Static).update(p.status_line())
-        self.query_one("#train-progress", ProgressBar).update(
-            total=100, progress=round(p.fraction * 100, 1)
-        )
+        status = p.status_line(time.time())
+        if status != self._shown.get("status"):
+            self._shown["status"] = status
+            self.query_one("#train-status", Static).update(status)
+            self.query_one("#train-progress", ProgressBar).update(
+                total=100, progress=round(p.fraction * 100, 1)
+            )
         loss = self.query_one("#train-loss", SeriesPlot)
         acc = self.query_one("#train-acc", SeriesPlot)
-        loss.set_series("batch", p.batch_x, p.batch_loss, marker="dot")
-        acc.set_series("batch", p.batch_x, p.batch_acc, marker="dot")
-        for key, plot in (
-            ("loss", loss),
-            ("val_loss", loss),
-            ("accuracy", acc),
-            ("val_accuracy", acc),
-        ):
-            if key in p.history:
-                plot.set_series(
-                    key, p.epoch_x, p.history[key], marker="x" if key.startswith("val_") else "hd"
-                )
-        log = self.query_one("#train-log", Log)
-        new = p.lines[self._lines_shown :]
+        if p.batch_version != self._shown.get("batch"):
+            self._shown["batch"] = p.batch_version
+            loss.set_series("batch", *p.batch_curve("loss"), marker="dot")
+            acc.set_series("batch", *p.batch_curve(p.accuracy_key() or "accuracy"), marker="dot")
+        if p.epoch_version != self._shown.get("epoch"):
+            self._shown["epoch"] = p.epoch_version
+            for key, plot in (
+                ("loss", loss),
+                ("val_loss", loss),
+                ("accuracy", acc),
+                ("val_accuracy", acc),
+            ):
+                xs, ys = p.curve(key)
+                if xs:
+                    plot.set_series(key, xs, ys, marker="x" if key.startswith("val_") else "hd")
+        new = p.lines_since(self._lines_shown)
         if new:
-            log.write_lines(new)
-            self._lines_shown = len(p.lines)
+            self.query_one("#train-log", Log).write_lines(new)
+            self._lines_shown = p.line_count
 
     def worker_failed(self, worker: Any, error: BaseException | None) -> None:
         if worker.group == "launch":
