@@ -30,7 +30,8 @@ from cnntui.tui.messages import LaunchFailed, RunEvents, RunStarted
 from cnntui.tui.screens.base import WorkbenchScreen
 from cnntui.tui.widgets.plots import SeriesPlot
 
-POLL_SECONDS = 0.1  # events are read (and charts fed) at most ten times a second
+POLL_SECONDS = 0.1  # events are read at most ten times a second
+BATCH_PLOT_SECONDS = 1.0  # the running batch curves are redrawn at most once a second
 
 
 class FormError(ValueError):
@@ -306,8 +307,13 @@ class TrainScreen(WorkbenchScreen):
             )
         loss = self.query_one("#train-loss", SeriesPlot)
         acc = self.query_one("#train-acc", SeriesPlot)
-        if p.batch_version != self._shown.get("batch"):
-            self._shown["batch"] = p.batch_version
+        now = time.monotonic()
+        if p.batch_version != self._shown.get("batch") and (
+            p.epoch_version != self._shown.get("epoch")
+            or p.finished
+            or now - self._shown.get("batch_time", 0.0) >= BATCH_PLOT_SECONDS
+        ):
+            self._shown["batch"], self._shown["batch_time"] = p.batch_version, now
             loss.set_series("batch", *p.batch_curve("loss"), marker="dot")
             acc.set_series("batch", *p.batch_curve(p.accuracy_key() or "accuracy"), marker="dot")
         if p.epoch_version != self._shown.get("epoch"):
