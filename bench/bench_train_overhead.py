@@ -95,11 +95,47 @@ def run_bare(model: str, epochs: int, limit: int) -> dict:
     }
 
 
-def run_cnntui(model: str, epochs: int, limit: int, runs_dir: str, view: str = "live") -> dict:
+PROFILED = (  # what cnntui adds to the training thread, and Keras's own per-batch work
+    "trainer.py:.*\\(fit\\)",
+    "callback_list.py:.*on_train_batch_end",
+    "python_utils.py:.*pythonify_logs",
+    "cnntui/core/train/callback.py",
+    "cnntui/core/train/runner.py:.*on_batch_end",
+    "cnntui/core/train/checkpoint.py:.*(on_epoch_end|save_model|handle)",
+    "cnntui/core/train/events.py:.*(emit|handle)",
+    "cnntui/core/train/live.py:.*handle",
+)
+
+
+def print_profile(path: str) -> None:
+    """Calls and seconds (own thread: the training thread) of the ``PROFILED`` functions."""
+    import pstats
+    import re
+
+    stats = pstats.Stats(path)
+    print("\ntraining thread (cProfile), cumulative seconds and calls:")
+    for (file, line, name), (_, calls, _, cum, _) in sorted(
+        stats.stats.items(), key=lambda item: -item[1][3]
+    ):
+        where = f"{file}:{line}({name})"
+        if any(re.search(p, where) for p in PROFILED):
+            short = where.split("site-packages/")[-1].split("/work/")[-1]
+            print(f"  {cum:8.3f}s  {calls:7d} calls  {1e6 * cum / calls:9.1f} µs/call  {short}")
+
+
+def run_cnntui(
+    model: str,
+    epochs: int,
+    limit: int,
+    runs_dir: str,
+    view: str = "live",
+    profile: str | None = None,
+) -> dict:
     master, slave = pty.openpty()
     os.set_blocking(master, True)
     args = [
         sys.executable,
+        *(["-m", "cProfile", "-o", profile] if profile else []),
         "-m",
         "cnntui",
         "train",
@@ -200,6 +236,11 @@ def main() -> None:
         default="live,none",
         help="cnntui sides, comma-separated, of live, lines, none (default: live,none)",
     )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="then one more --view live run under cProfile: where the training thread's time goes",
+    )
     args = parser.parse_args()
     views = [v.strip() for v in args.views.split(",") if v.strip()]
     if not views or any(v not in ("live", "lines", "none") for v in views):
@@ -230,6 +271,11 @@ def main() -> None:
         f"load average {os.getloadavg()[0]:.1f}"
     )
     print("\n".join(report(results, views)))
+    if args.profile:
+        with tempfile.TemporaryDirectory() as runs_dir, tempfile.TemporaryDirectory() as prof:
+            out = str(Path(prof) / "train.prof")
+            run_cnntui(args.model, args.epochs, args.limit, runs_dir, "live", profile=out)
+            print_profile(out)
 
 
 if __name__ == "__main__":

@@ -2,8 +2,9 @@
 
 Each round trains the same model twice with ``cnntui train --view none`` (fresh
 processes, same seed and data), once alone and once while a second process runs the
-workbench headless (``App.run_test`` at 120×40) following it on the Train screen; the
-order alternates from round to round. The follower measures, while the run trains:
+workbench headless (``App.run_test`` at 120×40, started before the training so that its
+own start-up is not counted) following it on the Train screen; the order alternates from
+round to round. The follower measures, while the run trains:
 
 - its own CPU time over its wall time (share of one core) while it only follows;
 - then, pressing ``f`` (show/hide the form) every 0.3 s, the time from the key press to
@@ -47,6 +48,7 @@ async def main():
     app = make_app(runs_dir=runs_dir, follow_running=False)
     out = {"latencies_ms": []}
     async with app.run_test(size=(120, 40)) as pilot:
+        print("ready", flush=True)  # started: the training may begin
         run = None
         while run is None:
             running = [r for r in list_runs(runs_dir) if r.status == "running"]
@@ -94,15 +96,17 @@ def _throughput(runs_dir: str) -> float:
 
 def one_run(args: argparse.Namespace, watched: bool) -> dict:
     with tempfile.TemporaryDirectory() as runs_dir:
-        trainer = _train(args.model, args.epochs, args.limit, runs_dir)
         follower = None
-        if watched:
+        if watched:  # started first, so that its own start-up is not paid during training
             follower = subprocess.Popen(
                 [sys.executable, "-c", FOLLOWER, runs_dir, str(args.epochs / 2)],
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
                 text=True,
             )
+            if follower.stdout.readline().strip() != "ready":
+                raise SystemExit("the TUI follower did not start")
+        trainer = _train(args.model, args.epochs, args.limit, runs_dir)
         if trainer.wait() != 0:
             raise SystemExit(f"cnntui train failed (exit {trainer.returncode})")
         result = {"images_per_sec": _throughput(runs_dir)}
