@@ -191,8 +191,10 @@ def run_cnntui(
     }
 
 
-def _spread(values: list[float], spec: str = ".3f") -> str:
-    """``median (min–max)``."""
+def spread(values: list[float], spec: str = ".3f") -> str:
+    """``median (min–max)`` (``-`` for no values); also used by ``bench_tui_follow.py``."""
+    if not values:
+        return "-"
     return (
         f"{format(statistics.median(values), spec)} "
         f"({format(min(values), spec)}–{format(max(values), spec)})"
@@ -207,7 +209,7 @@ def report(results: dict[str, list[dict]], views: list[str]) -> list[str]:
         lines.append(
             f"{side:<8} "
             + " ".join(
-                f"{_spread([r[key] for r in rs], '.2f'):>22}"
+                f"{spread([r[key] for r in rs], '.2f'):>22}"
                 for key in ("wall", "setup", "train", "cpu")
             )
         )
@@ -221,7 +223,7 @@ def report(results: dict[str, list[dict]], views: list[str]) -> list[str]:
             if goal is not None:
                 ok = statistics.median(ratios) <= goal
                 verdict = f"   goal <= {goal}   {'ok' if ok else 'OVER'}"
-            lines.append(f"  {names[key] + ' ratio':<22} {_spread(ratios)}{verdict}")
+            lines.append(f"  {names[key] + ' ratio':<22} {spread(ratios)}{verdict}")
     return lines
 
 

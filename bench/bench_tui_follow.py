@@ -33,6 +33,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from bench_train_overhead import spread  # this folder's scripts share their figure format
+
 FOLLOWER = r"""
 import asyncio, json, resource, sys, time
 from cnntui.core.runs import list_runs
@@ -122,15 +124,6 @@ def one_run(args: argparse.Namespace, watched: bool) -> dict:
         return result
 
 
-def _spread(values: list[float], spec: str) -> str:
-    if not values:
-        return "-"
-    return (
-        f"{format(statistics.median(values), spec)} "
-        f"({format(min(values), spec)}–{format(max(values), spec)})"
-    )
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default="mnist-2conv")
@@ -167,10 +160,10 @@ def main() -> None:
         f"load average {os.getloadavg()[0]:.1f}"
     )
     ok = statistics.median(ratios) >= 0.97
-    print(f"throughput ratio watched/alone  {_spread(ratios, '.3f')}   goal >= 0.97  "
+    print(f"throughput ratio watched/alone  {spread(ratios, '.3f')}   goal >= 0.97  "
           f"{'ok' if ok else 'UNDER'}")  # fmt: skip
     ok = bool(shares) and statistics.median(shares) <= 5
-    print(f"follower CPU, % of one core     {_spread(shares, '.1f')}   goal <= 5     "
+    print(f"follower CPU, % of one core     {spread(shares, '.1f')}   goal <= 5     "
           f"{'ok' if ok else 'OVER'}")  # fmt: skip
     print(f"key press -> repaint            p50 {p50:.1f} ms  p95 {p95:.1f} ms   goal p95 <= 100 ms"
           f"  {'ok' if p95 <= 100 else 'OVER'}  ({len(lat)} presses)")  # fmt: skip
