@@ -129,7 +129,7 @@ class LiveView:
         self,
         stream: TextIO | None = None,
         fps: float = 5.0,
-        chart_interval: float = 2.0,
+        chart_interval: float = 5.0,
         threaded: bool = True,
     ):
         self.stream = stream or sys.stdout
