@@ -71,6 +71,7 @@ class RunsScreen(WorkbenchScreen):
         self.compare: set[str] = set()
         self.metric = METRICS[0]
         self._signature: tuple = ()
+        self._plotted: tuple = ()
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -150,16 +151,19 @@ class RunsScreen(WorkbenchScreen):
         await self.action_follow()
 
     def _plot(self) -> None:
-        plot = self.query_one("#runs-plot", SeriesPlot)
-        plot.clear_series()
-        plot.title_text = self.metric
         shown = [r for r in self.rows if r["id"] in self.compare]
         if not shown:
             current = self.selected_id()
             shown = [r for r in self.rows if r["id"] == current]
-        for r in shown:
-            xs, ys = r["curves"][self.metric]
-            plot.set_series(r["id"][-22:], xs, ys)
+        key = (self.metric, *((r["id"], *map(tuple, r["curves"][self.metric])) for r in shown))
+        if key != self._plotted:  # redraw only when what the chart shows has changed
+            self._plotted = key
+            plot = self.query_one("#runs-plot", SeriesPlot)
+            plot.clear_series()
+            plot.title_text = self.metric
+            for r in shown:
+                xs, ys = r["curves"][self.metric]
+                plot.set_series(r["id"][-22:], xs, ys)
         n = len(self.compare)
         hint = (
             f"comparing {n} runs · space adds or removes the selected run"
