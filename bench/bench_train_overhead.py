@@ -99,9 +99,9 @@ PROFILED = (  # what cnntui adds to the training thread, and Keras's own per-bat
     "trainer.py:.*\\(fit\\)",
     "callback_list.py:.*on_train_batch_end",
     "python_utils.py:.*pythonify_logs",
-    "cnntui/core/train/callback.py",
-    "cnntui/core/train/runner.py:.*on_batch_end",
-    "cnntui/core/train/checkpoint.py:.*(on_epoch_end|save_model|handle)",
+    "cnntui/core/train/keras_callbacks.py",
+    "cnntui/core/train/checkpoint.py:.*handle",
+    "cnntui/core/train/session.py:.*handle",
     "cnntui/core/train/events.py:.*(emit|handle)",
     "cnntui/core/train/live.py:.*handle",
 )
