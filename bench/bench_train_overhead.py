@@ -1,15 +1,19 @@
 """Cost of ``cnntui train`` (live view on, in a pseudo-terminal) against a bare ``model.fit``.
 
-Both sides run as fresh processes on the same zoo model, data pipeline, batch size, seed
+Every side runs as a fresh process on the same zoo model, data pipeline, batch size, seed
 and epochs; the bare side calls ``model.fit(verbose=0)`` with the validation split and
-nothing else. Runs alternate (bare, cnntui, cnntui, bare, …) and repeat; the script prints
-each wall time, peak RSS (``wait4``), and the ratios of the medians:
+nothing else. Each round runs the bare side and every ``--views`` side (``live``: the
+terminal view, the case the goal is about; ``none``: cnntui with no view, which separates
+the view's cost from the rest of cnntui's), in an order that rotates from round to round.
+The script prints each run, then per side the median and spread (min–max) of the wall
+time, CPU time (``wait4``), peak RSS and the phases (setup: start → first batch's epoch;
+training: ``begin`` → ``done`` events against the bare fit's own timer; teardown), and the
+ratios against bare as the median of the per-round ratios with their spread:
 
-    wall ratio   goal ≤ 1.02      peak memory ratio   goal ≤ 1.2
+    wall ratio   goal ≤ 1.02      CPU ratio   goal ≤ 1.03      peak memory   goal ≤ 1.2
 
-It also prints the ratio of the training part alone (``begin`` → ``done`` events against
-the bare fit's own timer). The machine may be shared: run it when it is quiet, and
-repeat more (``--repeats``) when the spread is large.
+The machine may be shared: the CPU ratio is the less sensitive figure; run it when the
+machine is quiet, and repeat more (``--repeats``) when the spread is large.
 
     python bench/bench_train_overhead.py --model mnist-2conv --epochs 5 --repeats 4
 """
@@ -57,7 +61,7 @@ model.compile(optimizer=opt(learning_rate=hp.learning_rate), loss=loss, metrics=
 t1 = time.perf_counter()
 model.fit(train, validation_data=val, epochs=epochs, verbose=0, shuffle=False)
 t2 = time.perf_counter()
-print(json.dumps({"fit_seconds": t2 - t1}))
+print(json.dumps({"fit_seconds": t2 - t1, "setup_seconds": t1 - t0}))
 """
 
 
@@ -81,15 +85,57 @@ def run_bare(model: str, epochs: int, limit: int) -> dict:
     wall = time.perf_counter() - start
     if code != 0:
         raise SystemExit(f"bare fit failed (exit {code})")
-    train = json.loads(out.splitlines()[-1])["fit_seconds"]
-    return {"wall": wall, "rss_kib": rss, "cpu": cpu, "train": train}
+    timers = json.loads(out.splitlines()[-1])
+    return {
+        "wall": wall,
+        "rss_kib": rss,
+        "cpu": cpu,
+        "train": timers["fit_seconds"],
+        "setup": timers["setup_seconds"],
+    }
 
 
-def run_cnntui(model: str, epochs: int, limit: int, runs_dir: str, view: str = "live") -> dict:
+PROFILED = (  # what cnntui adds to the training thread, and Keras's own per-batch work
+    "trainer.py:.*\\(fit\\)",
+    "callback_list.py:.*on_train_batch_end",
+    "python_utils.py:.*pythonify_logs",
+    "cnntui/core/train/keras_callbacks.py",
+    "cnntui/core/train/checkpoint.py:.*handle",
+    "cnntui/core/train/session.py:.*handle",
+    "cnntui/core/train/events.py:.*(emit|handle)",
+    "cnntui/core/train/live.py:.*handle",
+)
+
+
+def print_profile(path: str) -> None:
+    """Calls and seconds (own thread: the training thread) of the ``PROFILED`` functions."""
+    import pstats
+    import re
+
+    stats = pstats.Stats(path)
+    print("\ntraining thread (cProfile), cumulative seconds and calls:")
+    for (file, line, name), (_, calls, _, cum, _) in sorted(
+        stats.stats.items(), key=lambda item: -item[1][3]
+    ):
+        where = f"{file}:{line}({name})"
+        if any(re.search(p, where) for p in PROFILED):
+            short = where.split("site-packages/")[-1].split("/work/")[-1]
+            print(f"  {cum:8.3f}s  {calls:7d} calls  {1e6 * cum / calls:9.1f} µs/call  {short}")
+
+
+def run_cnntui(
+    model: str,
+    epochs: int,
+    limit: int,
+    runs_dir: str,
+    view: str = "live",
+    profile: str | None = None,
+) -> dict:
     master, slave = pty.openpty()
     os.set_blocking(master, True)
     args = [
         sys.executable,
+        *(["-m", "cProfile", "-o", profile] if profile else []),
         "-m",
         "cnntui",
         "train",
@@ -118,6 +164,7 @@ def run_cnntui(model: str, epochs: int, limit: int, runs_dir: str, view: str = "
             received.extend(chunk[-4096:])
 
     env = {**os.environ, "COLUMNS": "120", "LINES": "40"}
+    started_at = time.time()
     start = time.perf_counter()
     proc = subprocess.Popen(args, stdin=slave, stdout=slave, stderr=slave, env=env)
     os.close(slave)
@@ -135,7 +182,49 @@ def run_cnntui(model: str, epochs: int, limit: int, runs_dir: str, view: str = "
     events = [json.loads(x) for x in (run / "events.jsonl").read_text().splitlines()]
     begin = next(e["time"] for e in events if e["event"] == "begin")
     done = next(e["time"] for e in events if e["event"] == "done")
-    return {"wall": wall, "rss_kib": rss, "cpu": cpu, "train": done - begin}
+    return {
+        "wall": wall,
+        "rss_kib": rss,
+        "cpu": cpu,
+        "train": done - begin,
+        "setup": begin - started_at,
+    }
+
+
+def spread(values: list[float], spec: str = ".3f") -> str:
+    """``median (min–max)`` (``-`` for no values); also used by ``bench_tui_follow.py``."""
+    if not values:
+        return "-"
+    return (
+        f"{format(statistics.median(values), spec)} "
+        f"({format(min(values), spec)}–{format(max(values), spec)})"
+    )
+
+
+def report(results: dict[str, list[dict]], views: list[str]) -> list[str]:
+    """Per-side medians with spread, then per-round paired ratios against bare."""
+    lines = [f"{'side':<8} {'wall s':>22} {'setup s':>20} {'training s':>22} {'cpu s':>22}"]
+    for side in ("bare", *views):
+        rs = results[side]
+        lines.append(
+            f"{side:<8} "
+            + " ".join(
+                f"{spread([r[key] for r in rs], '.2f'):>22}"
+                for key in ("wall", "setup", "train", "cpu")
+            )
+        )
+    goals = {"wall": 1.02, "cpu": 1.03, "rss_kib": 1.2, "train": None}
+    names = {"wall": "wall", "train": "training only", "cpu": "CPU", "rss_kib": "peak memory"}
+    for view in views:
+        lines.append(f"\ncnntui --view {view} / bare (median of per-round ratios, min–max)")
+        for key, goal in goals.items():
+            ratios = [c[key] / b[key] for c, b in zip(results[view], results["bare"])]
+            verdict = ""
+            if goal is not None:
+                ok = statistics.median(ratios) <= goal
+                verdict = f"   goal <= {goal}   {'ok' if ok else 'OVER'}"
+            lines.append(f"  {names[key] + ' ratio':<22} {spread(ratios)}{verdict}")
+    return lines
 
 
 def main() -> None:
@@ -143,51 +232,52 @@ def main() -> None:
     parser.add_argument("--model", default="mnist-2conv")
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--limit", type=int, default=0, help="images (0: all 5,000)")
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=4)
     parser.add_argument(
-        "--view",
-        default="live",
-        choices=("live", "lines", "none"),
-        help="cnntui's output (live: the terminal view, the case the goal is about)",
+        "--views",
+        default="live,none",
+        help="cnntui sides, comma-separated, of live, lines, none (default: live,none)",
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="then one more --view live run under cProfile: where the training thread's time goes",
     )
     args = parser.parse_args()
+    views = [v.strip() for v in args.views.split(",") if v.strip()]
+    if not views or any(v not in ("live", "lines", "none") for v in views):
+        parser.error(f"--views takes live, lines and none; got {args.views!r}")
 
-    results: dict[str, list[dict]] = {"bare": [], "cnntui": []}
+    sides = ["bare", *views]
+    results: dict[str, list[dict]] = {side: [] for side in sides}
     with tempfile.TemporaryDirectory() as runs_dir:
         for i in range(args.repeats):
-            order = ("bare", "cnntui") if i % 2 == 0 else ("cnntui", "bare")
+            order = sides[i % len(sides) :] + sides[: i % len(sides)]
+            if i % 2:
+                order.reverse()
             for side in order:
                 if side == "bare":
                     r = run_bare(args.model, args.epochs, args.limit)
                 else:
-                    r = run_cnntui(args.model, args.epochs, args.limit, runs_dir, args.view)
+                    r = run_cnntui(args.model, args.epochs, args.limit, runs_dir, side)
                 results[side].append(r)
                 print(
-                    f"round {i + 1} {side:<6}  wall {r['wall']:7.2f}s  training "
-                    f"{r['train']:7.2f}s  cpu {r['cpu']:7.2f}s  "
+                    f"round {i + 1} {side:<6}  wall {r['wall']:7.2f}s  setup {r['setup']:6.2f}s  "
+                    f"training {r['train']:7.2f}s  cpu {r['cpu']:7.2f}s  "
                     f"peak RSS {r['rss_kib'] / 1024:7.1f} MiB",
                     flush=True,
                 )
-
-    def med(side: str, key: str) -> float:
-        return statistics.median(r[key] for r in results[side])
-
-    wall = med("cnntui", "wall") / med("bare", "wall")
-    train = med("cnntui", "train") / med("bare", "train")
-    mem = med("cnntui", "rss_kib") / med("bare", "rss_kib")
-    cpu = med("cnntui", "cpu") / med("bare", "cpu")
-    best = min(r["wall"] for r in results["cnntui"]) / min(r["wall"] for r in results["bare"])
     print(
         f"\nmodel {args.model}, {args.epochs} epochs, {args.limit or 5000} images, "
-        f"{args.repeats} alternating repeats, cnntui --view {args.view}"
+        f"{args.repeats} rounds (order rotating), os.cpu_count() {os.cpu_count()}, "
+        f"load average {os.getloadavg()[0]:.1f}"
     )
-    print(
-        f"wall time ratio (median)   {wall:.3f}   goal <= 1.02   {'ok' if wall <= 1.02 else 'OVER'}"
-    )
-    print(f"wall time ratio (best)     {best:.3f}")
-    print(f"training-only ratio        {train:.3f}")
-    print(f"CPU time ratio             {cpu:.3f}   (less sensitive to other load)")
-    print(f"peak memory ratio          {mem:.3f}   goal <= 1.2    {'ok' if mem <= 1.2 else 'OVER'}")
+    print("\n".join(report(results, views)))
+    if args.profile:
+        with tempfile.TemporaryDirectory() as runs_dir, tempfile.TemporaryDirectory() as prof:
+            out = str(Path(prof) / "train.prof")
+            run_cnntui(args.model, args.epochs, args.limit, runs_dir, "live", profile=out)
+            print_profile(out)
 
 
 if __name__ == "__main__":

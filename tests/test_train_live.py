@@ -9,11 +9,12 @@ import tracemalloc
 
 import pytest
 
+from cnntui.core.event_stream import MAX_EPOCH_POINTS
 from cnntui.core.train.checkpoint import truncate_history
 from cnntui.core.train.config import TrainConfig
 from cnntui.core.train.events import EventLog, JsonlSink, make_event, read_events
 from cnntui.core.train.lines import LineSink
-from cnntui.core.train.live import MAX_POINTS, LiveView
+from cnntui.core.train.live import LiveView
 from cnntui.core.train.strategy import check_strategy
 
 
@@ -104,8 +105,9 @@ def test_live_view_memory_stays_bounded_on_long_runs():
             at_1000 = tracemalloc.get_traced_memory()[0]
     at_5000 = tracemalloc.get_traced_memory()[0]
     tracemalloc.stop()
-    assert len(view.state.points) <= MAX_POINTS + 1
-    assert view.state.points[-1][0] == 5000 and view.state.points[0][0] == 1
+    epochs = view.state.epoch_x
+    assert len(epochs) <= MAX_EPOCH_POINTS + 1
+    assert epochs[-1] == 5000 and epochs[0] == 1
     assert at_5000 < at_1000 * 1.5
 
 
@@ -178,3 +180,31 @@ def test_multiworker_needs_a_valid_tf_config(monkeypatch):
         json.dumps({"cluster": {"worker": ["a:1", "b:1"]}, "task": {"type": "worker", "index": 1}}),
     )
     assert check_strategy("multiworker") == "multiworker"
+
+
+def _frame(monkeypatch, cols: int, rows: int, events) -> list[str]:
+    monkeypatch.setenv("COLUMNS", str(cols))
+    monkeypatch.setenv("LINES", str(rows))
+    out = io.StringIO()
+    view = LiveView(stream=out, threaded=False)
+    for ev in events:
+        view.handle(ev)
+    view.draw()
+    return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", out.getvalue()).splitlines()
+
+
+def test_live_view_fits_80_columns_without_cutting_a_field(monkeypatch):
+    evs = list(run_events(epochs=3))
+    lines = _frame(monkeypatch, 80, 24, evs[:-1])  # mid-run, after epoch 3
+    assert len(lines) <= 23 and all(len(line) <= 79 for line in lines)
+    stats = lines[2]
+    assert "lr 1.0e-03" in stats or "lr " not in stats  # a field is shown whole or not at all
+    assert stats.endswith(("img/s", "1.0e-03")), stats
+
+
+def test_live_view_uses_the_terminal_height_for_recent_epochs(monkeypatch):
+    lines = _frame(monkeypatch, 120, 40, list(run_events(epochs=12))[:-1])
+    epoch_lines = [line for line in lines if re.match(r"epoch +\d+/12  loss", line)]
+    assert len(epoch_lines) >= 8, lines  # several recent epochs, not only the last
+    assert epoch_lines[-1].startswith("epoch 12/12")
+    assert 36 <= len(lines) <= 39

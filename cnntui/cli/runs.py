@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from cnntui.cli.errors import CLIError, handle_errors
+from cnntui.core.formats import fmt_metric
 
 app = typer.Typer(help="List, show, watch, compare and remove training runs.", no_args_is_help=True)
 
@@ -60,7 +61,7 @@ def list_(
                 s["status"],
                 str(s["data"] or "-"),
                 str(s["epochs"] if s["epochs"] is not None else "-"),
-                _fmt(s["best_val_accuracy"]),
+                fmt_metric("val_accuracy", s["best_val_accuracy"]),
             ]
         )
     typer.echo(_table(rows, ["id", "model", "status", "data", "epochs", "best val_acc"]))
@@ -111,13 +112,15 @@ def show(
     if met:
         lines.append(
             f"result    {met.get('epochs_completed')} epochs  best epoch {met.get('best_epoch')}  "
-            f"val_loss {_fmt(met.get('best_val_loss'))}  "
-            f"val_acc {_fmt(met.get('best_val_accuracy'))}  "
+            f"val_loss {fmt_metric('val_loss', met.get('best_val_loss'))}  "
+            f"val_acc {fmt_metric('val_accuracy', met.get('best_val_accuracy'))}  "
             f"{_fmt(met.get('wall_seconds'), '.1f')}s  {_fmt(met.get('images_per_sec'), ',.0f')} "
             f"img/s"
         )
         if met.get("test"):
-            lines.append("test      " + "  ".join(f"{k} {_fmt(v)}" for k, v in met["test"].items()))
+            lines.append(
+                "test      " + "  ".join(f"{k} {fmt_metric(k, v)}" for k, v in met["test"].items())
+            )
     files = sorted(p.name for p in run.dir.iterdir() if not p.name.startswith("."))
     lines.append(f"files     {' '.join(files)}")
     history = run.path(HISTORY)
@@ -155,28 +158,6 @@ def watch(
     typer.echo(f"run {run.id}: {status}")
 
 
-def _history(run) -> list[dict[str, float]]:
-    import csv
-
-    from cnntui.core.runs import HISTORY
-
-    try:
-        with open(run.path(HISTORY), newline="", encoding="utf-8") as fh:
-            rows = list(csv.DictReader(fh))
-    except OSError:
-        return []
-    out = []
-    for row in rows:
-        parsed = {}
-        for k, v in row.items():
-            try:
-                parsed[k] = float(v)
-            except (TypeError, ValueError):
-                continue
-        out.append(parsed)
-    return out
-
-
 @app.command("compare")
 @handle_errors
 def compare(
@@ -184,37 +165,35 @@ def compare(
     metric: Annotated[str, typer.Option("--metric", help="Curve to overlay.")] = "val_accuracy",
     runs_dir: RunsDir = None,
 ) -> None:
-    """Overlay the runs' curves and print a table of their results."""
+    """Overlay the runs' curves (from their events) and print a table of their results."""
+    import shutil
+
     import plotext as plt
 
-    from cnntui.core.runs import resolve_run
+    from cnntui.core.event_stream import fold_file
+    from cnntui.core.runs import EVENTS, resolve_run
 
     runs = [resolve_run(r, runs_dir) for r in run_refs]
     if len(runs) < 2:
         raise CLIError("give at least two runs to compare (see `cnntui runs list`)")
     plt.clear_figure()
     plt.theme("clear")
-    cols = min(120, __import__("shutil").get_terminal_size((100, 30)).columns - 1)
+    cols = min(120, shutil.get_terminal_size((100, 30)).columns - 1)
     plt.plotsize(cols, 18)
     plt.title(metric)
     plt.xlabel("epoch")
     plotted = 0
     for run in runs:
-        hist = [h for h in _history(run) if metric in h]
-        if hist:
-            plt.plot(
-                [h["epoch"] + 1 for h in hist],
-                [h[metric] for h in hist],
-                label=f"{run.model_name} {run.id[-4:]}",
-                marker="braille",
-            )
+        xs, ys = fold_file(run.path(EVENTS), skip=("batch",)).curve(metric)
+        if xs:
+            plt.plot(xs, ys, label=f"{run.model_name} {run.id[-4:]}", marker="braille")
             plotted += 1
     if not sys.stdout.isatty():
         plt.clear_color()
     if plotted:
         typer.echo(plt.build())
     else:
-        typer.echo(f"(no {metric!r} column in these runs' history.csv)")
+        typer.echo(f"(no {metric!r} in these runs' epoch events)")
     rows = []
     for run in runs:
         s, m, cfg = run.summary(), run.metrics, run.config
@@ -225,8 +204,8 @@ def compare(
                 str(s["data"] or "-"),
                 s["status"],
                 str(m.get("epochs_completed", "-")),
-                _fmt(m.get("best_val_loss")),
-                _fmt(m.get("best_val_accuracy")),
+                fmt_metric("val_loss", m.get("best_val_loss")),
+                fmt_metric("val_accuracy", m.get("best_val_accuracy")),
                 _fmt(m.get("wall_seconds"), ".1f"),
                 _fmt(m.get("images_per_sec"), ",.0f"),
                 _fmt(cfg.get("params"), ",.0f"),

@@ -31,10 +31,10 @@ from typing import Any
 
 from cnntui.core.atomic import atomic_write_json
 from cnntui.core.errors import CnntuiError
+from cnntui.core.event_stream import FINAL_STATUSES, read_events
 
 RUNS_DIR_ENV = "CNNTUI_RUNS_DIR"
-STATUSES = ("running", "finished", "stopped", "failed", "interrupted")
-FINAL_STATUSES = ("finished", "stopped", "failed", "interrupted")
+STATUSES = ("running", *FINAL_STATUSES)
 
 CONFIG = "config.json"
 STATUS = "status.json"
@@ -142,18 +142,7 @@ class Run:
 
     def events(self) -> list[dict[str, Any]]:
         """Every complete event recorded so far (a torn last line is ignored)."""
-        out = []
-        try:
-            with open(self.path(EVENTS), encoding="utf-8") as fh:
-                for line in fh:
-                    if line.endswith("\n"):
-                        try:
-                            out.append(json.loads(line))
-                        except ValueError:
-                            continue
-        except OSError:
-            pass
-        return out
+        return read_events(self.path(EVENTS))[0]
 
     def summary(self) -> dict[str, Any]:
         """A JSON-ready line for ``runs list``."""

@@ -4,6 +4,7 @@ The schema is fixed in ``docs/ARCHITECTURE.md`` (``begin``, ``batch``, ``epoch``
 ``stopped``, ``failed``); every event carries ``event`` and ``time`` (Unix seconds).
 A sink is any object with ``handle(event)`` and ``close()``; sinks must return quickly.
 Record sinks (what the run depends on) fail the run; display sinks are droppable.
+Reading and folding them back is :mod:`cnntui.core.event_stream`'s job.
 """
 
 from __future__ import annotations
@@ -17,6 +18,17 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from cnntui.core.errors import EXIT_FAILED, CnntuiError
+from cnntui.core.event_stream import read_events
+
+__all__ = [  # read_events: re-exported from the one reader, event_stream
+    "EventLog",
+    "JsonlSink",
+    "RecordError",
+    "Sink",
+    "clean_logs",
+    "make_event",
+    "read_events",
+]
 
 EVENT_KINDS = ("begin", "batch", "epoch", "done", "stopped", "failed")
 FINAL_EVENTS = ("done", "stopped", "failed")
@@ -147,27 +159,6 @@ class EventLog:
 
 def _describe(sink: Sink, exc: Exception) -> str:
     return f"{type(sink).__name__}: {exc}"
-
-
-def read_events(path: str | Path, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
-    """Complete events from byte ``offset`` on, and the offset to continue from.
-
-    A torn last line (a writer mid-write) is left for the next call.
-    """
-    events: list[dict[str, Any]] = []
-    try:
-        with open(path, "rb") as fh:
-            fh.seek(offset)
-            data = fh.read()
-    except OSError:
-        return events, offset
-    end = data.rfind(b"\n") + 1
-    for line in data[:end].splitlines():
-        try:
-            events.append(json.loads(line))
-        except ValueError:
-            continue
-    return events, offset + end
 
 
 def _default(obj: Any) -> Any:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from cnntui.core.runs import EVENTS, FINAL_STATUSES, Run
-from cnntui.core.train.events import FINAL_EVENTS, Sink, read_events
+from cnntui.core.event_stream import FINAL_EVENT_STATUS, FINAL_STATUSES, EventTail
+from cnntui.core.runs import EVENTS, Run
+from cnntui.core.train.events import Sink
 
 
 def follow(run: Run, sink: Sink, poll: float = 0.2, timeout: float | None = None) -> str:
@@ -16,16 +17,16 @@ def follow(run: Run, sink: Sink, poll: float = 0.2, timeout: float | None = None
     running, or when the training process is gone without one (``interrupted``).
     A resumed run writes a new ``begin`` after an earlier final event; that is followed.
     """
-    offset = 0
+    tail = EventTail(run.path(EVENTS))
     final: dict[str, Any] | None = None
     quiet_polls = 0
     started = time.monotonic()
     while True:
-        events, offset = read_events(run.path(EVENTS), offset)
+        events = tail.read_new()
         for event in events:
             sink.handle(event)
             kind = event.get("event")
-            if kind in FINAL_EVENTS:
+            if kind in FINAL_EVENT_STATUS:
                 final = event
             elif kind == "begin":
                 final = None

@@ -3,9 +3,10 @@
 ``LiveView`` is an event sink. ``handle`` never waits: it queues the event (a batch event
 just replaces the previous one); a background thread applies them, redraws the frame in
 place at most ``fps`` (5) times a second, and rebuilds the charts only when an epoch ends or,
-for the running batch point, every ``chart_interval`` seconds. The
-state keeps at most ``MAX_POINTS`` epochs (older ones are thinned), so memory stays
-bounded on long runs. ``runs watch`` feeds the same view from ``events.jsonl``.
+for the running batch point, every ``chart_interval`` seconds. The state is the core's one
+fold of events (:class:`cnntui.core.event_stream.RunProgress`, bounded on long runs), so
+``runs watch`` feeds the same view from ``events.jsonl``. The frame fills the terminal's
+height (charts, then as many recent epoch lines as fit) and every line fits its width.
 """
 
 from __future__ import annotations
@@ -18,107 +19,12 @@ import time
 from collections import deque
 from typing import Any, TextIO
 
+from cnntui.core.event_stream import RunProgress
+from cnntui.core.formats import fit_fields, fmt_duration, fmt_logs, fmt_metric, fmt_rate
 from cnntui.core.train.events import FINAL_EVENTS
-from cnntui.core.train.lines import describe, fmt_duration, fmt_logs, fmt_rate
 
-MAX_POINTS = 400
 CSI = "\x1b["
-
-
-def accuracy_key(logs: dict[str, Any]) -> str | None:
-    """The training accuracy metric's name in ``logs`` (``accuracy``, ``binary_accuracy``…)."""
-    if "accuracy" in logs:
-        return "accuracy"
-    return next((k for k in sorted(logs) if "acc" in k and not k.startswith("val_")), None)
-
-
-class ViewState:
-    """What the live view shows, built from events only (so a watcher rebuilds it too)."""
-
-    def __init__(self) -> None:
-        self.run_id = self.model = ""
-        self.epochs: int | None = None
-        self.epoch = 0
-        self.step = 0
-        self.steps: int | None = None
-        self.batch_size: int | None = None
-        self.batch_logs: dict[str, Any] = {}
-        self.images_per_sec: float | None = None
-        self.learning_rate: float | None = None
-        self.eta_seconds: float | None = None
-        self.epoch_seconds: float | None = None
-        self.points: list[tuple[int, dict[str, Any]]] = []  # (epoch, logs), thinned
-        self.last_epoch_line = ""
-        self.final_line = ""
-        self.final: str | None = None
-        self.chart_version = 0
-        self.batch_time = 0.0
-        self.skipped = 0
-
-    def update(self, event: dict[str, Any]) -> None:
-        kind = event.get("event")
-        if kind == "begin":
-            self.run_id, self.model = event.get("run_id", ""), event.get("model", "")
-            self.epochs, self.steps = event.get("epochs"), event.get("steps_per_epoch")
-            self.batch_size = event.get("batch_size")
-            self.skipped = int(event.get("skipped") or 0)
-            self.learning_rate = (event.get("params") or {}).get("learning_rate")
-            start = int(event.get("initial_epoch") or 0)
-            self.epoch, self.step = start, 0
-            self.points = [p for p in self.points if p[0] <= start]
-            self.final, self.final_line = None, ""
-            self.chart_version += 1
-        elif kind == "batch":
-            self.epoch, self.step = event.get("epoch", self.epoch), event.get("step", 0)
-            self.steps = event.get("steps") or self.steps
-            self.batch_logs = event.get("logs") or {}
-            self.images_per_sec = event.get("images_per_sec")
-            self.batch_time = time.monotonic()
-        elif kind == "epoch":
-            epoch = int(event["epoch"])
-            logs = event.get("logs") or {}
-            self.points = [p for p in self.points if p[0] < epoch]
-            self.points.append((epoch, logs))
-            if len(self.points) > MAX_POINTS:
-                self.points = self.points[:-1:2] + [self.points[-1]]
-            self.epoch, self.step, self.batch_logs = epoch, 0, {}
-            self.epochs = event.get("epochs", self.epochs)
-            self.learning_rate = logs.get("learning_rate", self.learning_rate)
-            self.images_per_sec = event.get("images_per_sec") or self.images_per_sec
-            self.eta_seconds, self.epoch_seconds = event.get("eta_seconds"), event.get("seconds")
-            self.last_epoch_line = describe(event) or ""
-            self.chart_version += 1
-        elif kind in FINAL_EVENTS:
-            self.final = kind
-            self.final_line = describe(event) or ""
-
-    def series(self, key: str) -> tuple[list[float], list[float]]:
-        """x (epochs, fractional for the running epoch) and y of one metric."""
-        xs, ys = [], []
-        for epoch, logs in self.points:
-            if logs.get(key) is not None:
-                xs.append(float(epoch))
-                ys.append(float(logs[key]))
-        if self.batch_logs.get(key) is not None and self.steps and self.final is None:
-            xs.append(self.epoch + self.step / self.steps)
-            ys.append(float(self.batch_logs[key]))
-        return xs, ys
-
-    def etas(self) -> tuple[float | None, float | None]:
-        """Seconds left in this epoch and in the run, from the measured speed."""
-        if not (self.images_per_sec and self.steps and self.batch_size):
-            return None, self.eta_seconds
-        per_step = self.batch_size / self.images_per_sec
-        epoch_left = (self.steps - self.step) * per_step if self.step else None
-        per_epoch = self.epoch_seconds or self.steps * per_step
-        done = self.epoch if self.step == 0 else self.epoch - 1
-        later = max(0, (self.epochs or 0) - done - (1 if self.step else 0))
-        return epoch_left, (epoch_left or 0.0) + later * per_epoch
-
-    def accuracy_key(self) -> str | None:
-        for _, logs in reversed(self.points):
-            return accuracy_key(logs)
-        return accuracy_key(self.batch_logs)
+HEADER_ROWS = 3  # title, progress, stats
 
 
 def _bar(fraction: float, width: int) -> str:
@@ -127,7 +33,19 @@ def _bar(fraction: float, width: int) -> str:
     return "█" * full + "░" * (width - full)
 
 
-def render_charts(state: ViewState, width: int, height: int, color: bool = True) -> list[str]:
+def layout(cols: int, rows: int) -> tuple[int, int, int]:
+    """Width, chart height and epoch lines for a terminal of ``cols`` × ``rows``.
+
+    The frame fills the terminal but its last row: three header lines, the charts (about
+    three fifths of what is left, 6 to 24 rows) and as many recent epoch lines as fit.
+    """
+    width = max(40, cols - 1)
+    room = max(8, rows - 1 - HEADER_ROWS)
+    chart_h = max(6, min(24, room * 3 // 5))
+    return width, chart_h, max(1, room - chart_h)
+
+
+def render_charts(state: RunProgress, width: int, height: int, color: bool = True) -> list[str]:
     """Two plotext charts side by side: loss and accuracy, train and validation."""
     import plotext as plt
 
@@ -155,36 +73,52 @@ def render_charts(state: ViewState, width: int, height: int, color: bool = True)
     return lines
 
 
+def progress_line(state: RunProgress, width: int, now: float | None = None) -> str:
+    """``epoch 2/5 [██░░] 40/100 · epoch eta 12s · run eta 1m05s``, fitted to ``width``."""
+    frac = state.step / state.steps if state.steps else 0.0
+    bar_w = max(10, min(40, width - 60))
+    shown = state.epoch + 1  # the epoch in progress, or the next one between epochs
+    epoch_eta, run_eta = state.epoch_eta(), state.eta(now)
+    return fit_fields(
+        [
+            f"epoch {min(shown, state.epochs or shown)}/{state.epochs or '?'} "
+            f"[{_bar(frac, bar_w)}] {state.step}/{state.steps or '?'}",
+            f"epoch eta {fmt_duration(epoch_eta)}" if epoch_eta is not None else "",
+            f"run eta {fmt_duration(run_eta)}" if run_eta is not None else "",
+        ],
+        width,
+    )
+
+
+def stats_line(state: RunProgress, width: int) -> str:
+    """The current metrics, speed and learning rate; whole fields left out when narrow."""
+    logs = state.latest_logs()
+    fields = [fmt_logs(logs, (k,)) for k in ("loss", "accuracy", "val_loss", "val_accuracy")]
+    if not any(fields):
+        fields = ["waiting for the first batch…"]
+    fields.append(fmt_rate(state.images_per_sec))
+    if state.learning_rate:
+        fields.append(f"lr {fmt_metric('learning_rate', state.learning_rate)}")
+    return fit_fields(fields, width, "  ")
+
+
 def render_frame(
-    state: ViewState, width: int, height: int, charts: list[str], color: bool = True
+    state: RunProgress,
+    width: int,
+    charts: list[str],
+    epoch_rows: int = 1,
+    now: float | None = None,
 ) -> list[str]:
     """The whole frame as lines (without cursor movement)."""
     title = f"cnntui · {state.model} · run {state.run_id}"
     if state.skipped:
         title += f" · skipped {state.skipped} unreadable files (skipped.txt)"
     lines = [title[:width]]
-    if state.final:
-        lines.append(state.final_line[:width])
-    else:
-        frac = state.step / state.steps if state.steps else 0.0
-        epoch_eta, run_eta = state.etas()
-        shown = state.epoch + 1 if state.step == 0 else state.epoch
-        bar_w = max(10, min(40, width - 60))
-        progress = (
-            f"epoch {min(max(shown, 1), state.epochs or shown)}/{state.epochs or '?'} "
-            f"[{_bar(frac, bar_w)}] {state.step}/{state.steps or '?'}"
-        )
-        eta = f" · epoch eta {fmt_duration(epoch_eta)}" if epoch_eta is not None else ""
-        run_eta = f" · run eta {fmt_duration(run_eta)}" if run_eta is not None else ""
-        lines.append((progress + eta + run_eta)[:width])
-    lr = f" · lr {state.learning_rate:.1e}" if state.learning_rate else ""
-    logs = state.batch_logs or (state.points[-1][1] if state.points else {})
-    now_logs = fmt_logs(logs, ("loss", "accuracy", "val_loss", "val_accuracy")) if logs else ""
-    status = f"{now_logs or 'waiting for the first batch…'} · {fmt_rate(state.images_per_sec)}"
-    lines.append(f"{status}{lr}"[:width])
+    lines.append(state.final_line[:width] if state.finished else progress_line(state, width, now))
+    lines.append(stats_line(state, width))
     lines += charts
-    if state.last_epoch_line:
-        lines.append(state.last_epoch_line[:width])
+    recent = list(state.epoch_lines)[-epoch_rows:] if epoch_rows > 0 else []
+    lines += [fit_fields(line.split("  "), width, "  ") for line in recent]
     return lines
 
 
@@ -195,11 +129,11 @@ class LiveView:
         self,
         stream: TextIO | None = None,
         fps: float = 5.0,
-        chart_interval: float = 2.0,
+        chart_interval: float = 5.0,
         threaded: bool = True,
     ):
         self.stream = stream or sys.stdout
-        self.state = ViewState()
+        self.state = RunProgress()
         self.min_interval = 1.0 / fps
         self.chart_interval = chart_interval
         self.color = not os.environ.get("NO_COLOR")
@@ -215,6 +149,7 @@ class LiveView:
         self._charts: list[str] = []
         self._chart_key: tuple[Any, ...] = ()
         self._chart_time = 0.0
+        self._chart_batch = -1
         self._last_draw = 0.0
         self._thread: threading.Thread | None = None
         if threaded:
@@ -240,7 +175,7 @@ class LiveView:
             pending.append(batch)
         for seq, event in sorted(pending, key=lambda item: item[0]):
             if seq > self._applied:
-                self.state.update(event)
+                self.state.feed([event])
                 self._applied = seq
 
     def _loop(self) -> None:
@@ -255,21 +190,21 @@ class LiveView:
     def draw(self) -> None:
         """Redraw the frame now (thread-safe with ``handle``)."""
         cols, rows = shutil.get_terminal_size((100, 30))
-        width = max(40, cols - 1)
-        chart_h = max(6, min(16, rows - 7))
+        width, chart_h, epoch_rows = layout(cols, rows)
         with self._lock:
             self._dirty = False
             self._apply_pending()
             state = self.state
             now = time.monotonic()
-            key = (state.chart_version, width, chart_h)
-            batch_moved = state.batch_time > self._chart_time
+            key = (state.epoch_version, state.finished, width, chart_h)
+            batch_moved = state.batch_version != self._chart_batch
             if key != self._chart_key or (
                 batch_moved and now - self._chart_time >= self.chart_interval
             ):
                 self._charts = render_charts(state, width, chart_h, self.color)
                 self._chart_key, self._chart_time = key, now
-            lines = render_frame(state, width, chart_h, self._charts, self.color)
+                self._chart_batch = state.batch_version
+            lines = render_frame(state, width, self._charts, epoch_rows, time.time())
         lines = lines[: max(3, rows - 1)]
         self.stream.write(self._frame_update(lines))
         self.stream.flush()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +11,8 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import DataTable, Footer, Static
 
+from cnntui.core.event_stream import FoldCache
+from cnntui.core.formats import fmt_metric
 from cnntui.tui.screens.base import WorkbenchScreen
 from cnntui.tui.widgets.confirm import Confirm
 from cnntui.tui.widgets.nav import ScreenBar
@@ -19,12 +20,6 @@ from cnntui.tui.widgets.plots import SeriesPlot
 
 METRICS = ("val_accuracy", "val_loss", "accuracy", "loss")
 REFRESH_SECONDS = 2.0
-
-
-def _fmt(value: Any, pct: bool = False) -> str:
-    if not isinstance(value, (int, float)):
-        return "-"
-    return f"{value:.2%}" if pct else f"{value:.4f}"
 
 
 def data_label(source: Any) -> str:
@@ -42,58 +37,18 @@ def legend_label(run_id: str, model: str) -> str:
     return f"{model[:15]}·{run_id[-4:]}"
 
 
-_CURVES_CACHE: dict[str, tuple[tuple[int, float], dict[str, Any]]] = {}
-
-
-def _epoch_events(path: Path) -> list[dict[str, Any]]:
-    """The ``epoch`` events of an events file (other lines are skipped unparsed)."""
-    out = []
-    try:
-        with open(path, encoding="utf-8") as fh:
-            for line in fh:
-                if '"epoch"' not in line[:20] or not line.endswith("\n"):
-                    continue
-                try:
-                    out.append(json.loads(line))
-                except ValueError:
-                    continue
-    except OSError:
-        pass
-    return out
+_FOLDS = FoldCache(skip=("batch",))  # one fold per run, brought up to date from its tail
 
 
 def epoch_curves(run: Any) -> dict[str, tuple[list[int], list[float]]]:
-    """Per-epoch metric curves from a run's ``epoch`` events (a resumed run's last wins).
+    """Per-epoch metric curves from a run's events (a resumed run's last value wins).
 
-    Cached per file size and modification time: a finished run is read once.
+    Each call reads only what was appended to the run's ``events.jsonl`` since the last.
     """
     from cnntui.core.runs import EVENTS
 
-    path = run.path(EVENTS)
-    try:
-        stat = path.stat()
-        key = (stat.st_size, stat.st_mtime)
-    except OSError:
-        key = (0, 0.0)
-    cached = _CURVES_CACHE.get(str(path))
-    if cached and cached[0] == key:
-        return cached[1]
-    by_epoch: dict[int, dict[str, Any]] = {}
-    for ev in _epoch_events(path):
-        if ev.get("event") == "epoch" and isinstance(ev.get("epoch"), int):
-            by_epoch[ev["epoch"]] = ev.get("logs") or {}
-    epochs = sorted(by_epoch)
-    curves: dict[str, tuple[list[int], list[float]]] = {}
-    for key in METRICS:
-        xs, ys = [], []
-        for e in epochs:
-            value = by_epoch[e].get(key)
-            if isinstance(value, (int, float)):
-                xs.append(e)
-                ys.append(float(value))
-        curves[key] = (xs, ys)
-    _CURVES_CACHE[str(path)] = (key, curves)
-    return curves
+    fold = _FOLDS.get(run.path(EVENTS))
+    return {key: fold.curve(key) for key in METRICS}
 
 
 def run_rows(runs_dir: Any) -> list[dict[str, Any]]:
@@ -136,6 +91,7 @@ class RunsScreen(WorkbenchScreen):
         self.compare: set[str] = set()
         self.metric = METRICS[0]
         self._signature: tuple = ()
+        self._plotted: tuple = ()
 
     def compose(self) -> ComposeResult:
         yield ScreenBar(self.SCREEN)
@@ -188,8 +144,8 @@ class RunsScreen(WorkbenchScreen):
                     "*" if r["id"] in self.compare else "",
                     r["id"],
                     str(r["epochs"] or "-"),
-                    _fmt(r["best_val_accuracy"], pct=True),
-                    _fmt(r["best_val_loss"]),
+                    fmt_metric("val_accuracy", r["best_val_accuracy"], pct=True),
+                    fmt_metric("val_loss", r["best_val_loss"]),
                     r["status"],
                     data_label(r.get("data")),
                     r["model"],
@@ -214,16 +170,19 @@ class RunsScreen(WorkbenchScreen):
         self._plot()
 
     def _plot(self) -> None:
-        plot = self.query_one("#runs-plot", SeriesPlot)
-        plot.clear_series()
-        plot.title_text = self.metric
         shown = [r for r in self.rows if r["id"] in self.compare]
         if not shown:
             current = self.selected_id()
             shown = [r for r in self.rows if r["id"] == current]
-        for r in shown:
-            xs, ys = r["curves"][self.metric]
-            plot.set_series(legend_label(r["id"], r["model"]), xs, ys)
+        key = (self.metric, *((r["id"], *map(tuple, r["curves"][self.metric])) for r in shown))
+        if key != self._plotted:  # redraw only when what the chart shows has changed
+            self._plotted = key
+            plot = self.query_one("#runs-plot", SeriesPlot)
+            plot.clear_series()
+            plot.title_text = self.metric
+            for r in shown:
+                xs, ys = r["curves"][self.metric]
+                plot.set_series(legend_label(r["id"], r["model"]), xs, ys)
         n = len(self.compare)
         hint = (
             f"comparing {n} runs · space adds or removes the selected run"

@@ -23,8 +23,8 @@ from textual.widgets import (
 from textual.worker import get_current_worker
 
 from cnntui.core.errors import CnntuiError
+from cnntui.core.event_stream import EventTail, RunProgress
 from cnntui.core.train.config import OPTIMIZERS, TrainConfig, split_names
-from cnntui.tui.follow import EventTail, RunProgress
 from cnntui.tui.launch import launch, reap, stop_run
 from cnntui.tui.messages import LaunchFailed, RunEvents, RunStarted
 from cnntui.tui.screens.base import WorkbenchScreen
@@ -32,7 +32,8 @@ from cnntui.tui.widgets.confirm import Confirm
 from cnntui.tui.widgets.nav import ScreenBar
 from cnntui.tui.widgets.plots import SeriesPlot
 
-POLL_SECONDS = 0.1  # events are read (and charts fed) at most ten times a second
+POLL_SECONDS = 0.1  # events are read at most ten times a second
+BATCH_PLOT_SECONDS = 1.0  # the running batch curves are redrawn at most once a second
 
 
 class FormError(ValueError):
@@ -84,6 +85,7 @@ class TrainScreen(WorkbenchScreen):
         self.children_pids: set[int] = set()
         self._lines_shown = 0
         self._carried_data = "sample"  # the data field's value as last carried from Data
+        self._shown: dict[str, Any] = {}  # what each live widget shows now (see _render_progress)
 
     def compose(self) -> ComposeResult:
         yield ScreenBar(self.SCREEN)
@@ -220,7 +222,7 @@ class TrainScreen(WorkbenchScreen):
             self.notify(str(exc), title="Cannot start", severity="error")
             return
         epochs = request.epochs if request.epochs is not None else "the default number of"
-        question = f"Train {request.model} on {request.data} for {epochs} epochs?"
+        question = f"Train {request.model} on {request.data or 'sample'} for {epochs} epochs?"
 
         def answered(yes: bool | None) -> None:
             if yes:
@@ -228,9 +230,9 @@ class TrainScreen(WorkbenchScreen):
 
         self.app.push_screen(Confirm(question, "Start"), answered)
 
-    def start_run(self, request: TrainRequest) -> None:
+    def start_run(self, request: TrainConfig) -> None:
         """Launch ``request`` now (no question asked)."""
-        self._reset(f"Starting {request.model} on {request.data}…")
+        self._reset(f"Starting {request.model} on {request.data or 'sample'}…")
         self.start_worker(request)
 
     @work(
@@ -241,6 +243,7 @@ class TrainScreen(WorkbenchScreen):
             run, pid = launch(request, self.app.runs_dir, self.app.zoo_dirs)
         except CnntuiError as exc:
             self.post_message(LaunchFailed(exc.describe()))
+            return
         except (ValueError, LookupError, OSError) as exc:
             self.post_message(LaunchFailed(str(exc)))
             return
@@ -288,6 +291,7 @@ class TrainScreen(WorkbenchScreen):
     def _reset(self, title: str) -> None:
         self.progress = RunProgress()
         self._lines_shown = 0
+        self._shown = {}
         self.query_one("#train-title", Static).update(title)
         self.query_one("#train-status", Static).update("")
         self.query_one("#train-progress", ProgressBar).update(total=100, progress=0)
@@ -330,40 +334,47 @@ class TrainScreen(WorkbenchScreen):
             time.sleep(POLL_SECONDS)
 
     def on_run_events(self, message: RunEvents) -> None:
-        p = self.progress
         self._show_skipped(message.events)
-        p.feed(message.events)
-        if message.status in ("finished", "stopped", "failed", "interrupted"):
-            if not p.finished:
-                p.state = message.status
-                p.lines.append(f"run is {message.status}")
+        self.progress.feed(message.events)
+        self.progress.apply_status(message.status)
         self._render_progress()
 
     def _render_progress(self) -> None:
+        """Show the fold; each widget is touched only when what it shows has changed."""
         p = self.progress
-        self.query_one("#train-status", Static).update(p.status_line())
-        self.query_one("#train-progress", ProgressBar).update(
-            total=100, progress=round(p.fraction * 100, 1)
-        )
+        status = p.status_line(time.time())
+        if status != self._shown.get("status"):
+            self._shown["status"] = status
+            self.query_one("#train-status", Static).update(status)
+            self.query_one("#train-progress", ProgressBar).update(
+                total=100, progress=round(p.fraction * 100, 1)
+            )
         loss = self.query_one("#train-loss", SeriesPlot)
         acc = self.query_one("#train-acc", SeriesPlot)
-        loss.set_series("batch", p.batch_x, p.batch_loss, marker="dot")
-        acc.set_series("batch", p.batch_x, p.batch_acc, marker="dot")
-        for key, plot in (
-            ("loss", loss),
-            ("val_loss", loss),
-            ("accuracy", acc),
-            ("val_accuracy", acc),
+        now = time.monotonic()
+        if p.batch_version != self._shown.get("batch") and (
+            p.epoch_version != self._shown.get("epoch")
+            or p.finished
+            or now - self._shown.get("batch_time", 0.0) >= BATCH_PLOT_SECONDS
         ):
-            if key in p.history:
-                plot.set_series(
-                    key, p.epoch_x, p.history[key], marker="x" if key.startswith("val_") else "hd"
-                )
-        log = self.query_one("#train-log", Log)
-        new = p.lines[self._lines_shown :]
+            self._shown["batch"], self._shown["batch_time"] = p.batch_version, now
+            loss.set_series("batch", *p.batch_curve("loss"), marker="dot")
+            acc.set_series("batch", *p.batch_curve(p.accuracy_key() or "accuracy"), marker="dot")
+        if p.epoch_version != self._shown.get("epoch"):
+            self._shown["epoch"] = p.epoch_version
+            for key, plot in (
+                ("loss", loss),
+                ("val_loss", loss),
+                ("accuracy", acc),
+                ("val_accuracy", acc),
+            ):
+                xs, ys = p.curve(key)
+                if xs:
+                    plot.set_series(key, xs, ys, marker="x" if key.startswith("val_") else "hd")
+        new = p.lines_since(self._lines_shown)
         if new:
-            log.write_lines(new)
-            self._lines_shown = len(p.lines)
+            self.query_one("#train-log", Log).write_lines(new)
+            self._lines_shown = p.line_count
 
     def _show_skipped(self, events: list[dict[str, Any]]) -> None:
         """Unreadable files the run left out (from its ``begin`` event), in the log."""
