@@ -128,11 +128,15 @@ def describe(event: dict[str, Any]) -> str | None:
         start = event.get("initial_epoch") or 0
         resumed = f", resuming after epoch {start}" if start else ""
         return (
-            f"training {event.get('model')} (run {event.get('run_id')}): "
-            f"{event.get('epochs')} epochs, {event.get('samples') or 0:,} images, "
-            f"batch {event.get('batch_size')}, {event.get('steps_per_epoch')} steps/epoch"
-            f"{resumed}"
-        ) + describe_recipe(event) + describe_skipped(event)
+            (
+                f"training {event.get('model')} (run {event.get('run_id')}): "
+                f"{event.get('epochs')} epochs, {event.get('samples') or 0:,} images, "
+                f"batch {event.get('batch_size')}, {event.get('steps_per_epoch')} steps/epoch"
+                f"{resumed}"
+            )
+            + describe_recipe(event)
+            + describe_skipped(event)
+        )
     if kind == "epoch":
         return "  ".join(epoch_fields(event))
     if kind == "done":
