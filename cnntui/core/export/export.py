@@ -19,10 +19,12 @@ import numpy as np
 from cnntui.core.checkpoints import LoadedModel, open_model
 from cnntui.core.export import formats as fm
 from cnntui.core.export import parity, sidecars
+from cnntui.core.export.inference import inference_model
 from cnntui.core.predict import make_predictor, to_class_probabilities
 
 DEFAULT_OUT = "export"
 DEFAULT_CALIBRATION = 200
+FORMATS_NEEDING_SAVEDMODEL = {"savedmodel", "tflite", "tflite-fp16", "tflite-int8"}
 Progress = Callable[[str, dict[str, Any]], None]  # ("step", {"text"}) | ("row", row)
 
 
@@ -115,6 +117,14 @@ def _representative(calib: np.ndarray, n: int):
     return gen
 
 
+def _savedmodel(model: Any, path: Path) -> None:
+    try:
+        fm.export_savedmodel(model, path)
+    except Exception as exc:  # noqa: BLE001 - the exporter's failure becomes one clear line
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+        raise fm.ExportError(f"SavedModel export failed: {first}") from None
+
+
 def _convert(fmt: str, model: Any, tmp: Path, saved: Path, calib, n_calib: int) -> Path:
     target = tmp / fm.FORMATS[fmt].filename
     try:
@@ -189,19 +199,23 @@ def export_run(
     }
     emit("row", keras_row)
     out.parent.mkdir(parents=True, exist_ok=True)
+    model, removed = inference_model(loaded.model)
+    if removed:
+        emit("step", {"text": f"left out augmentation layers: {', '.join(removed)}"})
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
     try:
         saved = tmp / ".work" / "saved_model"
-        emit("step", {"text": "exporting the SavedModel"})
-        fm.export_savedmodel(loaded.model, saved)
+        if FORMATS_NEEDING_SAVEDMODEL.intersection(names):
+            emit("step", {"text": "exporting the SavedModel"})
+            _savedmodel(model, saved)
         rows = []
         for name in names:
             emit("step", {"text": f"converting to {name}"})
-            target = _convert(name, loaded.model, tmp, saved, calib, calibration_images)
+            target = _convert(name, model, tmp, saved, calib, calibration_images)
             emit("step", {"text": f"checking {name} against Keras"})
             rows.append(_check(name, target, loaded, x, y, reference, threshold))
             emit("row", rows[-1])
-        shutil.rmtree(tmp / ".work")
+        shutil.rmtree(tmp / ".work", ignore_errors=True)
         files = {r["format"]: r["file"] for r in rows}
         sidecars.write_sidecars(tmp, loaded, files)
         report = {
@@ -217,6 +231,7 @@ def export_run(
             "calibration_images": min(calibration_images, len(calib))
             if calib is not None
             else None,
+            "removed_layers": removed,
             "keras": keras_row,
             "formats": rows,
             "passed": all(r["passed"] for r in rows),

@@ -71,7 +71,14 @@ def parse_formats(specs: Iterable[str] | None) -> list[str]:
 
 def missing_modules(modules: Iterable[str]) -> list[str]:
     """Which of ``modules`` cannot be imported here."""
-    return [m for m in modules if importlib.util.find_spec(m) is None]
+    missing = []
+    for name in modules:
+        try:
+            if importlib.util.find_spec(name) is None:
+                missing.append(name)
+        except (ImportError, ValueError):  # blocked (``sys.modules[name] = None``) or broken
+            missing.append(name)
+    return missing
 
 
 def require_onnx(purpose: str) -> None:

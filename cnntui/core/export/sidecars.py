@@ -132,6 +132,11 @@ def model_card(report: dict[str, Any], config: dict[str, Any], metrics: dict[str
         f"- output: {report['units']} unit(s), {report['output']}"
         + (" (one sigmoid unit: p(class 1))" if report["units"] == 1 else ""),
         f"- parameters: {config.get('params', '-')}",
+        *(
+            [f"- left out (training-only augmentation): {', '.join(report['removed_layers'])}"]
+            if report.get("removed_layers")
+            else []
+        ),
         "",
         "## Data",
         "",
@@ -142,8 +147,13 @@ def model_card(report: dict[str, Any], config: dict[str, Any], metrics: dict[str
         "## Metrics (training run)",
         "",
     ]
-    shown = {k: v for k, v in metrics.items() if isinstance(v, (int, float)) and "val" in k}
+    final = metrics.get("final") if isinstance(metrics.get("final"), dict) else {}
+    shown = {f"final {k}": v for k, v in final.items() if k != "learning_rate"}
+    shown |= {k: v for k, v in metrics.items() if k.startswith("best_val")}
+    shown = {k: v for k, v in shown.items() if isinstance(v, (int, float))}
     lines += [f"- {k}: {v:.4f}" for k, v in sorted(shown.items())] or ["- (none recorded)"]
+    if metrics.get("epochs_completed"):
+        lines.append(f"- epochs: {metrics['epochs_completed']}")
     lines += [
         "",
         "## Preprocessing",
