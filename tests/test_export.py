@@ -176,6 +176,20 @@ def test_predict_model_flags_and_exit_codes(exported, digit_pngs, tmp_path):
     assert json.loads(res.stdout)[0]["top"][0]["label"].isdigit()
 
 
+def test_tflite_runs_without_litert_through_tensorflow(exported, monkeypatch):
+    from cnntui.core.export.runtimes import TFLiteRuntime, _interpreter_class
+
+    _, out, _ = exported
+    x = np.zeros((3, 28, 28, 1), np.float32)
+    with_litert = TFLiteRuntime(out / "model.tflite").predict(x)
+    monkeypatch.setitem(sys.modules, "ai_edge_litert", None)
+    monkeypatch.setitem(sys.modules, "ai_edge_litert.interpreter", None)
+    import tensorflow as tf
+
+    assert _interpreter_class() is tf.lite.Interpreter
+    np.testing.assert_allclose(TFLiteRuntime(out / "model.tflite").predict(x), with_litert, 1e-6)
+
+
 def test_cli_table_json_and_out_folder_rules(trained, tmp_path):
     out = tmp_path / "exp"
     res = invoke("export", str(trained.dir), "-f", "tflite", "--out", str(out), "--limit", "64")
