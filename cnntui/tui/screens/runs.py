@@ -108,6 +108,7 @@ class RunsScreen(WorkbenchScreen):
         Binding("enter", "follow", "Follow"),
         Binding("v", "evaluate", "Evaluate"),
         Binding("i", "predict", "Predict"),
+        Binding("o", "export", "Export", show=False),  # in the footer once snapshots are redone
         Binding("x", "stop", "Stop"),
     ]
 
@@ -243,6 +244,15 @@ class RunsScreen(WorkbenchScreen):
 
     async def action_predict(self) -> None:
         await self._open("predict")
+
+    def action_export(self) -> None:
+        from cnntui.tui.screens.export import ExportScreen
+
+        run_id = self.selected_id()
+        if run_id is None:
+            self.notify("No run selected.", severity="warning")
+            return
+        self.app.push_screen(ExportScreen(run_id))
 
     def action_stop(self) -> None:
         from cnntui.core.runs import resolve_run
