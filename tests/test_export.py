@@ -233,6 +233,8 @@ def test_bad_input_exits_2_and_writes_nothing(trained, models, tmp_path, monkeyp
     res = invoke("export", str(trained.dir), "-f", "onnx", "--out", str(out))
     assert res.exit_code == 2 and "pip install 'cnntui[onnx]'" in res.stderr
     assert not out.exists() and list(tmp_path.iterdir()) == []
+    res = invoke("export", str(trained.dir), "--out", str(trained.dir.parent), "--force")
+    assert res.exit_code == 2 and "holds the run" in res.stderr and trained.dir.is_dir()
 
 
 def test_an_unconfident_model_fails_int8_parity(tmp_path):

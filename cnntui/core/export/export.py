@@ -28,14 +28,24 @@ FORMATS_NEEDING_SAVEDMODEL = {"savedmodel", "tflite", "tflite-fp16", "tflite-int
 Progress = Callable[[str, dict[str, Any]], None]  # ("step", {"text"}) | ("row", row)
 
 
-def check_out(out: Path, force: bool) -> None:
-    """Refuse an output path that is a file, or a folder with files, unless ``force``."""
+def check_out(out: Path, force: bool, keep: Iterable[Path] = ()) -> None:
+    """Refuse an output path that is a file, or a folder with files unless ``force``; never
+    replace the home folder, ``/``, or a folder holding one of ``keep`` (the run)."""
     if out.exists() and not out.is_dir():
         raise fm.ExportError(f"--out {out} is a file; give a folder")
-    if out.is_dir() and any(out.iterdir()) and not force:
+    if not (out.is_dir() and any(out.iterdir())):
+        return
+    if not force:
         raise fm.ExportError(
             f"output folder {out} already holds files; pass --force to replace it, "
             "or choose another --out"
+        )
+    real = out.resolve()
+    guarded = [Path.home().resolve(), Path(real.anchor)]
+    if real in guarded or any(p.resolve().is_relative_to(real) for p in keep):
+        raise fm.ExportError(
+            f"--force would replace {out}, which holds the run or your files; "
+            "choose a folder of its own for --out"
         )
 
 
@@ -185,7 +195,7 @@ def export_run(
     loaded = open_model(run_ref, unsafe=unsafe)
     run = loaded.run
     out = Path(out).expanduser() if out else run.path(DEFAULT_OUT)
-    check_out(out, force)
+    check_out(out, force, keep=[run.dir, run.dir.parent])
     emit("step", {"text": f"loading the data of run {run.id}"})
     x, y, about, calib = parity_data(loaded, data, limit, "tflite-int8" in names)
     keras_predict = make_predictor(loaded, pad_to=parity.PARITY_BATCH)
