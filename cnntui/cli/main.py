@@ -37,6 +37,7 @@ COMMANDS: list[tuple[str, str, str, str]] = [
     ("runs", "app", "app", "runs"),
     ("predict", "predict", "cmd", "predict"),
     ("evaluate", "evaluate", "cmd", "evaluate"),
+    ("export", "export", "cmd", "export"),
 ]
 
 

@@ -1,4 +1,5 @@
-"""``cnntui predict PATH…``: classify image files with a run's checkpoint."""
+"""``cnntui predict PATH…``: classify image files with a run's checkpoint or an exported
+model (``--model``: .tflite, .onnx or a SavedModel folder, in its own runtime)."""
 
 from __future__ import annotations
 
@@ -89,6 +90,15 @@ def predict(
             "--checkpoint", "-c", help="A .keras file instead of a run (any Keras 3 model)."
         ),
     ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model",
+            "-m",
+            help="An exported model (FILE.tflite, FILE.onnx or a SavedModel folder from "
+            "`cnntui export`), run in its own runtime with the preprocessing.json beside it.",
+        ),
+    ] = None,
     top_k: Annotated[
         int, typer.Option("--top-k", "-k", min=1, help="Classes to show per image.")
     ] = 3,
@@ -130,13 +140,13 @@ def predict(
 
     from PIL.Image import DecompressionBombWarning
 
-    from cnntui.core.checkpoints import open_model, parse_labels
+    from cnntui.core.checkpoints import open_exported, open_model, parse_labels
     from cnntui.core.predict import collect_inputs, predict_paths
 
     if as_json and as_csv:
         raise typer.BadParameter("choose one of --json and --csv")
-    if run and checkpoint:
-        raise typer.BadParameter("give --run or --checkpoint, not both")
+    if sum(bool(v) for v in (run, checkpoint, model)) > 1:
+        raise typer.BadParameter("give one of --run, --checkpoint and --model")
     # oversized images are reported per file by the decoder; Pillow's warning is noise here
     warnings.filterwarnings("ignore", category=DecompressionBombWarning)
     from cnntui.core.tta import NOTE, check_tta
@@ -146,7 +156,10 @@ def predict(
     label_list = parse_labels(labels)
     loaded = None
     if any(err is None for _, err in inputs):
-        loaded = open_model(run, checkpoint, labels=label_list, unsafe=unsafe)
+        if model:
+            loaded = open_exported(model, labels=label_list)
+        else:
+            loaded = open_model(run, checkpoint, labels=label_list, unsafe=unsafe)
         for note in loaded.notes + ([NOTE[tta]] if tta else []):
             typer.echo(f"note: {note}", err=True)
     results = (

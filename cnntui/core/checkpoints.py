@@ -3,7 +3,9 @@
 A run's checkpoint comes with its recorded preprocessing and class names (``config.json``);
 a bare checkpoint from plain Keras gets its input size from the model and labels from the
 user or indices. Checkpoints load in Keras safe mode: code inside a ``Lambda`` layer never
-runs unless the caller passes ``unsafe=True``.
+runs unless the caller passes ``unsafe=True``. An exported model (``cnntui export``: a
+.tflite or .onnx file, a SavedModel folder) opens in its own runtime with the
+``preprocessing.json`` and ``labels.txt`` written beside it (:func:`open_exported`).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ class LoadedModel:
     logits: bool = False
     run: Run | None = None
     notes: list[str] = field(default_factory=list)
+    runtime: Any = None  # an exported model's runtime (``predict(x)`` → raw output) instead
 
     @property
     def binary(self) -> bool:
@@ -237,3 +240,70 @@ def open_model(
         run=run,
         notes=notes,
     )
+
+
+def open_exported(path: str | Path, labels: list[str] | None = None) -> LoadedModel:
+    """Open an exported model in its own runtime, fed as ``preprocessing.json`` says."""
+    from cnntui.core.export.formats import ExportError
+    from cnntui.core.export.runtimes import open_runtime
+    from cnntui.core.export.sidecars import LABELS, PREPROCESSING, find_sidecar
+    from cnntui.core.export.sidecars import read_preprocessing as read_pre
+
+    path = Path(path).expanduser()
+    try:
+        runtime = open_runtime(path)
+    except ExportError as exc:
+        raise CheckpointError(str(exc)) from None
+    notes: list[str] = []
+    pre_file = find_sidecar(path, PREPROCESSING)
+    doc: dict[str, Any] = {}
+    if pre_file is not None:
+        pre, doc = read_pre(pre_file)
+        shape = runtime.input_shape
+        if len(shape) != 3 or any(
+            m is not None and int(m) != w for m, w in zip(shape, pre.input_shape, strict=True)
+        ):
+            raise CheckpointError(
+                f"{path} expects input {shape} but {pre_file} describes "
+                f"{'x'.join(map(str, pre.input_shape))} ({pre.color_mode}); keep each model "
+                "with the preprocessing.json exported with it"
+            )
+    else:
+        shape = runtime.input_shape
+        if len(shape) != 3 or any(d is None for d in shape[:2]) or shape[2] not in (1, 3):
+            raise CheckpointError(
+                f"{path}: no {PREPROCESSING} beside it and the input {shape} does not say "
+                "the image size; put the preprocessing.json from `cnntui export` next to it"
+            )
+        pre = Preprocessing.for_input_shape(shape)
+        notes.append(
+            f"no {PREPROCESSING}: input {pre.input_shape} taken from the model, "
+            "pixels scaled to [0, 1]"
+        )
+    units = int(doc.get("units") or 0) or _probe_units(runtime, pre)
+    names = labels or doc.get("class_names")
+    label_file = find_sidecar(path, LABELS)
+    if not labels and label_file is not None:
+        names = parse_labels(str(label_file))
+    num_classes = 2 if units == 1 else units
+    names = [str(n) for n in names] if names else [str(i) for i in range(num_classes)]
+    if len(names) != num_classes:
+        raise CheckpointError(
+            f"{path} has {num_classes} output classes but {len(names)} labels were given"
+        )
+    return LoadedModel(
+        model=None,
+        path=path,
+        preprocessing=pre,
+        class_names=names,
+        units=units,
+        logits=doc.get("output") == "logits",
+        notes=notes,
+        runtime=runtime,
+    )
+
+
+def _probe_units(runtime: Any, pre: Preprocessing) -> int:
+    import numpy as np
+
+    return int(runtime.predict(np.zeros((1, *pre.input_shape), np.float32)).shape[-1])

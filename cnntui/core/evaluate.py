@@ -273,19 +273,16 @@ def folder_batches(
     return batches(), split, ids, notes
 
 
-def load_split(
+def load_run_data(
     config: dict[str, Any], data: str | None = None, split: str = "test", limit: int | None = None
-) -> tuple[Any, str, str, list[str] | None, list[str]]:
-    """The labelled dataset to evaluate on: ``(dataset, source, split, ids, notes)``.
+) -> tuple[Any, str, dict[str, Any], list[str]]:
+    """The run's data loaded as training loaded it: ``(bundle, source, load kwargs, notes)``.
 
-    Without ``data``, the run's recorded source is loaded with its recorded seed, validation
-    split and limit, so ``val`` is exactly the split training held out; ``test`` is the
-    source's own test set when it has one, else that same validation split.
+    Without ``data``: the recorded source, seed, validation split and limit (so ``val`` is
+    the split training held out and ``train`` the one it learned from, unaugmented).
     """
     from cnntui.core.data import load_data
 
-    if split not in SPLITS:
-        raise ValueError(f"--split must be one of {', '.join(SPLITS)}; got {split!r}")
     d = config.get("data") if isinstance(config.get("data"), dict) else {}
     hp = config.get("hyperparameters") or {}
     source = data or d.get("source") or "sample"
@@ -320,6 +317,21 @@ def load_split(
         notes.append(
             f"{len(skipped)} unreadable file(s) left out, e.g. {first['path']}: {first['reason']}"
         )
+    return bundle, source, kwargs, notes
+
+
+def load_split(
+    config: dict[str, Any], data: str | None = None, split: str = "test", limit: int | None = None
+) -> tuple[Any, str, str, list[str] | None, list[str]]:
+    """The labelled dataset to evaluate on: ``(dataset, source, split, ids, notes)``.
+
+    Without ``data``, the run's recorded source is loaded with its recorded seed, validation
+    split and limit, so ``val`` is exactly the split training held out; ``test`` is the
+    source's own test set when it has one, else that same validation split.
+    """
+    if split not in SPLITS:
+        raise ValueError(f"--split must be one of {', '.join(SPLITS)}; got {split!r}")
+    bundle, source, kwargs, notes = load_run_data(config, data, split, limit)
     if split == "test" and bundle.test is not None:
         return bundle.test, source, "test", _bundle_ids(bundle, "test"), notes
     if data is not None and split == "test":

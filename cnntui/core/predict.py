@@ -127,6 +127,7 @@ def make_predictor(
 ) -> Callable[[np.ndarray], np.ndarray]:
     """A function from a float32 batch to class probabilities (N, K).
 
+    An exported model (``loaded.runtime``) runs in its own runtime. For Keras,
     ``eager`` calls the model directly, which skips tracing a graph: best for a handful of
     images; otherwise Keras's compiled ``predict_on_batch`` is used, and a short last batch
     is padded to ``pad_to`` so the graph is traced once, not once more for its shape.
@@ -136,7 +137,9 @@ def make_predictor(
 
     def predict(x: np.ndarray) -> np.ndarray:
         n = len(x)
-        if eager:
+        if loaded.runtime is not None:  # an exported model, in its own runtime
+            raw = loaded.runtime.predict(x)
+        elif eager:
             raw = np.asarray(model(x, training=False))
         elif pad_to and n < pad_to:
             padded = np.zeros((pad_to, *x.shape[1:]), dtype=x.dtype)

@@ -83,6 +83,7 @@ class RunsScreen(WorkbenchScreen):
         Binding("ctrl+e", "evaluate", "Eval"),
         Binding("ctrl+r", "predict", "Predict"),
         Binding("ctrl+t", "stop", "Stop"),
+        Binding("ctrl+x", "export", "Export", show=False),  # footer full at 80 columns
     ]
 
     def __init__(self) -> None:
@@ -220,6 +221,15 @@ class RunsScreen(WorkbenchScreen):
 
     async def action_predict(self) -> None:
         await self._open("predict")
+
+    def action_export(self) -> None:
+        from cnntui.tui.screens.export import ExportScreen
+
+        run_id = self.selected_id()
+        if run_id is None:
+            self.notify("No run selected.", severity="warning")
+            return
+        self.app.push_screen(ExportScreen(run_id))
 
     def action_stop(self) -> None:
         from cnntui.core.runs import resolve_run
