@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from run_factory import saved_models, write_run
-from test_tui_fixtures import wait_until
+from tui_factory import wait_until
 
 from cnntui.tui.app import make_app
 
@@ -21,10 +21,10 @@ async def test_export_from_the_runs_screen(models):
     run = write_run(models["digits10"], [f"d{i}" for i in range(10)])
     app = make_app(follow_running=False)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("r")
+        await pilot.press("f4")
         runs = app.screen
         await wait_until(pilot, lambda: len(runs.rows) == 1, 20, "the runs table")
-        await pilot.press("o")
+        await pilot.press("ctrl+x")
         await pilot.pause()
         screen = app.screen
         assert type(screen).__name__ == "ExportScreen" and screen.run_id == run.id
