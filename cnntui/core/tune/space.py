@@ -127,10 +127,9 @@ def parse_param(name: str, spec: Any) -> Param:
         return _checked(Param(name, low=low, high=high, log="log" in flags, integer="int" in flags))
     if "|" in text:
         return _checked(Param(name, choices=tuple(_scalar(c) for c in text.split("|"))))
-    raise TuneError(
-        f"search-space entry {name}={text!r} is neither a range (LOW..HIGH[:log][:int]) "
-        "nor choices (A|B|C)"
-    )
+    if not text:
+        raise TuneError(f"search-space entry {name!r} has no value; e.g. {name}=A|B or LOW..HIGH")
+    return Param(name, choices=(_scalar(text),))  # one value: fixed in every trial
 
 
 def _checked(p: Param) -> Param:

@@ -19,8 +19,15 @@ from cnntui.core.runs import runs_root
 from cnntui.core.tune.errors import TuneError, require_optuna
 
 DB_NAME = "tune.sqlite3"
-HEARTBEAT_SECONDS = 5
-GRACE_SECONDS = 20
+HEARTBEAT_ENV = "CNNTUI_TUNE_HEARTBEAT"  # seconds between a running trial's heartbeats
+
+
+def heartbeat_seconds() -> int:
+    """Heartbeat interval (``$CNNTUI_TUNE_HEARTBEAT``, default 5 s); stale after 4 missed."""
+    try:
+        return max(1, int(os.environ.get(HEARTBEAT_ENV, "5")))
+    except ValueError:
+        return 5
 
 
 def default_url(runs_dir: str | None = None) -> str:
@@ -49,6 +56,7 @@ def open_storage(url: str):
     from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed")
 
     kwargs = {}
     if url.startswith("sqlite"):
@@ -57,13 +65,14 @@ def open_storage(url: str):
         kwargs["engine_kwargs"] = {"pool_pre_ping": True, "connect_args": _connect_timeout(url)}
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     try:
-        return RDBStorage(
-            url,
-            heartbeat_interval=HEARTBEAT_SECONDS,
-            grace_period=GRACE_SECONDS,
-            heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=2),
-            **kwargs,
-        )
+        with trial_lock(url, "cnntui-schema"):  # workers starting together create tables once
+            return RDBStorage(
+                url,
+                heartbeat_interval=heartbeat_seconds(),
+                grace_period=4 * heartbeat_seconds(),
+                heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=2),
+                **kwargs,
+            )
     except Exception as exc:  # noqa: BLE001 - SQLAlchemy/driver errors become one line
         detail = " ".join(str(exc).split())[:300]
         raise TuneError(

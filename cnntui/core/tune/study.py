@@ -23,7 +23,8 @@ from cnntui.core.tune.space import Space, builder_params, check_space, default_s
 METRICS = {"val_accuracy": "maximize", "val_loss": "minimize", "accuracy": "maximize"}
 PRUNERS = ("median", "hyperband", "none")
 # Trials that count towards --trials: finished ones, those under way, and genuine failures
-# (a trial failed only because its worker died is retried, not counted).
+# (a trial failed only because its worker died is retried, not counted; enqueued ones count
+# once they run).
 REASON = "reason"
 
 
@@ -124,22 +125,23 @@ def open_study(request: TuneRequest, *, create: bool = True):
     name = study_name(request)
     definition = _definition(request, space)
     sampler = optuna.samplers.TPESampler(seed=request.seed) if request.seed is not None else None
-    try:
-        study = optuna.create_study(
-            study_name=name,
-            storage=storage,
-            direction=METRICS[request.metric],
-            pruner=_pruner(request.pruner),
-            sampler=sampler,
-            load_if_exists=create,
-        )
-    except optuna.exceptions.DuplicatedStudyError:
-        raise TuneError(f"study {name!r} already exists") from None
-    known = study.user_attrs.get("definition")
-    if known is None:
-        study.set_user_attr("definition", definition)
-    else:
-        _check_same(name, known, definition)
+    with store.trial_lock(url, name):  # two workers starting together make one study
+        try:
+            study = optuna.create_study(
+                study_name=name,
+                storage=storage,
+                direction=METRICS[request.metric],
+                pruner=_pruner(request.pruner),
+                sampler=sampler,
+                load_if_exists=create,
+            )
+        except optuna.exceptions.DuplicatedStudyError:
+            raise TuneError(f"study {name!r} already exists") from None
+        known = study.user_attrs.get("definition")
+        if known is None:
+            study.set_user_attr("definition", definition)
+        else:
+            _check_same(name, known, definition)
     return study, space, storage, url
 
 
@@ -159,6 +161,8 @@ def counted(study) -> int:
 
     n = 0
     for t in study.get_trials(deepcopy=False):
+        if t.state == TrialState.WAITING:
+            continue  # enqueued (or a lost trial's retry): the next ask() runs it
         if t.state == TrialState.FAIL and REASON not in t.user_attrs:
             continue
         n += 1
@@ -185,7 +189,7 @@ class _Heartbeat:
         self._thread = threading.Thread(target=self._beat, daemon=True, name="tune-heartbeat")
 
     def _beat(self) -> None:
-        while not self._done.wait(store.HEARTBEAT_SECONDS):
+        while not self._done.wait(store.heartbeat_seconds()):
             try:
                 self._storage.record_heartbeat(self._trial_id)
             except Exception:  # noqa: BLE001 - a missed beat only risks a retried trial
