@@ -111,30 +111,51 @@ def test_train_writes_a_complete_run_directory(tiny_zoo):
     assert not list(run.dir.glob(".*tmp*"))  # no temporary files left behind
 
 
+class StopOn:
+    """A display sink that asks training to stop at the first event of ``kind``."""
+
+    def __init__(self, kind: str, stop: threading.Event):
+        self.kind, self.stop = kind, stop
+
+    def handle(self, event):
+        if event["event"] == self.kind:
+            self.stop.set()
+
+    def close(self):
+        pass
+
+
 def test_stop_request_ends_after_one_batch_and_resume_continues(tiny_zoo):
     stop = threading.Event()
-
-    class StopAtBegin:
-        def handle(self, event):
-            if event["event"] == "begin":
-                stop.set()
-
-        def close(self):
-            pass
-
     cfg = TrainConfig("tiny-dense", zoo=[tiny_zoo], epochs=3, limit=300)
-    result = train(cfg, sinks=[StopAtBegin()], stop=stop)
+    result = train(cfg, sinks=[StopOn("begin", stop)], stop=stop)
     run = result.run
     assert result.status == "stopped" and run.status == "stopped"
-    assert run.path("last.keras").exists()  # the partial epoch's weights are kept
-    assert not run.path("history.csv").exists()  # but it is not a completed epoch
+    # no epoch completed: nothing to resume from, so no (costly) checkpoint is written
+    assert not run.path("last.keras").exists()
+    assert not run.path("history.csv").exists()  # and it is not a completed epoch
     stopped = events(run)[-1]
     assert stopped["event"] == "stopped" and stopped["epoch"] == 0
+    assert stopped["resumable"] is False and "nothing to resume" in stopped["reason"]
 
     again = resume(run.id, epochs=1)
     assert again.status == "finished"
     assert [r["epoch"] for r in history(run)] == ["0"]
     assert [e["event"] for e in events(run)].count("begin") == 2
+
+
+def test_stop_after_a_completed_epoch_keeps_the_partial_weights(tiny_zoo):
+    stop = threading.Event()
+    cfg = TrainConfig("tiny-dense", zoo=[tiny_zoo], epochs=3, limit=200)
+    result = train(cfg, sinks=[StopOn("epoch", stop)], stop=stop)
+    run = result.run
+    assert result.status == "stopped"
+    assert run.path("last.keras").exists()  # the partial epoch's weights are kept
+    assert [r["epoch"] for r in history(run)] == ["0"]  # only the completed epoch
+    stopped = events(run)[-1]
+    assert stopped["epoch"] == 1 and stopped["resumable"] is True
+    assert "nothing to resume" not in stopped["reason"]
+    assert json.loads(run.path("state.json").read_text())["epochs_completed"] == 1
 
 
 def test_nan_loss_fails_with_a_clear_reason(tiny_zoo):

@@ -42,11 +42,12 @@ COMMANDS: list[tuple[str, str, str, str]] = [
 
 def _register() -> None:
     for module_name, attr, kind, name in COMMANDS:
-        obj = getattr(importlib.import_module(f"cnntui.cli.{module_name}"), attr)
+        module = importlib.import_module(f"cnntui.cli.{module_name}")
+        obj = getattr(module, attr)
         if kind == "app":
             app.add_typer(obj, name=name)
-        else:
-            app.command(name=name)(obj)
+        else:  # a module may name its click class (cli/panels.PanelCommand: grouped help)
+            app.command(name=name, cls=getattr(module, "COMMAND_CLASS", None))(obj)
 
 
 def _version(value: bool) -> None:

@@ -1,16 +1,216 @@
-"""``cnntui train MODEL``: train a zoo entry, live in a terminal, one line per epoch in a pipe."""
+"""``cnntui train MODEL``: train a zoo entry, live in a terminal, one line per epoch in a pipe.
+
+Options are declared once below, grouped by help panel, each named like the
+``TrainConfig`` field it sets; :func:`config_from_options` is the one place they become a
+``TrainConfig``. A new training option is a ``TrainConfig`` field plus one parameter here.
+"""
 
 from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated
+from dataclasses import fields
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from cnntui.cli.errors import CLIError, handle_errors
+from cnntui.cli.panels import PanelCommand
 
+if TYPE_CHECKING:
+    from cnntui.core.runs import Run
+    from cnntui.core.train import TrainConfig, TrainResult
+
+COMMAND_CLASS = PanelCommand
 EXIT_STOPPED = 130
+VIEWS = ("auto", "live", "lines", "none")
+
+DATA, MODEL, RECIPE = "Data", "Model", "Recipe"
+CHECKPOINTS, SCALE, OUTPUT = "Checkpoints and runs", "Scale", "Output"
+
+
+def _opt(*names: str, panel: str, help: str) -> Any:
+    return typer.Option(*names, help=help, rich_help_panel=panel)
+
+
+# -- data ---------------------------------------------------------------------------
+Data = Annotated[
+    str | None,
+    _opt(
+        "--data",
+        "-d",
+        panel=DATA,
+        help="sample (default), mnist, fashion_mnist, cifar10, cifar100, "
+        "a folder of class sub-folders, or an .npz file.",
+    ),
+]
+ValSplit = Annotated[
+    float, _opt("--val-split", panel=DATA, help="Share of images held out for validation.")
+]
+Limit = Annotated[int | None, _opt("--limit", panel=DATA, help="Use only N images.")]
+ResizeMode = Annotated[
+    str,
+    _opt(
+        "--resize-mode",
+        panel=DATA,
+        help="Fit images to the input: stretch, crop (centre) or pad (keep aspect).",
+    ),
+]
+# -- model --------------------------------------------------------------------------
+Zoo = Annotated[
+    list[str] | None, _opt("--zoo", panel=MODEL, help="Extra zoo folder or file; repeatable.")
+]
+InputShape = Annotated[
+    str | None,
+    _opt("--input-shape", panel=MODEL, help="H,W,C, e.g. 28,28,1 (default: the entry's)."),
+]
+# -- recipe -------------------------------------------------------------------------
+Epochs = Annotated[int | None, _opt("--epochs", "-e", panel=RECIPE, help="Default: the entry's.")]
+BatchSize = Annotated[
+    int | None, _opt("--batch-size", "-b", panel=RECIPE, help="Default: the entry's.")
+]
+LearningRate = Annotated[
+    float | None, _opt("--lr", panel=RECIPE, help="Learning rate. Default: the entry's.")
+]
+Optimizer = Annotated[
+    str | None, _opt("--optimizer", panel=RECIPE, help="adam, adamw, sgd or rmsprop.")
+]
+Loss = Annotated[str | None, _opt("--loss", panel=RECIPE, help="Keras loss name.")]
+Patience = Annotated[
+    int, _opt("--patience", panel=RECIPE, help="Early stopping patience in epochs (0: off).")
+]
+ReduceLR = Annotated[
+    bool, _opt("--reduce-lr", panel=RECIPE, help="Halve the learning rate on a val-loss plateau.")
+]
+Augment = Annotated[
+    list[str] | None,
+    _opt(
+        "--augment",
+        panel=RECIPE,
+        help="Augmentations for training images, comma-separated or repeated "
+        "(see `cnntui data --help`).",
+    ),
+]
+Seed = Annotated[int, _opt("--seed", panel=RECIPE, help="Random seed (data split and weights).")]
+# -- checkpoints and runs -------------------------------------------------------------
+Resume = Annotated[
+    str | None,
+    _opt(
+        "--resume",
+        panel=CHECKPOINTS,
+        help="Continue RUN (id, prefix or `latest`) from its last completed epoch.",
+    ),
+]
+Name = Annotated[str | None, _opt("--name", panel=CHECKPOINTS, help="A name for the run id.")]
+RunsDir = Annotated[
+    str | None,
+    _opt(
+        "--runs-dir",
+        panel=CHECKPOINTS,
+        help="Runs folder (default: $CNNTUI_RUNS_DIR or ~/.local/share/cnntui/runs).",
+    ),
+]
+# -- scale --------------------------------------------------------------------------
+Strategy = Annotated[
+    str,
+    _opt(
+        "--strategy", panel=SCALE, help="default, mirrored (all GPUs) or multiworker (TF_CONFIG)."
+    ),
+]
+MixedPrecision = Annotated[
+    bool, _opt("--mixed-precision", panel=SCALE, help="float16 on GPU, bfloat16 on CPU.")
+]
+JitCompile = Annotated[bool, _opt("--jit-compile", panel=SCALE, help="Compile with XLA.")]
+# -- output -------------------------------------------------------------------------
+View = Annotated[
+    str,
+    _opt(
+        "--view",
+        panel=OUTPUT,
+        help="auto (live in a terminal, lines in a pipe), live, lines or none.",
+    ),
+]
+AsJson = Annotated[
+    bool,
+    _opt(
+        "--json",
+        panel=OUTPUT,
+        help="Print the run id on start and the result at the end as JSON lines.",
+    ),
+]
+Quiet = Annotated[bool, _opt("--quiet", "-q", panel=OUTPUT, help="Print only the run id.")]
+Detach = Annotated[
+    bool, _opt("--detach", panel=OUTPUT, help="Train in the background; print the run id.")
+]
+Tensorboard = Annotated[
+    bool, _opt("--tensorboard", panel=OUTPUT, help="Also write TensorBoard logs in the run.")
+]
+
+
+@handle_errors
+def train(
+    ctx: typer.Context,
+    model: Annotated[
+        str | None, typer.Argument(help="Zoo entry to train (see `cnntui zoo list`).")
+    ] = None,
+    data: Data = None,
+    val_split: ValSplit = 0.1,
+    limit: Limit = None,
+    resize_mode: ResizeMode = "stretch",
+    zoo: Zoo = None,
+    input_shape: InputShape = None,
+    epochs: Epochs = None,
+    batch_size: BatchSize = None,
+    learning_rate: LearningRate = None,
+    optimizer: Optimizer = None,
+    loss: Loss = None,
+    patience: Patience = 5,
+    reduce_lr: ReduceLR = False,
+    augment: Augment = None,
+    seed: Seed = 0,
+    resume: Resume = None,
+    name: Name = None,
+    runs_dir: RunsDir = None,
+    strategy: Strategy = "default",
+    mixed_precision: MixedPrecision = False,
+    jit_compile: JitCompile = False,
+    view: View = "auto",
+    as_json: AsJson = False,
+    quiet: Quiet = False,
+    detach: Detach = False,
+    tensorboard: Tensorboard = False,
+) -> None:
+    """Train a zoo entry; defaults come from the entry (the article's setup)."""
+    from cnntui.core.runs import resolve_run
+    from cnntui.core.train import execute, prepare_resume, prepare_run
+
+    if view not in VIEWS:
+        raise CLIError(f"--view must be {', '.join(VIEWS[:-1])} or {VIEWS[-1]}; got {view!r}")
+    if resume:
+        run = prepare_resume(resolve_run(resume, runs_dir), epochs)
+    elif not model:
+        raise CLIError("give a MODEL to train (see `cnntui zoo list`), or --resume RUN")
+    else:
+        run = prepare_run(config_from_options(ctx.params))
+    if detach:
+        _start_detached(run, as_json, quiet)
+        return
+    _announce(run, as_json, quiet)
+    _report(run, execute(run, sinks=_sinks(view, as_json, quiet)), as_json, quiet)
+
+
+def config_from_options(options: dict[str, Any]) -> TrainConfig:
+    """The request the options make: same names as ``TrainConfig``; ``None`` is the default."""
+    from cnntui.core.registry import parse_input_shape
+    from cnntui.core.train.config import TrainConfig, split_names
+
+    known = {f.name for f in fields(TrainConfig)}
+    values = {k: v for k, v in options.items() if k in known and v is not None}
+    values["augment"] = split_names(values.get("augment", []))
+    values["zoo"] = list(values.get("zoo", []))
+    if "input_shape" in values:
+        values["input_shape"] = parse_input_shape(values["input_shape"])
+    return TrainConfig(**values, argv=["cnntui", *sys.argv[1:]])
 
 
 def _sinks(view: str, as_json: bool, quiet: bool) -> list:
@@ -25,193 +225,44 @@ def _sinks(view: str, as_json: bool, quiet: bool) -> list:
     return [LineSink()]
 
 
-def _split(values: list[str] | None) -> list[str]:
-    return [v.strip() for item in values or [] for v in item.split(",") if v.strip()]
+def _started(run: Run) -> dict[str, str]:
+    return {"run_id": run.id, "dir": str(run.dir)}
 
 
-@handle_errors
-def train(
-    model: Annotated[
-        str | None, typer.Argument(help="Zoo entry to train (see `cnntui zoo list`).")
-    ] = None,
-    data: Annotated[
-        str | None,
-        typer.Option(
-            "--data",
-            "-d",
-            help="sample (default), mnist, fashion_mnist, cifar10, "
-            "cifar100, a folder of class sub-folders, or an .npz file.",
-        ),
-    ] = None,
-    epochs: Annotated[
-        int | None, typer.Option("--epochs", "-e", help="Default: the entry's.")
-    ] = None,
-    batch_size: Annotated[
-        int | None, typer.Option("--batch-size", "-b", help="Default: the entry's.")
-    ] = None,
-    lr: Annotated[
-        float | None, typer.Option("--lr", help="Learning rate. Default: the entry's.")
-    ] = None,
-    optimizer: Annotated[
-        str | None, typer.Option("--optimizer", help="adam, adamw, sgd or rmsprop.")
-    ] = None,
-    loss: Annotated[str | None, typer.Option("--loss", help="Keras loss name.")] = None,
-    val_split: Annotated[
-        float, typer.Option("--val-split", help="Share of images held out for validation.")
-    ] = 0.1,
-    patience: Annotated[
-        int, typer.Option("--patience", help="Early stopping patience in epochs (0: off).")
-    ] = 5,
-    augment: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--augment",
-            help="Augmentations for training images, comma-separated "
-            "or repeated (see `cnntui data --help`).",
-        ),
-    ] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Random seed (data split and weights).")] = 0,
-    name: Annotated[str | None, typer.Option("--name", help="A name for the run id.")] = None,
-    runs_dir: Annotated[
-        str | None,
-        typer.Option(
-            "--runs-dir",
-            help="Runs folder (default: $CNNTUI_RUNS_DIR or ~/.local/share/cnntui/runs).",
-        ),
-    ] = None,
-    limit: Annotated[int | None, typer.Option("--limit", help="Use only N images.")] = None,
-    input_shape: Annotated[
-        str | None, typer.Option("--input-shape", help="H,W,C, e.g. 28,28,1 (default: entry's).")
-    ] = None,
-    resize_mode: Annotated[
-        str,
-        typer.Option(
-            "--resize-mode",
-            help="Fit images to the input: stretch, crop (centre) or pad (keep aspect).",
-        ),
-    ] = "stretch",
-    zoo: Annotated[
-        list[str] | None, typer.Option("--zoo", help="Extra zoo folder or file; repeatable.")
-    ] = None,
-    reduce_lr: Annotated[
-        bool, typer.Option("--reduce-lr", help="Halve the learning rate on a val-loss plateau.")
-    ] = False,
-    tensorboard: Annotated[
-        bool, typer.Option("--tensorboard", help="Also write TensorBoard logs in the run.")
-    ] = False,
-    strategy: Annotated[
-        str,
-        typer.Option("--strategy", help="default, mirrored (all GPUs) or multiworker (TF_CONFIG)."),
-    ] = "default",
-    mixed_precision: Annotated[
-        bool, typer.Option("--mixed-precision", help="float16 on GPU, bfloat16 on CPU.")
-    ] = False,
-    jit_compile: Annotated[bool, typer.Option("--jit-compile", help="Compile with XLA.")] = False,
-    resume: Annotated[
-        str | None,
-        typer.Option(
-            "--resume", help="Continue RUN (id, prefix or `latest`) from its last completed epoch."
-        ),
-    ] = None,
-    detach: Annotated[
-        bool, typer.Option("--detach", help="Train in the background; print the run id.")
-    ] = False,
-    view: Annotated[
-        str,
-        typer.Option(
-            "--view", help="auto (live in a terminal, lines in a pipe), live, lines or none."
-        ),
-    ] = "auto",
-    as_json: Annotated[
-        bool,
-        typer.Option(
-            "--json", help="Print the run id on start and the result at the end as JSON lines."
-        ),
-    ] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the run id.")] = False,
-) -> None:
-    """Train a zoo entry; defaults come from the entry (the article's setup)."""
-    from cnntui.core.runs import LOG, resolve_run
-    from cnntui.core.train import TrainConfig, execute, prepare_resume, prepare_run
+def _start_detached(run: Run, as_json: bool, quiet: bool) -> None:
+    from cnntui.core.runs import LOG
     from cnntui.core.train.detach import start_detached
 
-    if view not in ("auto", "live", "lines", "none"):
-        raise CLIError(f"--view must be auto, live, lines or none; got {view!r}")
-    if resume:
-        run = prepare_resume(resolve_run(resume, runs_dir), epochs)
-    else:
-        if not model:
-            raise CLIError("give a MODEL to train (see `cnntui zoo list`), or --resume RUN")
-        from cnntui.core.registry import parse_input_shape
-
-        cfg = TrainConfig(
-            model=model,
-            data=data,
-            epochs=epochs,
-            batch_size=batch_size,
-            learning_rate=lr,
-            optimizer=optimizer,
-            loss=loss,
-            val_split=val_split,
-            patience=patience,
-            augment=_split(augment),
-            seed=seed,
-            name=name,
-            runs_dir=runs_dir,
-            limit=limit,
-            input_shape=parse_input_shape(input_shape) if input_shape else None,
-            resize_mode=resize_mode,
-            zoo=list(zoo or []),
-            reduce_lr=reduce_lr,
-            tensorboard=tensorboard,
-            strategy=strategy,
-            mixed_precision=mixed_precision,
-            jit_compile=jit_compile,
-            argv=["cnntui", *sys.argv[1:]],
-        )
-        run = prepare_run(cfg)
-    started = {"run_id": run.id, "dir": str(run.dir)}
-    if detach:
-        pid = start_detached(run)
-        info = {**started, "pid": pid, "log": str(run.path(LOG))}
-        if as_json:
-            typer.echo(json.dumps(info))
-        elif quiet:
-            typer.echo(run.id)
-        else:
-            typer.echo(f"training in the background: run {run.id} (pid {pid})")
-            typer.echo(f"follow it:  cnntui runs watch {run.id}")
-            typer.echo(f"log:        {info['log']}")
-        return
+    pid = start_detached(run)
+    info = {**_started(run), "pid": pid, "log": str(run.path(LOG))}
     if as_json:
-        typer.echo(json.dumps(started))
+        typer.echo(json.dumps(info))
     elif quiet:
         typer.echo(run.id)
-    try:
-        result = execute(run, sinks=_sinks(view, as_json, quiet))
-    except (ValueError, FileNotFoundError):
-        raise
-    except Exception as exc:  # noqa: BLE001 - a training error, one clear line
-        reason = " ".join(str(exc).split())[:300] or type(exc).__name__
-        raise CLIError(
-            f"training failed ({type(exc).__name__}): {reason}; run {run.id} is marked failed", 1
-        ) from None
+    else:
+        typer.echo(f"training in the background: run {run.id} (pid {pid})")
+        typer.echo(f"follow it:  cnntui runs watch {run.id}")
+        typer.echo(f"log:        {info['log']}")
+
+
+def _announce(run: Run, as_json: bool, quiet: bool) -> None:
     if as_json:
-        typer.echo(
-            json.dumps(
-                {
-                    **started,
-                    "status": result.status,
-                    "reason": result.reason,
-                    "metrics": result.metrics,
-                }
-            )
-        )
+        typer.echo(json.dumps(_started(run)))
+    elif quiet:
+        typer.echo(run.id)
+
+
+def _report(run: Run, result: TrainResult, as_json: bool, quiet: bool) -> None:
+    """Print how the run ended and exit with its code (0, 1 failed, 130 stopped)."""
+    if as_json:
+        end = {"status": result.status, "reason": result.reason, "metrics": result.metrics}
+        typer.echo(json.dumps({**_started(run), **end}))
     elif not quiet:
         typer.echo(f"run {run.id}: {result.status} ({result.reason}) — {run.dir}")
     if result.status == "failed":
         raise typer.Exit(1)
     if result.status == "stopped":
-        if not as_json and not quiet:
+        resumable = result.metrics.get("epochs_completed", 0) > 0
+        if resumable and not as_json and not quiet:
             typer.echo(f"resume with:  cnntui train --resume {run.id}")
         raise typer.Exit(EXIT_STOPPED)

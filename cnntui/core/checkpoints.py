@@ -13,17 +13,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cnntui.core.errors import CnntuiError
 from cnntui.core.images import Preprocessing
 from cnntui.core.runs import Run, RunNotFoundError, list_runs, resolve_run
 
 DEFAULT_RUN = "latest-finished"
 
 
-class CheckpointError(ValueError):
+class CheckpointError(CnntuiError, ValueError):
     """A checkpoint that cannot be used, with a message saying what to do."""
-
-    def __str__(self) -> str:
-        return self.args[0]
 
 
 @dataclass

@@ -219,11 +219,8 @@ def evaluate_batches(
 
 
 def _bundle_ids(bundle: Any, split: str) -> list[str] | None:
-    for attr in ("ids", "paths"):
-        found = getattr(bundle, attr, None)
-        if isinstance(found, dict) and found.get(split) is not None:
-            return [str(i) for i in found[split]]
-    return None
+    found = bundle.ids.get(split)  # every DataBundle has ids (val/test: one per example)
+    return None if found is None else [str(i) for i in found]
 
 
 def folder_batches(
@@ -316,7 +313,7 @@ def load_split(
             f"data preprocessing {bundle.preprocessing.to_dict()} differs from the "
             f"run's recorded {rec}"
         )
-    skipped = getattr(bundle, "skipped", None) or []
+    skipped = bundle.skipped
     if skipped:
         first = skipped[0]
         notes.append(

@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageOps
 
+from cnntui.core.errors import CnntuiError
+
 IMAGE_EXTENSIONS = (
     ".jpg",
     ".jpeg",
@@ -38,7 +40,7 @@ COLOR_MODES = ("grayscale", "rgb")
 MAX_PIXELS = 89_478_485  # Pillow's own decompression-bomb limit
 
 
-class ImageReadError(ValueError):
+class ImageReadError(CnntuiError, ValueError):
     """An image file that cannot be used, with a reason fit for people."""
 
     def __init__(self, path: str | Path, reason: str):

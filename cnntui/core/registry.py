@@ -22,6 +22,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cnntui.core.errors import CnntuiError
+
 ZOO_PATH_ENV = "CNNTUI_ZOO_PATH"
 
 
@@ -277,7 +279,7 @@ def list_models(
     return out
 
 
-class UnknownModelError(KeyError):
+class UnknownModelError(CnntuiError, KeyError):
     """No zoo entry has that name."""
 
     def __init__(self, name: str, suggestions: list[str]):
@@ -285,9 +287,6 @@ class UnknownModelError(KeyError):
         self.suggestions = suggestions
         hint = f" Did you mean: {', '.join(suggestions)}?" if suggestions else ""
         super().__init__(f"no zoo entry named {name!r}.{hint} See `cnntui zoo list`.")
-
-    def __str__(self) -> str:
-        return self.args[0]
 
 
 def get_model(name: str) -> ModelEntry:

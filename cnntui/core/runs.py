@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from cnntui.core.atomic import atomic_write_json
+from cnntui.core.errors import CnntuiError
 
 RUNS_DIR_ENV = "CNNTUI_RUNS_DIR"
 STATUSES = ("running", "finished", "stopped", "failed", "interrupted")
@@ -46,13 +47,11 @@ SKIPPED = "skipped.txt"
 STATE = "state.json"
 REQUEST = "request.json"
 LOG = "train.log"
+TRACEBACK = "traceback.txt"
 
 
-class RunNotFoundError(LookupError):
+class RunNotFoundError(CnntuiError, LookupError):
     """No run matches the given id, alias or path."""
-
-    def __str__(self) -> str:
-        return self.args[0]
 
 
 def runs_root(override: str | Path | None = None) -> Path:

@@ -11,42 +11,24 @@ from __future__ import annotations
 
 import os
 import signal
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 
 from cnntui.core.runs import Run
+from cnntui.core.train.config import TrainConfig
 
 
-@dataclass
-class TrainRequest:
-    """What the Train screen's form asks for; ``None`` keeps the entry's default."""
+def launch(request: TrainConfig, runs_dir: Path, zoo: list[str] | None = None) -> tuple[Run, int]:
+    """Prepare the run the form asked for and train it detached; returns the run and its pid.
 
-    model: str
-    data: str = "sample"
-    epochs: int | None = None
-    batch_size: int | None = None
-    learning_rate: float | None = None
-    optimizer: str | None = None
-    augment: str = ""
-    limit: int | None = None
+    ``request`` is the Train screen's form as a ``TrainConfig`` (``None`` keeps the zoo
+    entry's default); the runs folder and zoo folders are the workbench's.
+    """
+    from cnntui.core.train import prepare_run, start_detached
 
-    def augment_list(self) -> list[str]:
-        return [a.strip() for a in self.augment.replace(" ", ",").split(",") if a.strip()]
-
-
-def launch(request: TrainRequest, runs_dir: Path, zoo: list[str] | None = None) -> tuple[Run, int]:
-    """Prepare the run and start training it detached; returns the run and its pid."""
-    from cnntui.core.train import TrainConfig, prepare_run, start_detached
-
-    cfg = TrainConfig(
-        model=request.model,
+    cfg = replace(
+        request,
         data=request.data or "sample",
-        epochs=request.epochs,
-        batch_size=request.batch_size,
-        learning_rate=request.learning_rate,
-        optimizer=request.optimizer,
-        augment=request.augment_list(),
-        limit=request.limit,
         runs_dir=str(runs_dir),
         zoo=list(zoo or []),
         argv=["cnntui (workbench)"],

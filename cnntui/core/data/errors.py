@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from cnntui.core.errors import CnntuiError
 
-class DataError(ValueError):
+
+class DataError(CnntuiError, ValueError):
     """Data that cannot be used, with a message saying what, where and what to do."""

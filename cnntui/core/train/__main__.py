@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 
 def main(argv: list[str] | None = None) -> int:
+    from cnntui.core.errors import CnntuiError
     from cnntui.core.runs import Run
     from cnntui.core.train.lines import LineSink
     from cnntui.core.train.runner import execute
@@ -15,10 +17,10 @@ def main(argv: list[str] | None = None) -> int:
         print("usage: python -m cnntui.core.train RUN_DIR", file=sys.stderr)
         return 2
     try:
-        result = execute(Run(__import__("pathlib").Path(args[0])), sinks=[LineSink()])
-    except Exception as exc:  # noqa: BLE001 - already recorded in the run; one line here
-        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 1
+        result = execute(Run(Path(args[0])), sinks=[LineSink()])
+    except CnntuiError as exc:  # already recorded in the run (traceback.txt); one line here
+        print(f"error: {exc.describe()}", file=sys.stderr)
+        return exc.exit_code
     return 1 if result.status == "failed" else 0
 
 

@@ -1,9 +1,9 @@
-"""Checkpoints and the per-epoch record that makes a run resumable.
+"""The per-epoch record that makes a run resumable, and reading it back.
 
-``RunCheckpoint`` (a Keras callback, the atomic counterpart of ``ModelCheckpoint``) saves
-``last.keras`` every epoch and ``best.keras`` when the monitored loss improves.
-``EpochRecorder`` (an event sink) appends the ``history.csv`` row of each ``epoch`` event
-and then commits ``state.json``: ``epochs_completed`` is the epoch a resume starts from.
+``RunCheckpoint`` (in ``keras_callbacks.py``) saves ``last.keras`` every epoch and
+``best.keras`` when the monitored loss improves. ``EpochRecorder`` (a record sink of the
+event log) appends the ``history.csv`` row of each ``epoch`` event and then commits
+``state.json``: ``epochs_completed`` is the epoch a resume starts from.
 
 Order at an epoch end: ``last.keras`` → ``epoch`` event → ``history.csv`` row →
 ``state.json``. A ``kill -9`` anywhere loses at most the epoch in progress, and
@@ -14,17 +14,14 @@ Order at an epoch end: ``last.keras`` → ``epoch`` event → ``history.csv`` ro
 from __future__ import annotations
 
 import csv
-import functools
 import io
 import math
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from cnntui.core.atomic import atomic_save, atomic_write_json, atomic_write_text
-from cnntui.core.runs import BEST, HISTORY, LAST, STATE, Run
-from cnntui.core.train.callback import Progress
+from cnntui.core.runs import HISTORY, STATE, Run
 
 
 def read_state(run: Run) -> dict[str, Any]:
@@ -98,38 +95,25 @@ def save_model(model, path: str | Path) -> None:
     atomic_save(path, model.save, suffix=".keras")
 
 
-def run_checkpoint(run: Run, progress: Progress, *, monitor: str, best: float | None = None):
-    """A Keras callback saving ``last.keras`` each epoch and ``best.keras`` on improvement."""
-    return _checkpoint_class()(run, progress, monitor=monitor, best=best)
+def history_best(run: Run) -> dict[str, float | None]:
+    """val_loss and val_accuracy of the epoch with the lowest val_loss in ``history.csv``."""
+    best: dict[str, float | None] = {}
+    try:
+        with open(run.path(HISTORY), newline="", encoding="utf-8") as fh:
+            rows = list(csv.DictReader(fh))
+    except OSError:
+        return best
+    scored = [(_float(row.get("val_loss")), row) for row in rows]
+    scored = [(loss, row) for loss, row in scored if loss is not None and math.isfinite(loss)]
+    if scored:
+        loss, row = min(scored, key=lambda s: s[0])
+        best["val_loss"] = loss
+        best["val_accuracy"] = _float(row.get("val_accuracy"))
+    return best
 
 
-@functools.cache
-def _checkpoint_class():
-    import keras
-
-    class RunCheckpoint(keras.callbacks.Callback):
-        """Atomic ``last.keras`` every epoch, ``best.keras`` at the lowest ``monitor``."""
-
-        def __init__(self, run, progress, *, monitor, best):
-            super().__init__()
-            self.run, self.progress, self.monitor = run, progress, monitor
-            self.best = math.inf if best is None else float(best)
-            self.best_epoch: int | None = None
-
-        def on_epoch_end(self, epoch, logs=None):
-            if self.progress.failure:
-                return  # NaN weights must not replace the last good checkpoint
-            save_model(self.model, self.run.path(LAST))
-            if self.progress.cut_short():
-                return  # a stopped, partial epoch: its weights go to last.keras only
-            value = (logs or {}).get(self.monitor)
-            try:
-                value = float(value)
-            except (TypeError, ValueError):
-                return
-            if math.isfinite(value) and value < self.best:
-                self.best, self.best_epoch = value, epoch + 1
-                last = self.run.path(LAST)  # same weights: a file copy, not a second save
-                atomic_save(self.run.path(BEST), lambda tmp: shutil.copyfile(last, tmp))
-
-    return RunCheckpoint
+def _float(value: Any) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None

@@ -6,6 +6,8 @@ import importlib.util
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from cnntui.core import registry
+from cnntui.core.errors import ConfigError
 from cnntui.core.images import RESIZE_MODES
 from cnntui.core.train.strategy import check_strategy
 
@@ -42,29 +44,29 @@ class TrainConfig:
     argv: list[str] = field(default_factory=list)
 
     def validate(self) -> TrainConfig:
-        """Raise ValueError naming the bad option and what it accepts."""
+        """Raise :class:`ConfigError` (a ``ValueError``) naming the bad option and its values."""
         if self.epochs is not None and self.epochs < 1:
-            raise ValueError(f"--epochs must be at least 1; got {self.epochs}")
+            raise ConfigError(f"--epochs must be at least 1; got {self.epochs}")
         if self.batch_size is not None and self.batch_size < 1:
-            raise ValueError(f"--batch-size must be at least 1; got {self.batch_size}")
+            raise ConfigError(f"--batch-size must be at least 1; got {self.batch_size}")
         if self.learning_rate is not None and not self.learning_rate > 0:
-            raise ValueError(f"--lr must be a positive number; got {self.learning_rate}")
+            raise ConfigError(f"--lr must be a positive number; got {self.learning_rate}")
         if self.optimizer is not None and self.optimizer.lower() not in OPTIMIZERS:
-            raise ValueError(
+            raise ConfigError(
                 f"--optimizer must be one of {', '.join(OPTIMIZERS)}; got {self.optimizer!r}"
             )
         if not 0.0 <= self.val_split < 1.0:
-            raise ValueError(f"--val-split must be in [0, 1), e.g. 0.1; got {self.val_split}")
+            raise ConfigError(f"--val-split must be in [0, 1), e.g. 0.1; got {self.val_split}")
         if self.patience < 0:
-            raise ValueError(f"--patience must be 0 (off) or more; got {self.patience}")
+            raise ConfigError(f"--patience must be 0 (off) or more; got {self.patience}")
         if self.resize_mode not in RESIZE_MODES:
-            raise ValueError(
+            raise ConfigError(
                 f"--resize-mode must be one of {', '.join(RESIZE_MODES)}; got {self.resize_mode!r}"
             )
         if self.limit is not None and self.limit < 2:
-            raise ValueError(f"--limit must be at least 2 images; got {self.limit}")
+            raise ConfigError(f"--limit must be at least 2 images; got {self.limit}")
         if self.tensorboard and importlib.util.find_spec("tensorboard") is None:
-            raise ValueError(
+            raise ConfigError(
                 "--tensorboard needs the tensorboard package: `pip install tensorboard` "
                 "(or drop --tensorboard; events.jsonl and history.csv are always written)"
             )
@@ -76,6 +78,11 @@ class TrainConfig:
         d["input_shape"] = list(self.input_shape) if self.input_shape else None
         return d
 
+    def entry(self) -> registry.ModelEntry:
+        """The zoo entry to train (loading the ``zoo`` folders first)."""
+        registry.load_zoo(self.zoo)
+        return registry.get_model(self.model)
+
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
         known = {f.name for f in fields(cls)}
@@ -85,7 +92,13 @@ class TrainConfig:
         return cls(**kwargs)
 
 
-def hyperparameters(cfg: TrainConfig, entry) -> dict[str, Any]:
+def split_names(values: str | list[str] | None) -> list[str]:
+    """``"flip, rotation"`` or ``["flip,rotation", "zoom"]`` as a list of names."""
+    items = [values] if isinstance(values, str) else list(values or [])
+    return [name for item in items for name in item.replace(",", " ").split()]
+
+
+def hyperparameters(cfg: TrainConfig, entry: registry.ModelEntry) -> dict[str, Any]:
     """Every hyperparameter of the run: the request, else the zoo entry's default."""
     hp = entry.hyperparameters
     return {

@@ -7,6 +7,8 @@ from textual.screen import Screen
 from textual.widgets import Input
 from textual.worker import Worker, WorkerState
 
+from cnntui.core.errors import CnntuiError
+
 
 class WorkbenchScreen(Screen):
     """A screen whose failed workers become one readable notification, never a crash."""
@@ -24,7 +26,8 @@ class WorkbenchScreen(Screen):
         if event.state == WorkerState.ERROR:
             error = event.worker.error
             what = event.worker.name or "background task"
-            message = f"{what} failed: {error}" if error else f"{what} failed"
+            detail = error.describe() if isinstance(error, CnntuiError) else error
+            message = f"{what} failed: {detail}" if error else f"{what} failed"
             self.app.notify(message, title="Error", severity="error", timeout=8)
             self.worker_failed(event.worker, error)
         elif event.state == WorkerState.SUCCESS:

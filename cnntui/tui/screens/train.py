@@ -23,9 +23,10 @@ from textual.widgets import (
 )
 from textual.worker import get_current_worker
 
-from cnntui.core.train.config import OPTIMIZERS
+from cnntui.core.errors import CnntuiError
+from cnntui.core.train.config import OPTIMIZERS, TrainConfig, split_names
 from cnntui.tui.follow import EventTail, RunProgress
-from cnntui.tui.launch import TrainRequest, launch, reap, stop_run
+from cnntui.tui.launch import launch, reap, stop_run
 from cnntui.tui.messages import LaunchFailed, RunEvents, RunStarted
 from cnntui.tui.screens.base import WorkbenchScreen
 from cnntui.tui.widgets.plots import SeriesPlot
@@ -156,7 +157,7 @@ class TrainScreen(WorkbenchScreen):
             self._filled_for = event.value
             self.select_model(event.value)
 
-    def read_form(self) -> TrainRequest:
+    def read_form(self) -> TrainConfig:
         """The form as a request; raises :class:`FormError` naming the bad field."""
         model = self.query_one("#train-model", Select).value
         if not isinstance(model, str):
@@ -166,14 +167,14 @@ class TrainScreen(WorkbenchScreen):
         def text(widget_id: str) -> str:
             return self.query_one(widget_id, Input).value
 
-        return TrainRequest(
+        return TrainConfig(
             model=model,
             data=text("#train-data").strip() or "sample",
             epochs=_opt_int(text("#train-epochs"), "epochs"),
             batch_size=_opt_int(text("#train-batch"), "batch size"),
             learning_rate=_opt_float(text("#train-lr"), "learning rate"),
             optimizer=optimizer if isinstance(optimizer, str) else None,
-            augment=text("#train-augment"),
+            augment=split_names(text("#train-augment")),
             limit=_opt_int(text("#train-limit"), "limit", minimum=2),
         )
 
@@ -206,9 +207,11 @@ class TrainScreen(WorkbenchScreen):
     @work(
         thread=True, exclusive=True, group="launch", exit_on_error=False, name="Starting training"
     )
-    def start_worker(self, request: TrainRequest) -> None:
+    def start_worker(self, request: TrainConfig) -> None:
         try:
             run, pid = launch(request, self.app.runs_dir, self.app.zoo_dirs)
+        except CnntuiError as exc:
+            self.post_message(LaunchFailed(exc.describe()))
         except (ValueError, LookupError, OSError) as exc:
             self.post_message(LaunchFailed(str(exc)))
             return

@@ -75,13 +75,9 @@ def describe(entry: Any) -> Text:
 
 def build_details(entry: Any) -> tuple[str, dict[str, Any] | None]:
     """Build the model (imports TensorFlow) and describe it: summary text, parameter table."""
+    from cnntui.core.model_table import layer_table, summary_text
+
     model = entry.build()
-    try:
-        from cnntui.core.model_table import layer_table, summary_text
-    except ImportError:  # the parameter table module has not landed: Keras's summary only
-        lines: list[str] = []
-        model.summary(print_fn=lambda line, *a, **k: lines.append(line))
-        return "\n".join(lines), None
     return summary_text(model), layer_table(model)
 
 

@@ -1,0 +1,416 @@
+"""``TrainingSession``: one run trained in this process, one method per step.
+
+``execute`` (in ``runner.py``) opens a session on a prepared run and calls
+:meth:`TrainingSession.execute`, which goes through :meth:`setup` (strategy, precision,
+zoo entry, hyperparameters, seed), :meth:`load_data`, :meth:`build_model`,
+:meth:`record_config`, :meth:`make_callbacks` and :meth:`fit`, then :meth:`finish`
+(metrics, final event, status) — or :meth:`fail` on an error.
+
+Events go to an :class:`~cnntui.core.train.events.EventLog` with two kinds of sinks:
+record sinks, in order ``events.jsonl`` → :class:`EpochRecorder` (``history.csv`` +
+``state.json``) → the metrics collector, whose failure fails the run; then the caller's
+display sinks, which may be dropped. Keras is imported only once training starts.
+"""
+
+from __future__ import annotations
+
+import math
+import signal
+import threading
+import time
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from cnntui.core.atomic import atomic_write_json, atomic_write_text
+from cnntui.core.errors import CnntuiError, ConfigError, TrainingError
+from cnntui.core.runs import CONFIG, EVENTS, LAST, METRICS, REQUEST, SKIPPED, TRACEBACK, Run
+from cnntui.core.train.checkpoint import EpochRecorder, history_best, read_state
+from cnntui.core.train.config import TrainConfig, hyperparameters
+from cnntui.core.train.events import EventLog, JsonlSink, Sink
+from cnntui.core.train.progress import Progress
+from cnntui.core.train.resume import resume_point
+
+if TYPE_CHECKING:
+    from cnntui.core.train.keras_callbacks import TrainingCallbacks
+
+FORCED_STOP = "interrupted by user (forced)"
+NOTHING_TO_RESUME = "no epoch completed, nothing to resume from (no checkpoint written)"
+
+
+@dataclass
+class TrainResult:
+    """How a training session ended."""
+
+    run: Run
+    status: str
+    metrics: dict[str, Any] = field(default_factory=dict)
+    reason: str = ""
+
+    @property
+    def run_id(self) -> str:
+        return self.run.id
+
+
+class MetricsCollector:
+    """Record sink keeping what ``metrics.json`` needs from the events (tiny, bounded)."""
+
+    def __init__(self) -> None:
+        self.last_logs: dict[str, Any] = {}
+        self.rates: list[float] = []
+
+    def handle(self, event: dict[str, Any]) -> None:
+        if event.get("event") == "epoch":
+            self.last_logs = event.get("logs") or {}
+            if event.get("images_per_sec"):
+                self.rates.append(float(event["images_per_sec"]))
+
+    def close(self) -> None:
+        pass
+
+
+class TrainingSession:
+    """Run, request, event log, progress, model and typed callbacks of one training."""
+
+    def __init__(
+        self, run: Run, display: list[Sink] | None = None, stop: threading.Event | None = None
+    ):
+        self.run = run
+        self.cfg = TrainConfig.from_dict(run.read_json(REQUEST))
+        self.state = read_state(run)
+        self.initial_epoch = resume_point(run)
+        self.progress = Progress(
+            stop=stop or threading.Event(), epochs_completed=self.initial_epoch
+        )
+        self.collector = MetricsCollector()
+        self.recorder = EpochRecorder(run, self.resume_state)
+        self.log = EventLog(
+            display, record=[JsonlSink(run.path(EVENTS)), self.recorder, self.collector]
+        )
+        self.callbacks: TrainingCallbacks | None = None
+        self.model: Any = None
+        self.started = time.monotonic()
+
+    # -- the whole run ----------------------------------------------------------------
+
+    def execute(self) -> TrainResult:
+        """Train to the end; a failure is recorded in the run, then raised."""
+        self.started = time.monotonic()
+        self.run.set_status("running")
+        try:
+            return self.finish(self.train())
+        except Exception as exc:
+            raise self.fail(exc) from exc
+
+    def train(self) -> TrainResult:
+        """Every step from the strategy to ``fit``; how the training part ended."""
+        from cnntui.core.train import strategy as strat
+
+        try:
+            with self.stop_on_signals():
+                self.setup()
+                self.load_data()
+                self.build_model()
+                self.record_config()
+                self.make_callbacks()
+                self.fit()
+        except KeyboardInterrupt:
+            return TrainResult(self.run, "stopped", reason=FORCED_STOP)
+        finally:
+            strat.set_precision(False)
+        return self.outcome()
+
+    # -- the steps --------------------------------------------------------------------
+
+    def setup(self) -> None:
+        """Distribution strategy, precision policy, zoo entry, hyperparameters and seed."""
+        import keras
+
+        from cnntui.core.train import strategy as strat
+
+        self.strategy = strat.make_strategy(self.cfg.strategy)
+        self.policy = strat.set_precision(self.cfg.mixed_precision)
+        self.entry = self.cfg.entry()
+        self.hp = hyperparameters(self.cfg, self.entry)
+        keras.utils.set_random_seed(self.cfg.seed + self.initial_epoch)
+
+    def load_data(self) -> None:
+        """The data bundle, with integer labels (re-encoded for the head in ``build_model``)."""
+        from cnntui.core.data import load_data
+
+        cfg = self.cfg
+        self.bundle = load_data(
+            cfg.data,
+            input_shape=tuple(cfg.input_shape or self.entry.input_shape),
+            label_mode="int",
+            batch_size=self.hp["batch_size"],
+            val_split=cfg.val_split,
+            seed=cfg.seed,
+            limit=cfg.limit,
+            augment=cfg.augment or None,
+            resize_mode=cfg.resize_mode,
+        )
+
+    def build_model(self) -> None:
+        """Build and compile the model (or load ``last.keras`` on resume); fit labels to it."""
+        import keras
+
+        from cnntui.core.heads import label_mode_for, loss_for, output_units
+
+        bundle, hp = self.bundle, self.hp
+        with self.strategy.scope():
+            if self.initial_epoch > 0:
+                self.model = keras.models.load_model(self.run.path(LAST))
+            else:
+                self.model = self.entry.build(bundle.input_shape, bundle.num_classes)
+            units = output_units(self.model)
+            hp["loss"] = loss_for(hp["loss"], units)
+            if self.initial_epoch == 0:
+                self.model.compile(
+                    optimizer=_optimizer(hp["optimizer"], hp["learning_rate"], self.entry),
+                    loss=hp["loss"],
+                    metrics=hp["metrics"],
+                    jit_compile=self.cfg.jit_compile,
+                )
+        bundle.label_mode = label_mode_for(hp["loss"], units)
+        if bundle.label_mode == "binary" and bundle.num_classes != 2:
+            raise ConfigError(
+                f"{self.entry.name} has a one-unit sigmoid head (two classes) but the data has "
+                f"{bundle.num_classes} classes; pick a multi-class entry or two-class data"
+            )
+        self.units = units
+        self.train_ds, self.val_ds, self.test_ds = (
+            _reencode(ds, bundle.label_mode, bundle.num_classes)
+            for ds in (bundle.train, bundle.val, bundle.test)
+        )
+
+    def record_config(self) -> None:
+        """Complete ``config.json`` with the data, the head and the model; ``skipped.txt``."""
+        from cnntui.core.train import strategy as strat
+
+        bundle = self.bundle
+        config = {
+            **self.run.config,
+            "hyperparameters": self.hp,
+            "data": bundle.to_config(),
+            "input_shape": list(bundle.input_shape),
+            "num_classes": bundle.num_classes,
+            "output_units": self.units,
+            "params": int(self.model.count_params()),
+            "dtype_policy": self.policy,
+            "strategy": strat.describe(self.strategy),
+        }
+        atomic_write_json(self.run.path(CONFIG), config)
+        if bundle.skipped:
+            lines = (f"{s.get('path')}\t{s.get('reason')}\n" for s in bundle.skipped)
+            atomic_write_text(self.run.path(SKIPPED), "".join(lines))
+
+    @property
+    def monitor(self) -> str:
+        return "val_loss" if self.val_ds is not None else "loss"
+
+    def make_callbacks(self) -> None:
+        """The run's typed callbacks (imports Keras's callback module)."""
+        import keras
+
+        from cnntui.core.train import keras_callbacks as kc
+
+        cfg, state, monitor = self.cfg, self.state, self.monitor
+        samples = int(self.bundle.counts.get("train", 0))
+        batch_size = self.hp["batch_size"]
+        self.progress.steps = math.ceil(samples / batch_size) if samples else None
+        info = kc.RunInfo(
+            run_id=self.run.id,
+            model_name=self.entry.name,
+            batch_size=batch_size,
+            samples=samples,
+            initial_epoch=self.initial_epoch,
+            params=dict(self.hp),
+            skipped=list(self.bundle.skipped),
+        )
+        callbacks = kc.TrainingCallbacks(
+            checkpoint=kc.RunCheckpoint(
+                self.run,
+                self.progress,
+                monitor=monitor,
+                best=state.get("best"),
+                best_epoch=state.get("best_epoch"),
+            ),
+            nan_guard=kc.NaNGuard(self.progress),
+            events=kc.EventCallback(self.log, self.progress, info),
+        )
+        if cfg.patience:
+            callbacks.early_stopping = kc.ResumableEarlyStopping(
+                monitor, cfg.patience, state.get("early_stopping"), self.run.path("best.keras")
+            )
+        if cfg.reduce_lr:
+            patience = max(1, cfg.patience // 2 or 2)
+            callbacks.reduce_lr = kc.ResumableReduceLROnPlateau(
+                monitor, patience, state.get("reduce_lr")
+            )
+        if cfg.tensorboard:
+            log_dir = str(self.run.path("tensorboard"))
+            callbacks.extra.append(keras.callbacks.TensorBoard(log_dir=log_dir))
+        self.callbacks = callbacks
+
+    def fit(self) -> None:
+        """``model.fit`` with the run's callbacks, from the resume point."""
+        assert self.callbacks is not None, "make_callbacks() comes before fit()"
+        self.model.fit(
+            self.train_ds,
+            validation_data=self.val_ds,
+            epochs=self.hp["epochs"],
+            initial_epoch=self.initial_epoch,
+            callbacks=self.callbacks.as_list(),
+            verbose=0,
+            shuffle=False,
+        )
+
+    def outcome(self) -> TrainResult:
+        """How ``fit`` ended: failed (NaN), stopped, early stopping or completed."""
+        p = self.progress
+        if p.failure:
+            return TrainResult(self.run, "failed", reason=p.failure)
+        if p.stop.is_set():
+            reason = p.stop_reason or "stopped"
+            if p.nothing_to_resume():
+                reason = f"{reason}; {NOTHING_TO_RESUME}"
+            return TrainResult(self.run, "stopped", reason=reason)
+        if self.test_ds is not None:
+            values = self.model.evaluate(self.test_ds, verbose=0, return_dict=True)
+            p.test_metrics = {k: float(v) for k, v in values.items()}
+        stopper = self.callbacks.early_stopping if self.callbacks else None
+        if stopper is not None and stopper.stopped:
+            reason = (
+                f"early stopping: {self.monitor} did not improve for {self.cfg.patience} "
+                "epochs; best weights restored"
+            )
+            return TrainResult(self.run, "finished", reason=reason)
+        return TrainResult(self.run, "finished", reason="completed")
+
+    def finish(self, result: TrainResult) -> TrainResult:
+        """``metrics.json``, the final event and status; closes the event log."""
+        result.metrics = self.metrics(result)
+        atomic_write_json(self.run.path(METRICS), result.metrics)
+        if result.status == "finished":
+            self.log.emit("done", metrics=result.metrics, reason=result.reason or "completed")
+        elif result.status == "stopped":
+            self.log.emit(
+                "stopped",
+                reason=result.reason,
+                epoch=self.progress.epochs_completed,
+                resumable=not self.progress.nothing_to_resume(),
+            )
+        else:
+            self.log.emit("failed", reason=result.reason, error="NaNLoss")
+        self.run.set_status(result.status, reason=result.reason)
+        self.log.close()
+        return result
+
+    def fail(self, exc: Exception) -> Exception:
+        """Record ``exc`` in the run (traceback file, ``failed`` event, status); the error
+        to raise: a :class:`CnntuiError` as it is, anything else as a :class:`TrainingError`.
+        """
+        reason = (" ".join(str(exc).split()) or type(exc).__name__)[:500]
+        if isinstance(exc, CnntuiError):
+            reason = (" ".join(exc.describe().split()))[:500]
+        where = self.run.path(TRACEBACK)
+        try:
+            atomic_write_text(where, "".join(traceback.format_exception(exc)))
+        except OSError:
+            where = None
+        try:
+            self.log.emit("failed", reason=reason, error=type(exc).__name__)
+        except CnntuiError:
+            pass  # the event log itself is what failed; status.json still says so
+        self.run.set_status("failed", reason=reason)
+        try:
+            self.log.close()
+        except CnntuiError:
+            pass
+        if isinstance(exc, CnntuiError):
+            return exc
+        saved = f"; traceback in {where}" if where else ""
+        return TrainingError(
+            f"training failed ({type(exc).__name__}): {reason[:300]}; "
+            f"run {self.run.id} is marked failed{saved}"
+        )
+
+    # -- helpers ----------------------------------------------------------------------
+
+    def resume_state(self) -> dict[str, Any]:
+        """What the epoch recorder adds to ``state.json`` (callback counters, best)."""
+        return self.callbacks.resume_state() if self.callbacks else {}
+
+    def metrics(self, result: TrainResult) -> dict[str, Any]:
+        """``metrics.json``: this session's figures added to an earlier session's."""
+        checkpoint = self.callbacks.checkpoint.saved_state() if self.callbacks else {}
+        previous = self.run.metrics if self.state else {}
+        history = history_best(self.run)
+        rates = self.collector.rates
+        wall = time.monotonic() - self.started + float(previous.get("wall_seconds") or 0)
+        metrics: dict[str, Any] = {
+            "status": result.status,
+            "reason": result.reason,
+            "epochs_completed": int(read_state(self.run).get("epochs_completed") or 0),
+            "best_epoch": checkpoint.get("best_epoch"),
+            "monitor": checkpoint.get("monitor"),
+            "best_val_loss": history.get("val_loss"),
+            "best_val_accuracy": history.get("val_accuracy"),
+            "final": self.collector.last_logs or previous.get("final", {}),
+            "wall_seconds": round(wall, 3),
+            "images_per_sec": round(sum(rates) / len(rates), 1)
+            if rates
+            else previous.get("images_per_sec"),
+        }
+        if self.progress.test_metrics:
+            metrics["test"] = self.progress.test_metrics
+        return metrics
+
+    @contextmanager
+    def stop_on_signals(self) -> Iterator[None]:
+        """SIGINT/SIGTERM stop after the current batch; a second SIGINT aborts at once."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        old = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for s, h in old.items():
+                signal.signal(s, h)
+
+    def _on_signal(self, signum: int, frame: Any) -> None:
+        if signum == signal.SIGINT and self.progress.stop.is_set():
+            raise KeyboardInterrupt
+        reason = "interrupted by user" if signum == signal.SIGINT else "terminated (SIGTERM)"
+        self.progress.request_stop(reason)
+        if self.model is not None:
+            self.model.stop_training = True
+
+
+def _optimizer(name: str, learning_rate: float, entry: Any) -> Any:
+    import keras
+
+    momentum = getattr(entry.hyperparameters, "momentum", None)
+    if name == "sgd":
+        return keras.optimizers.SGD(learning_rate=learning_rate, momentum=momentum or 0.0)
+    classes = {
+        "adam": keras.optimizers.Adam,
+        "adamw": keras.optimizers.AdamW,
+        "rmsprop": keras.optimizers.RMSprop,
+    }
+    return classes[name](learning_rate=learning_rate)
+
+
+def _reencode(dataset: Any, label_mode: str, num_classes: int) -> Any:
+    """Map int labels of a batched dataset to ``binary`` or ``categorical``."""
+    if dataset is None or label_mode == "int":
+        return dataset
+    import tensorflow as tf
+
+    if label_mode == "binary":
+        return dataset.map(lambda x, y: (x, tf.reshape(tf.cast(y, tf.float32), (-1, 1))))
+    return dataset.map(lambda x, y: (x, tf.one_hot(tf.cast(y, tf.int32), num_classes)))
