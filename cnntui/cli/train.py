@@ -182,7 +182,7 @@ def train(
 ) -> None:
     """Train a zoo entry; defaults come from the entry (the article's setup)."""
     from cnntui.core.runs import resolve_run
-    from cnntui.core.train import execute, prepare_resume, prepare_run
+    from cnntui.core.train import execute, multiworker, prepare_resume, prepare_run
 
     if view not in VIEWS:
         raise CLIError(f"--view must be {', '.join(VIEWS[:-1])} or {VIEWS[-1]}; got {view!r}")
@@ -196,7 +196,12 @@ def train(
         _start_detached(run, as_json, quiet)
         return
     _announce(run, as_json, quiet)
-    _report(run, execute(run, sinks=_sinks(view, as_json, quiet)), as_json, quiet)
+    result = execute(run, sinks=_sinks(view, as_json, quiet))
+    if result.status == "finished" and multiworker.is_scratch(run.dir):
+        multiworker.remove_scratch(run.dir)  # a non-chief worker: the chief wrote the run
+        if not as_json and not quiet:
+            typer.echo("this worker is not the chief: its scratch run was removed")
+    _report(run, result, as_json, quiet)
 
 
 def config_from_options(options: dict[str, Any]) -> TrainConfig:

@@ -90,46 +90,51 @@ def parse_param(name: str, spec: Any) -> Param:
     if isinstance(spec, list | tuple):
         return _checked(Param(name, choices=tuple(spec)))
     if isinstance(spec, dict):
-        if "choices" in spec:
-            return _checked(Param(name, choices=tuple(spec["choices"])))
-        try:
-            return _checked(
-                Param(
-                    name,
-                    low=float(spec["low"]),
-                    high=float(spec["high"]),
-                    log=bool(spec.get("log", False)),
-                    integer=bool(spec.get("int", spec.get("integer", False))),
-                )
-            )
-        except (KeyError, TypeError, ValueError):
-            raise TuneError(
-                f"search-space entry {name!r}: a table needs low and high (and optionally "
-                f"log, int) or choices; got {spec!r}"
-            ) from None
+        return _checked(_from_table(name, spec))
     text = str(spec).strip()
     if ".." in text:
-        body, *flags = text.split(":")
-        low_s, _, high_s = body.partition("..")
-        try:
-            low, high = float(low_s), float(high_s)
-        except ValueError:
-            raise TuneError(
-                f"search-space entry {name}={text!r}: LOW..HIGH must be numbers, "
-                "e.g. lr=1e-4..1e-2:log"
-            ) from None
-        unknown = [f for f in flags if f not in ("log", "int")]
-        if unknown:
-            raise TuneError(
-                f"search-space entry {name}={text!r}: unknown flag {unknown[0]!r} "
-                "(use :log and/or :int)"
-            )
-        return _checked(Param(name, low=low, high=high, log="log" in flags, integer="int" in flags))
+        return _checked(_from_range(name, text))
     if "|" in text:
         return _checked(Param(name, choices=tuple(_scalar(c) for c in text.split("|"))))
     if not text:
         raise TuneError(f"search-space entry {name!r} has no value; e.g. {name}=A|B or LOW..HIGH")
     return Param(name, choices=(_scalar(text),))  # one value: fixed in every trial
+
+
+def _from_table(name: str, spec: dict) -> Param:
+    if "choices" in spec:
+        return Param(name, choices=tuple(spec["choices"]))
+    try:
+        return Param(
+            name,
+            low=float(spec["low"]),
+            high=float(spec["high"]),
+            log=bool(spec.get("log", False)),
+            integer=bool(spec.get("int", spec.get("integer", False))),
+        )
+    except (KeyError, TypeError, ValueError):
+        raise TuneError(
+            f"search-space entry {name!r}: a table needs low and high (and optionally "
+            f"log, int) or choices; got {spec!r}"
+        ) from None
+
+
+def _from_range(name: str, text: str) -> Param:
+    body, *flags = text.split(":")
+    low_s, _, high_s = body.partition("..")
+    try:
+        low, high = float(low_s), float(high_s)
+    except ValueError:
+        raise TuneError(
+            f"search-space entry {name}={text!r}: LOW..HIGH must be numbers, e.g. lr=1e-4..1e-2:log"
+        ) from None
+    unknown = [f for f in flags if f not in ("log", "int")]
+    if unknown:
+        raise TuneError(
+            f"search-space entry {name}={text!r}: unknown flag {unknown[0]!r} "
+            "(use :log and/or :int)"
+        )
+    return Param(name, low=low, high=high, log="log" in flags, integer="int" in flags)
 
 
 def _checked(p: Param) -> Param:
