@@ -304,3 +304,26 @@ def test_two_workers_share_a_study_through_postgresql(postgres_url):
     assert [r["trial"] for r in json.loads(shown.output)["leaderboard"]] == [
         r["trial"] for r in rows
     ]
+
+
+def test_train_from_trial_retrains_the_trial_exactly_with_overrides():
+    from cnntui.core.runs import REQUEST, resolve_run
+    from cnntui.core.train.config import TrainConfig
+    from cnntui.core.tune.study import TuneRequest, run_worker
+
+    base = TrainConfig("mnist-mlp", epochs=1, limit=300, patience=0, seed=5, val_split=0.2)
+    report = run_worker(TuneRequest(base, trials=2, study="ft", space="lr=1e-3..1e-2:log"))
+    trial = report.outcomes[1]
+    result = CliRunner().invoke(
+        app, ["train", "--from-trial", "ft:1", "--epochs", "2", "--view", "none", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    end = json.loads(result.output.strip().splitlines()[-1])
+    retrained = TrainConfig.from_dict(resolve_run(end["run_id"]).read_json(REQUEST))
+    original = TrainConfig.from_dict(resolve_run(trial.run_id).read_json(REQUEST))
+    assert retrained.epochs == 2 and original.epochs == 1
+    assert retrained.learning_rate == trial.params["learning_rate"]
+    same = {k: v for k, v in original.to_dict().items() if k not in ("epochs", "name", "argv")}
+    assert {k: retrained.to_dict()[k] for k in same} == same
+    wrong = CliRunner().invoke(app, ["train", "mnist-conv", "--from-trial", "ft"])
+    assert wrong.exit_code == 2 and "trained mnist-mlp" in wrong.output
