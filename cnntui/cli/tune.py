@@ -167,7 +167,7 @@ def run(
         report = run_worker(
             request,
             sinks=lambda: _sinks(view, as_json, False),
-            on_trial=lambda o: _print_outcome(o, metric, as_json),
+            on_trial=lambda o: _print_outcome(o, metric, as_json, request),
             stop=stop,
         )
     finally:
@@ -183,8 +183,11 @@ def _fmt_params(params: dict[str, Any]) -> str:
     )
 
 
-def _print_outcome(outcome, metric: str, as_json: bool) -> None:
+def _print_outcome(outcome, metric: str, as_json: bool, request) -> None:
+    """The trial that just ended, then the leaderboard so far (all workers' trials)."""
     from dataclasses import asdict
+
+    from cnntui.core.tune.study import leaderboard, load_study, study_name
 
     if as_json:
         typer.echo(json.dumps({"trial": asdict(outcome)}))
@@ -195,6 +198,14 @@ def _print_outcome(outcome, metric: str, as_json: bool) -> None:
         f"trial {outcome.number}: {outcome.state}{value}{why} — {_fmt_params(outcome.params)}"
         + (f" — run {outcome.run_id}" if outcome.run_id else "")
     )
+    rows = leaderboard(load_study(study_name(request), request.storage, request.base.runs_dir))
+    done = [r for r in rows if r["value"] is not None]
+    if len(done) > 1:
+        typer.echo("leaderboard so far:\n" + _indent(_leaderboard_table(done[:5])) + "\n")
+
+
+def _indent(text: str) -> str:
+    return "\n".join("  " + line for line in text.splitlines())
 
 
 def _print_end(report, request, as_json: bool) -> None:
