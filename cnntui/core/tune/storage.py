@@ -37,6 +37,13 @@ def default_url(runs_dir: str | None = None) -> str:
     return f"sqlite:///{(root / DB_NAME).resolve()}"
 
 
+def sqlite_missing(url: str) -> bool:
+    """An SQLite URL whose file does not exist (reading it must not create it)."""
+    if not url.startswith("sqlite:///"):
+        return False
+    return not Path(url.split("sqlite:///", 1)[1]).exists()
+
+
 def describe(url: str) -> str:
     """The URL without its password, for messages."""
     try:

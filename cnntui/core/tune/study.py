@@ -387,6 +387,11 @@ def load_study(name: str, storage: str | None = None, runs_dir: str | None = Non
     import optuna
 
     url = storage or store.default_url(runs_dir)
+    if store.sqlite_missing(url):
+        raise TuneError(
+            f"no studies yet in {store.describe(url)}; start one with "
+            "`cnntui tune MODEL --study NAME` (or pass --storage URL)"
+        )
     rdb = store.open_storage(url)
     names = [s.study_name for s in optuna.get_all_study_summaries(rdb, include_best_trial=False)]
     if name not in names:
@@ -403,6 +408,8 @@ def list_studies(storage: str | None = None, runs_dir: str | None = None) -> lis
     import optuna
 
     url = storage or store.default_url(runs_dir)
+    if store.sqlite_missing(url):
+        return []
     rdb = store.open_storage(url)
     out = []
     for s in optuna.get_all_study_summaries(rdb, include_best_trial=True):
