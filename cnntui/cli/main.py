@@ -38,6 +38,7 @@ COMMANDS: list[tuple[str, str, str, str]] = [
     ("predict", "predict", "cmd", "predict"),
     ("evaluate", "evaluate", "cmd", "evaluate"),
     ("export", "export", "cmd", "export"),
+    ("tune", "app", "app", "tune"),
 ]
 
 

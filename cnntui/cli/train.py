@@ -225,6 +225,19 @@ Detach = Annotated[
 Tensorboard = Annotated[
     bool, _opt("--tensorboard", panel=OUTPUT, help="Also write TensorBoard logs in the run.")
 ]
+FromTrial = Annotated[
+    str | None,
+    _opt(
+        "--from-trial",
+        panel=CHECKPOINTS,
+        help="Retrain a `cnntui tune` trial exactly: STUDY (its best trial) or STUDY:N; "
+        "options given here override it (e.g. --epochs 50).",
+    ),
+]
+TuneStorage = Annotated[
+    str | None,
+    _opt("--storage", panel=CHECKPOINTS, help="The study's database URL, for --from-trial."),
+]
 
 
 @handle_errors
@@ -273,15 +286,19 @@ def train(
     quiet: Quiet = False,
     detach: Detach = False,
     tensorboard: Tensorboard = False,
+    from_trial: FromTrial = None,
+    storage: TuneStorage = None,
 ) -> None:
     """Train a zoo entry; defaults come from the entry (the article's setup)."""
     from cnntui.core.runs import resolve_run
-    from cnntui.core.train import execute, prepare_resume, prepare_run
+    from cnntui.core.train import execute, multiworker, prepare_resume, prepare_run
 
     if view not in VIEWS:
         raise CLIError(f"--view must be {', '.join(VIEWS[:-1])} or {VIEWS[-1]}; got {view!r}")
     if resume:
         run = prepare_resume(resolve_run(resume, runs_dir), epochs)
+    elif from_trial:
+        run = prepare_run(config_from_trial(from_trial, storage, ctx))
     elif not model:
         raise CLIError("give a MODEL to train (see `cnntui zoo list`), or --resume RUN")
     else:
@@ -290,7 +307,12 @@ def train(
         _start_detached(run, as_json, quiet)
         return
     _announce(run, as_json, quiet)
-    _report(run, execute(run, sinks=_sinks(view, as_json, quiet)), as_json, quiet)
+    result = execute(run, sinks=_sinks(view, as_json, quiet))
+    if result.status == "finished" and multiworker.is_scratch(run.dir):
+        multiworker.remove_scratch(run.dir)  # a non-chief worker: the chief wrote the run
+        if not as_json and not quiet:
+            typer.echo("this worker is not the chief: its scratch run was removed")
+    _report(run, result, as_json, quiet)
 
 
 def config_from_options(options: dict[str, Any]) -> TrainConfig:
@@ -322,6 +344,35 @@ def _learning_rate(text: str | float) -> float | str:
         return float(text)
     except ValueError:
         raise CLIError(f"--lr must be a number (e.g. 3e-3) or auto; got {text!r}") from None
+
+
+def config_from_trial(ref: str, storage: str | None, ctx: typer.Context) -> TrainConfig:
+    """A tune trial's exact request, with the options given on this command line on top."""
+    from cnntui.core.train.config import TrainConfig
+    from cnntui.core.tune.study import trial_request
+
+    runs_dir = ctx.params.get("runs_dir")
+    cfg, number, study = trial_request(ref, storage, runs_dir)
+    given = {
+        k
+        for k in ctx.params
+        if getattr(ctx.get_parameter_source(k), "name", "") == "COMMANDLINE"
+        and k not in ("from_trial", "storage")
+    }
+    if ctx.params.get("model") and ctx.params["model"] != cfg.model:
+        raise CLIError(
+            f"trial {study}:{number} trained {cfg.model}, not {ctx.params['model']}; "
+            "leave MODEL out with --from-trial"
+        )
+    overrides = config_from_options({**{k: ctx.params[k] for k in given}, "model": cfg.model})
+    known = {f.name for f in fields(TrainConfig)}
+    values = {**cfg.to_dict(), **{k: getattr(overrides, k) for k in given if k in known}}
+    if given & set(BUILDER_ARGS):
+        values["builder_args"] = {**(cfg.builder_args or {}), **overrides.builder_args}
+    values["name"] = values.get("name") if "name" in given else f"{study}-t{number}-retrain"
+    values["argv"] = ["cnntui", *sys.argv[1:]]
+    values["runs_dir"] = runs_dir
+    return TrainConfig.from_dict(values)
 
 
 def _sinks(view: str, as_json: bool, quiet: bool) -> list:

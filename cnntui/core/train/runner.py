@@ -19,6 +19,7 @@ from cnntui.core.atomic import atomic_write_json
 from cnntui.core.data.sources import classify_source
 from cnntui.core.errors import ConfigError
 from cnntui.core.runs import CONFIG, REQUEST, Run, create_run, resolve_run
+from cnntui.core.train import multiworker
 from cnntui.core.train.checkpoint import read_state
 from cnntui.core.train.config import TrainConfig, hyperparameters
 from cnntui.core.train.events import Sink
@@ -46,7 +47,10 @@ def prepare_run(cfg: TrainConfig) -> Run:
     cfg.zoo = [str(Path(z).expanduser().resolve()) for z in cfg.zoo]
     classify_source(cfg.data)  # a typo fails here, before a run directory exists
     entry = cfg.entry()
-    run = create_run(entry.name, cfg.name, cfg.runs_dir)
+    runs_dir = cfg.runs_dir
+    if not multiworker.writes_run(cfg.strategy):  # only the chief writes the real run
+        runs_dir = multiworker.scratch_runs_dir()
+    run = create_run(entry.name, cfg.name, runs_dir)
     atomic_write_json(run.path(REQUEST), cfg.to_dict())
     atomic_write_json(
         run.path(CONFIG),

@@ -74,6 +74,9 @@ def make_strategy(name: str = "default"):
     if name == "default":
         return tf.distribute.get_strategy()
     if name == "multiworker":
+        from cnntui.core.train import multiworker
+
+        multiworker.enable()
         return tf.distribute.MultiWorkerMirroredStrategy()
     if tf.config.list_logical_devices("GPU"):
         return tf.distribute.MirroredStrategy()

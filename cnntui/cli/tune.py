@@ -1,0 +1,357 @@
+"""``cnntui tune``: hyperparameter search with Optuna, every trial an ordinary run.
+
+``cnntui tune MODEL …`` (short for ``cnntui tune run MODEL …``) runs trials of a study until
+it has ``--trials``; run the same command in another terminal, or on another machine with
+the same ``--storage`` URL, to add a worker. ``cnntui tune show STUDY`` prints the
+leaderboard; ``cnntui tune list`` the studies.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import sys
+import threading
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from cnntui.cli.errors import CLIError, handle_errors
+
+
+class _RunByDefault(TyperGroup):
+    """``cnntui tune MODEL`` means ``cnntui tune run MODEL``."""
+
+    def resolve_command(self, ctx, args):
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            args.insert(0, "run")
+        return super().resolve_command(ctx, args)
+
+
+app = typer.Typer(
+    cls=_RunByDefault,
+    help="Hyperparameter search with Optuna: `cnntui tune MODEL --trials N`, "
+    "`cnntui tune show STUDY`, `cnntui tune list`.",
+    no_args_is_help=True,
+)
+
+Storage = Annotated[
+    str | None,
+    typer.Option(
+        "--storage",
+        help="Study database URL (default: sqlite in the runs folder), e.g. "
+        "postgresql://user:pass@host/db for workers on several machines.",
+    ),
+]
+RunsDir = Annotated[
+    str | None, typer.Option("--runs-dir", help="Runs folder (default: $CNNTUI_RUNS_DIR).")
+]
+_UNITS = {"h": 3600, "m": 60, "s": 1}
+
+
+def parse_duration(text: str) -> float:
+    """``90``, ``45s``, ``10m``, ``1h30m`` → seconds."""
+    text = text.strip().lower()
+    if re.fullmatch(r"\d+(\.\d+)?", text):
+        return float(text)
+    parts = re.findall(r"(\d+(?:\.\d+)?)([hms])", text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        raise CLIError(f"a duration looks like 90, 45s, 10m or 1h30m; got {text!r}")
+    return sum(float(n) * _UNITS[u] for n, u in parts)
+
+
+def _settings(values: list[str] | None) -> dict[str, Any]:
+    from cnntui.core.tune.space import _scalar, train_fields
+
+    out: dict[str, Any] = {}
+    allowed = train_fields()
+    for item in values or []:
+        key, sep, value = item.partition("=")
+        key = key.strip().replace("-", "_")
+        if not sep or not key:
+            raise CLIError(f"--set takes KEY=VALUE (a `cnntui train` option); got {item!r}")
+        if key not in allowed:
+            raise CLIError(f"--set {key}: not a training option; choose from {sorted(allowed)}")
+        out[key] = _scalar(value)
+    return out
+
+
+@app.command("run")
+@handle_errors
+def run(
+    model: Annotated[str, typer.Argument(help="Zoo entry to tune (see `cnntui zoo list`).")],
+    trials: Annotated[int, typer.Option("--trials", "-n", help="Trials in the study.")] = 20,
+    data: Annotated[
+        str | None, typer.Option("--data", "-d", help="Data source, as for `cnntui train`.")
+    ] = None,
+    study: Annotated[
+        str | None,
+        typer.Option("--study", help="Study name (default: MODEL-DATA); continues one."),
+    ] = None,
+    space: Annotated[
+        str | None,
+        typer.Option(
+            "--space",
+            help="lr=1e-4..1e-2:log,batch_size=32|64|128 or a .toml/.yaml file "
+            "(default: the entry's sensible space).",
+        ),
+    ] = None,
+    metric: Annotated[
+        str, typer.Option("--metric", help="val_accuracy (maximised) or val_loss (minimised).")
+    ] = "val_accuracy",
+    pruner: Annotated[
+        str, typer.Option("--pruner", help="median, hyperband or none (epoch-end pruning).")
+    ] = "median",
+    timeout: Annotated[
+        str | None, typer.Option("--timeout", help="Stop starting trials after 2h, 30m, …")
+    ] = None,
+    storage: Storage = None,
+    epochs: Annotated[int | None, typer.Option("--epochs", "-e", help="Epochs per trial.")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", help="Use only N images.")] = None,
+    val_split: Annotated[float, typer.Option("--val-split", help="Validation share.")] = 0.1,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of every trial's training.")] = 0,
+    sampler_seed: Annotated[
+        int | None, typer.Option("--sampler-seed", help="Seed of Optuna's sampler.")
+    ] = None,
+    patience: Annotated[int, typer.Option("--patience", help="Early stopping (0: off).")] = 0,
+    input_shape: Annotated[str | None, typer.Option("--input-shape", help="H,W,C.")] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Any other `cnntui train` option for every trial: KEY=VALUE."),
+    ] = None,
+    runs_dir: RunsDir = None,
+    zoo: Annotated[list[str] | None, typer.Option("--zoo", help="Extra zoo folder.")] = None,
+    view: Annotated[str, typer.Option("--view", help="auto, live, lines or none.")] = "lines",
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON line per trial.")] = False,
+) -> None:
+    """Search hyperparameters of MODEL; each trial is a run (runs watch/compare/evaluate)."""
+    from cnntui.cli.train import _sinks
+    from cnntui.core.registry import parse_input_shape
+    from cnntui.core.train.config import TrainConfig
+    from cnntui.core.tune.study import TuneRequest, run_worker
+
+    if view not in ("auto", "live", "lines", "none"):
+        raise CLIError(f"--view must be auto, live, lines or none; got {view!r}")
+    base = TrainConfig(
+        model=model,
+        data=data,
+        epochs=epochs,
+        limit=limit,
+        val_split=val_split,
+        seed=seed,
+        patience=patience,
+        input_shape=parse_input_shape(input_shape) if input_shape else None,
+        runs_dir=runs_dir,
+        zoo=list(zoo or []),
+        argv=["cnntui", *sys.argv[1:]],
+    )
+    for key, value in _settings(set_).items():
+        setattr(base, key, value)
+    base.validate()
+    request = TuneRequest(
+        base=base,
+        trials=trials,
+        study=study,
+        space=space,
+        metric=metric,
+        pruner=pruner,
+        storage=storage,
+        timeout=parse_duration(timeout) if timeout else None,
+        seed=sampler_seed,
+    )
+    stop = threading.Event()
+    old = signal.signal(signal.SIGINT, lambda *_: stop.set())
+    try:
+        report = run_worker(
+            request,
+            sinks=lambda: _sinks(view, as_json, False),
+            on_trial=lambda o: _print_outcome(o, metric, as_json, request),
+            stop=stop,
+        )
+    finally:
+        signal.signal(signal.SIGINT, old)
+    _print_end(report, request, as_json)
+    if report.stopped == "interrupted by user":
+        raise typer.Exit(130)
+
+
+def _fmt_params(params: dict[str, Any]) -> str:
+    return ", ".join(
+        f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in params.items()
+    )
+
+
+def _print_outcome(outcome, metric: str, as_json: bool, request) -> None:
+    """The trial that just ended, then the leaderboard so far (all workers' trials)."""
+    from dataclasses import asdict
+
+    from cnntui.core.tune.study import leaderboard, load_study, study_name
+
+    if as_json:
+        typer.echo(json.dumps({"trial": asdict(outcome)}))
+        return
+    value = f" {metric} {outcome.value:.4f}" if outcome.value is not None else ""
+    why = f" ({outcome.reason})" if outcome.reason else ""
+    typer.echo(
+        f"trial {outcome.number}: {outcome.state}{value}{why} — {_fmt_params(outcome.params)}"
+        + (f" — run {outcome.run_id}" if outcome.run_id else "")
+    )
+    rows = leaderboard(load_study(study_name(request), request.storage, request.base.runs_dir))
+    done = [r for r in rows if r["value"] is not None]
+    if len(done) > 1:
+        typer.echo("leaderboard so far:\n" + _indent(_leaderboard_table(done[:5])) + "\n")
+
+
+def _indent(text: str) -> str:
+    return "\n".join("  " + line for line in text.splitlines())
+
+
+def _print_end(report, request, as_json: bool) -> None:
+    from cnntui.core.tune.study import leaderboard, load_study
+
+    study = load_study(report.study, request.storage, request.base.runs_dir)
+    rows = leaderboard(study)
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    "study": report.study,
+                    "storage": report.storage,
+                    "ran": len(report.outcomes),
+                    "stopped": report.stopped,
+                    "leaderboard": rows,
+                }
+            )
+        )
+        return
+    typer.echo("")
+    typer.echo(_leaderboard_table(rows[:10]))
+    ran = len(report.outcomes)
+    typer.echo(
+        f"\nstudy {report.study} ({report.storage}): this worker ran {ran} trial"
+        f"{'s' if ran != 1 else ''}; {len(rows)} in the study"
+        + (f"; stopped: {report.stopped}" if report.stopped else "")
+    )
+    typer.echo(f"details: cnntui tune show {report.study}")
+
+
+def _leaderboard_table(rows: list[dict[str, Any]]) -> str:
+    from cnntui.cli.runs import _table
+
+    table = [
+        [
+            str(r["trial"]),
+            f"{r['value']:.4f}" if r["value"] is not None else "-",
+            r["state"],
+            str(r["epochs"] or "-"),
+            _fmt_params(r["params"]),
+            r["run_id"] or "-",
+        ]
+        for r in rows
+    ]
+    return _table(table, ["trial", "value", "state", "epochs", "parameters", "run"])
+
+
+@app.command("show")
+@handle_errors
+def show(
+    study: Annotated[str, typer.Argument(help="Study name (see `cnntui tune list`).")],
+    storage: Storage = None,
+    runs_dir: RunsDir = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Leaderboard, parameter importances and the best trial's curve."""
+    from cnntui.core.tune.study import importances, leaderboard, load_study
+
+    st = load_study(study, storage, runs_dir)
+    rows = leaderboard(st)
+    imp = importances(st)
+    definition = st.user_attrs.get("definition") or {}
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    "study": study,
+                    "direction": st.direction.name.lower(),
+                    "definition": definition,
+                    "importances": imp,
+                    "leaderboard": rows,
+                },
+                indent=2,
+            )
+        )
+        return
+    typer.echo(
+        f"study {study}: {definition.get('model', '?')}, {definition.get('metric', '?')} "
+        f"({st.direction.name.lower()}), space {definition.get('space', '?')}"
+    )
+    typer.echo(_leaderboard_table(rows))
+    if imp:
+        typer.echo("\nparameter importances (Optuna, fANOVA):")
+        for name, value in imp.items():
+            typer.echo(f"  {name:<20} {value:6.3f}  {'█' * int(round(value * 30))}")
+    best = next((r for r in rows if r["state"] == "complete" and r["run_id"]), None)
+    if best:
+        _plot_best(best["run_id"], definition.get("metric", "val_accuracy"), runs_dir)
+
+
+def _plot_best(run_id: str, metric: str, runs_dir: str | None) -> None:
+    import shutil
+
+    import plotext as plt
+
+    from cnntui.cli.runs import _history
+    from cnntui.core.runs import RunNotFoundError, resolve_run
+
+    try:
+        run = resolve_run(run_id, runs_dir)
+    except RunNotFoundError:
+        return
+    hist = [h for h in _history(run) if metric in h]
+    if not hist:
+        return
+    plt.clear_figure()
+    plt.theme("clear")
+    plt.plotsize(min(100, shutil.get_terminal_size((100, 30)).columns - 1), 14)
+    plt.title(f"best trial: {metric} per epoch (run {run.id})")
+    plt.plot([h["epoch"] + 1 for h in hist], [h[metric] for h in hist], marker="braille")
+    if not sys.stdout.isatty():
+        plt.clear_color()
+    typer.echo("\n" + plt.build())
+
+
+@app.command("list")
+@handle_errors
+def list_(
+    storage: Storage = None,
+    runs_dir: RunsDir = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Every study in the storage, with its best value."""
+    from cnntui.cli.runs import _table
+    from cnntui.core.tune.study import list_studies
+
+    rows = list_studies(storage, runs_dir)
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        typer.echo("no studies yet; start one with `cnntui tune MODEL --trials N`")
+        return
+    typer.echo(
+        _table(
+            [
+                [
+                    r["study"],
+                    str(r["model"] or "-"),
+                    str(r["trials"]),
+                    f"{r['best_value']:.4f}" if r["best_value"] is not None else "-",
+                    str(r["best_trial"] if r["best_trial"] is not None else "-"),
+                ]
+                for r in rows
+            ],
+            ["study", "model", "trials", "best", "best trial"],
+        )
+    )
