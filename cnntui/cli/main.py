@@ -36,6 +36,7 @@ COMMANDS: list[tuple[str, str, str, str]] = [
     ("runs", "app", "app", "runs"),
     ("predict", "predict", "cmd", "predict"),
     ("evaluate", "evaluate", "cmd", "evaluate"),
+    ("explain", "explain", "cmd", "explain"),
 ]
 
 

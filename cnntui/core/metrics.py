@@ -232,3 +232,10 @@ def highest_loss(losses: np.ndarray, limit: int = 20) -> np.ndarray:
     """Indices of the ``limit`` examples with the highest loss, highest first."""
     losses = np.asarray(losses).reshape(-1)
     return np.argsort(-losses, kind="stable")[:limit]
+
+
+def spearman(x: np.ndarray, y: np.ndarray) -> float | None:
+    """Spearman rank correlation (ties share their average rank); ``None`` if constant."""
+    x = np.asarray(x, dtype=np.float64).reshape(-1)
+    y = np.asarray(y, dtype=np.float64).reshape(-1)
+    return pearson(_average_ranks(x), _average_ranks(y))
