@@ -37,6 +37,7 @@ COMMANDS: list[tuple[str, str, str, str]] = [
     ("predict", "predict", "cmd", "predict"),
     ("evaluate", "evaluate", "cmd", "evaluate"),
     ("explain", "explain", "cmd", "explain"),
+    ("calibrate", "calibrate", "cmd", "calibrate"),
 ]
 
 

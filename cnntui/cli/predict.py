@@ -116,6 +116,9 @@ def predict(
         ),
     ] = False,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Images per batch.")] = 64,
+    no_calibration: Annotated[
+        bool, typer.Option("--no-calibration", help="Ignore the run's `cnntui calibrate` fit.")
+    ] = False,
 ) -> None:
     """Classify images with a trained model; bad files are reported, the rest still run.
 
@@ -140,6 +143,11 @@ def predict(
     loaded = None
     if any(err is None for _, err in inputs):
         loaded = open_model(run, checkpoint, labels=label_list, unsafe=unsafe)
+        if not no_calibration:
+            from cnntui.core.calibration import use_run_calibration
+
+            if note := use_run_calibration(loaded):
+                loaded.notes.append(note)
         for note in loaded.notes:
             typer.echo(f"note: {note}", err=True)
     results = (

@@ -38,6 +38,7 @@ class LoadedModel:
     logits: bool = False
     run: Run | None = None
     notes: list[str] = field(default_factory=list)
+    temperature: float = 1.0  # temperature scaling (cnntui.core.calibration); 1: none
 
     @property
     def binary(self) -> bool:

@@ -297,3 +297,43 @@ def filter_grid(loaded: LoadedModel, layer: str) -> tuple[np.ndarray, dict[str, 
         tiles = np.repeat(np.rint(grey * 255).astype(np.uint8)[..., None], 3, axis=-1)
     info = {"layer": ref.path, "kernel": [kh, kw, cin, cout], "shown": len(k)}
     return tile_grid(tiles), info
+
+
+def unscale(x: np.ndarray, pre: Any) -> np.ndarray:
+    """Model input back to the uint8 pixels :func:`scale_uint8` made it from."""
+    px = np.clip(np.rint(np.asarray(x, dtype=np.float64) / pre.scale), 0, 255)
+    return (255 - px if pre.invert else px).astype(np.uint8)
+
+
+def explain_worst(
+    loaded: LoadedModel, result: Any, n: int, folder: str | Path, cmap: str = DEFAULT_CMAP
+) -> list[dict[str, Any]]:
+    """Overlays of the ``n`` highest-loss examples of an evaluation, explaining the class
+    the model predicted (Grad-CAM, or saliency for a model with no spatial layer), written
+    to ``folder`` as ``NN-<id>.png``; returns what was written, worst first."""
+    import re
+
+    from cnntui.core import metrics
+
+    if result.images is None or not len(result.y_true):
+        return []
+    method = "gradcam"
+    try:
+        ref = layer_for(loaded, method, None)
+    except LayerChoiceError:
+        method, ref = "saliency", None
+    idx = metrics.highest_loss(result.losses, n)
+    pixels = unscale(result.images[idx], loaded.preprocessing)
+    _, heat, _ = explain_arrays(loaded, pixels, result.y_pred[idx], method, ref)
+    folder = Path(folder)
+    for old in folder.glob("[0-9][0-9]-*.png") if folder.is_dir() else []:
+        old.unlink()
+    out = []
+    for rank, (i, h, px) in enumerate(zip(idx.tolist(), heat, pixels), start=1):
+        e = result.example(i)
+        slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(str(e["id"])).name)[:60]
+        path = folder / f"{rank:02d}-{slug}.png"
+        save_png(path, upscale(overlay(px, h, cmap=cmap)))
+        out.append({"rank": rank, **e, "method": method, "layer": ref.path if ref else None,
+                    "file": str(path)})  # fmt: skip
+    return out
