@@ -61,3 +61,13 @@ class Predicted(Message):
         self.predictions = predictions
         self.previews = previews
         self.done = done
+
+
+class HeatmapReady(Message):
+    """A Grad-CAM overlay (uint8 RGB) for image ``index`` of a screen's list, or why not."""
+
+    def __init__(self, index: int, overlay: Any, error: str | None = None) -> None:
+        super().__init__()
+        self.index = index
+        self.overlay = overlay
+        self.error = error
