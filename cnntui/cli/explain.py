@@ -137,6 +137,7 @@ def explain(
 
     Exit code 0: every image explained; 1: some files failed; 2: bad arguments.
     """
+    from cnntui.core.calibration import use_run_calibration
     from cnntui.core.checkpoints import open_model, parse_labels
     from cnntui.core.explain.colormap import CMAPS
     from cnntui.core.explain.explainer import (
@@ -164,6 +165,8 @@ def explain(
         raise typer.BadParameter(f"--out {out} exists and is not a folder")
     inputs = collect_inputs(paths or [])
     loaded = open_model(run, checkpoint, labels=parse_labels(labels), unsafe=unsafe)
+    if note := use_run_calibration(loaded):  # the probabilities shown are predict's
+        loaded.notes.append(note)
     for note in loaded.notes:
         typer.echo(f"note: {note}", err=True)
     if filters:
