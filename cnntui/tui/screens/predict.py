@@ -81,7 +81,7 @@ class PredictScreen(WorkbenchScreen):
     BINDINGS = [
         Binding("ctrl+o", "browse", "Browse"),
         Binding("ctrl+r", "predict", "Predict"),
-        Binding("h", "heatmap", "Heatmap"),
+        Binding("h", "heatmap", "Heatmap", show=False),  # in docs/tui.md; footer unchanged
     ]
 
     def __init__(self) -> None:
