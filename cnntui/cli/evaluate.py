@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -11,6 +12,8 @@ import typer
 from cnntui.cli.errors import handle_errors
 
 MAX_DRAWN_CLASSES = 20
+MAX_CURVES = 10
+CHART_COLOURS = ["red", "green", "blue", "orange", "cyan", "magenta", "yellow", "white"]
 GREENS = (22, 28, 34, 40, 46)
 REDS = (52, 88, 124, 160, 196)
 
@@ -118,12 +121,78 @@ def report_lines(report: dict[str, Any], color: bool = False) -> list[str]:
                 f"  {pair['true']} → {pair['predicted']}  {pair['count']:>5}  "
                 f"({pair['rate']:.1%} of {pair['true']})  e.g. {ex}"
             )
+    out += calibration_lines(report, color)
+    out += curve_lines(report, color)
     out += ["", "highest loss"]
     for e in report["highest_loss"][:10]:
         out.append(
             f"  {e['id']:<24} true {e['true']:<10} predicted {e['predicted']:<10} "
             f"p={e['probability']:.3f}  loss {e['loss']:.3f}"
         )
+    return out
+
+
+def _chart(series, title: str, xlabel: str, color: bool, bars=None) -> list[str]:
+    """A plotext chart on the unit square as lines of text."""
+    import plotext as plt
+
+    plt.clear_figure()
+    plt.theme("clear")
+    plt.plotsize(64, 18)
+    plt.title(title)
+    if bars:
+        plt.bar(*bars, label="accuracy", width=1 / 15, color="blue")
+    for (xs, ys, label), colour in zip(series, CHART_COLOURS * 4):
+        plt.plot(xs, ys, label=label, marker="braille", color=colour)
+    plt.xlim(0, 1)
+    plt.xticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
+    plt.ylim(0, 1)
+    plt.xlabel(xlabel)
+    if not color:
+        plt.clear_color()
+    return plt.build().splitlines()
+
+
+def calibration_lines(report: dict[str, Any], color: bool = False) -> list[str]:
+    """ECE, MCE, NLL, Brier and the reliability diagram."""
+    cal = report.get("calibration")
+    if not cal:
+        return []
+    t = cal.get("temperature", 1.0)
+    how = f"temperature {t:.3f} applied" if t != 1.0 else "uncalibrated (see `cnntui calibrate`)"
+    out = [
+        "",
+        f"calibration ({how}): ECE {cal['ece']:.4f}  MCE {cal['mce']:.4f}  "
+        f"NLL {cal['nll']:.4f}  Brier {cal['brier']:.4f}  ({len(cal['bins'])} bins)",
+    ]
+    full = [b for b in cal["bins"] if b["count"]]
+    mids = [(b["lo"] + b["hi"]) / 2 for b in full]
+    out += _chart(
+        [([0, 1], [0, 1], "perfect")], "reliability: accuracy per confidence bin",
+        "confidence", color, bars=(mids, [b["accuracy"] for b in full]),
+    )  # fmt: skip
+    return out
+
+
+def curve_lines(report: dict[str, Any], color: bool = False) -> list[str]:
+    """ROC curves (one-vs-rest, at most 10 drawn) and, for two classes, precision-recall."""
+    curves = report.get("roc_curves") or []
+    if not curves:
+        return []
+    shown = curves[:MAX_CURVES]
+    out = [""]
+    if len(curves) > len(shown):
+        out.append(f"ROC: {len(shown)} of {len(curves)} classes drawn (all in --json)")
+    series = [(c["fpr"], c["tpr"], f"{c['class'][:10]} {c['auc']:.3f}") for c in shown]
+    out += _chart(series, "ROC (one-vs-rest), AUC per class", "false positive rate", color)
+    pr = report.get("pr_curve")
+    if pr:
+        ap = pr["average_precision"]
+        label = f"AP {ap:.3f}"
+        out += [""] + _chart(
+            [(pr["recall"], pr["precision"], label)],
+            f"precision-recall (positive: {pr['positive_class']})", "recall", color,
+        )  # fmt: skip
     return out
 
 
@@ -172,8 +241,25 @@ def evaluate(
             help="Allow Lambda-layer code in the checkpoint to run (trusted files only).",
         ),
     ] = False,
+    no_calibration: Annotated[
+        bool, typer.Option("--no-calibration", help="Ignore the run's `cnntui calibrate` fit.")
+    ] = False,
+    plots: Annotated[
+        Path | None,
+        typer.Option("--plots", help="Write ROC, PR, reliability and confusion PNGs here."),
+    ] = None,
+    explain_worst: Annotated[
+        int,
+        typer.Option(
+            "--explain-worst",
+            min=0,
+            metavar="N",
+            help="Write Grad-CAM overlays of the N highest-loss images (run's worst/).",
+        ),
+    ] = 0,  # fmt: skip
 ) -> None:
-    """Loss, accuracy, confusion matrix, per-class table, ROC AUC, worst images.
+    """Loss, accuracy, confusion matrix, per-class table, ROC/PR curves, calibration,
+    worst images.
 
     The report is also written to the run folder as evaluation.json.
     """
@@ -183,12 +269,26 @@ def evaluate(
 
     if checkpoint not in ("best", "last"):
         raise typer.BadParameter("--checkpoint must be best or last")
+    if plots is not None and plots.exists() and not plots.is_dir():
+        raise typer.BadParameter(f"--plots {plots} exists and is not a folder")
     _, report = evaluate_run(
         run, data=data, split=split, checkpoint=checkpoint, unsafe=unsafe, limit=limit,
-        top_k=top_k, tta=tta,
+        top_k=top_k, tta=tta, calibration=not no_calibration, explain_worst=explain_worst,
     )  # fmt: skip
+    if plots is not None:
+        from cnntui.core.plots import write_plots
+
+        report["plots"] = write_plots(report, plots)
     if as_json:
         typer.echo(json.dumps(report, indent=2))
         return
     color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
     typer.echo("\n".join(report_lines(report, color=color)))
+    worst = report.get("explain_worst") or []
+    if worst:
+        typer.echo(f"\nhighest-loss images explained ({worst[0]['method']}, predicted class):")
+        for w in worst:
+            typer.echo(f"  {w['rank']:>2}. {w['id']}  true {w['true']}  predicted "
+                       f"{w['predicted']}  loss {w['loss']:.3f}  {w['file']}")  # fmt: skip
+    for path in report.get("plots", []):
+        typer.echo(f"wrote {path}")

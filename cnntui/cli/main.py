@@ -39,6 +39,8 @@ COMMANDS: list[tuple[str, str, str, str]] = [
     ("evaluate", "evaluate", "cmd", "evaluate"),
     ("export", "export", "cmd", "export"),
     ("tune", "app", "app", "tune"),
+    ("explain", "explain", "cmd", "explain"),
+    ("calibrate", "calibrate", "cmd", "calibrate"),
 ]
 
 

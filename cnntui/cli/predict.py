@@ -130,6 +130,9 @@ def predict(
         str | None,
         typer.Option("--tta", help="Test-time augmentation: flip (image and mirror averaged)."),
     ] = None,
+    no_calibration: Annotated[
+        bool, typer.Option("--no-calibration", help="Ignore the run's `cnntui calibrate` fit.")
+    ] = False,
 ) -> None:
     """Classify images with a trained model; bad files are reported, the rest still run.
 
@@ -160,6 +163,11 @@ def predict(
             loaded = open_exported(model, labels=label_list)
         else:
             loaded = open_model(run, checkpoint, labels=label_list, unsafe=unsafe)
+            if not no_calibration:
+                from cnntui.core.calibration import use_run_calibration
+
+                if note := use_run_calibration(loaded):
+                    loaded.notes.append(note)
         for note in loaded.notes + ([NOTE[tta]] if tta else []):
             typer.echo(f"note: {note}", err=True)
     results = (

@@ -39,6 +39,7 @@ class LoadedModel:
     run: Run | None = None
     notes: list[str] = field(default_factory=list)
     runtime: Any = None  # an exported model's runtime (``predict(x)`` → raw output) instead
+    temperature: float = 1.0  # temperature scaling (cnntui.core.calibration); 1: none
 
     @property
     def binary(self) -> bool:

@@ -47,6 +47,7 @@ class EvaluationResult:
     images: np.ndarray | None = None
     loss_name: str = "crossentropy"
     binary_head: bool = False
+    temperature: float = 1.0
 
     def __post_init__(self) -> None:
         self.y_true = np.asarray(self.y_true, dtype=np.int64).reshape(-1)
@@ -150,10 +151,38 @@ class EvaluationResult:
             "highest_loss": [
                 self.example(int(i)) for i in metrics.highest_loss(self.losses, max_examples)
             ],
+            "calibration": self._calibration() if n else None,
+            "roc_curves": self._roc_curves() if n else [],
+            "pr_curve": self._pr_curve() if k == 2 and n else None,
             "notes": list(self.notes),
             "created": time.time(),
         }
         return out
+
+    def _calibration(self) -> dict[str, Any]:
+        cal = metrics.calibration(self.y_true, self.probs, binary=self.num_classes == 2)
+        return {"temperature": self.temperature, "bins_count": len(cal["bins"]), **cal}
+
+    def _roc_curves(self) -> list[dict[str, Any]]:
+        """One-vs-rest ROC curve per class (at most 200 points each); one for two classes."""
+        out = []
+        for c in range(1, 2) if self.num_classes == 2 else range(self.num_classes):
+            positive = self.y_true == c
+            if positive.all() or not positive.any():
+                continue
+            curve = metrics.thin_curve(metrics.roc_curve(self.probs[:, c], positive), ("fpr",))
+            curve.pop("thresholds")
+            auc = metrics.roc_auc(self.probs[:, c], positive)
+            out.append({"class": self.class_names[c], "index": c, "auc": auc, **curve})
+        return out
+
+    def _pr_curve(self) -> dict[str, Any] | None:
+        positive = self.y_true == 1
+        if positive.all() or not positive.any():
+            return None
+        curve = metrics.thin_curve(metrics.pr_curve(self.probs[:, 1], positive), ("recall",))
+        curve.pop("thresholds")
+        return {"positive_class": self.class_names[1], **curve}
 
     def _binary(self) -> dict[str, Any]:
         scores, positive = self.probs[:, 1], self.y_true == 1
@@ -376,17 +405,23 @@ def evaluate_run(
     write: bool = True,
     keep_images: bool = False,
     tta: str | None = None,
+    calibration: bool = True,
+    explain_worst: int = 0,
 ) -> tuple[EvaluationResult, dict[str, Any]]:
     """Evaluate a run's checkpoint; write the report to the run directory when ``write``.
 
     ``tta``: test-time augmentation (``flip``); the report's ``tta`` says which was used.
+    ``calibration``: apply the run's temperature (``cnntui calibrate``) when it has one;
+    ``explain_worst``: write Grad-CAM overlays of that many highest-loss images.
     """
+    from cnntui.core.calibration import use_run_calibration
     from cnntui.core.data.sources import classify_source
     from cnntui.core.tta import NOTE, check_tta
 
     tta = check_tta(tta)
     loaded = open_model(run_ref, unsafe=unsafe, which=checkpoint)
     run = loaded.run
+    cal_note = use_run_calibration(loaded) if calibration else None
     assert run is not None
     if data is not None and split == "test" and classify_source(data).kind == "folder":
         dataset, used_split, ids, notes = folder_batches(data, loaded, limit)
@@ -394,13 +429,22 @@ def evaluate_run(
     else:
         dataset, source, used_split, ids, notes = load_split(run.config, data, split, limit)
     result = evaluate_batches(
-        loaded, dataset, ids=ids, id_prefix=used_split, keep_images=keep_images,
-        loss=_training_loss(run, loaded), tta=tta,
+        loaded, dataset, ids=ids, id_prefix=used_split,
+        keep_images=keep_images or explain_worst > 0, loss=_training_loss(run, loaded), tta=tta,
     )  # fmt: skip
     result.source, result.split = source, used_split
-    result.notes = notes + loaded.notes + ([NOTE[tta]] if tta else [])
+    result.temperature = loaded.temperature
+    result.notes = (
+        notes + loaded.notes + ([cal_note] if cal_note else []) + ([NOTE[tta]] if tta else [])
+    )
+    if loaded.temperature != 1.0 and used_split == "val":
+        result.notes.append("the temperature was fitted on this same split: optimistic figures")
     report = result.report(top_k=top_k)
     report["tta"] = tta or "none"
+    if explain_worst:
+        from cnntui.core.explain.explainer import explain_worst as write_worst
+
+        report["explain_worst"] = write_worst(loaded, result, explain_worst, run.path("worst"))
     if write:
         atomic_write_json(evaluation_path(run, data), report)
     return result, report

@@ -232,3 +232,116 @@ def highest_loss(losses: np.ndarray, limit: int = 20) -> np.ndarray:
     """Indices of the ``limit`` examples with the highest loss, highest first."""
     losses = np.asarray(losses).reshape(-1)
     return np.argsort(-losses, kind="stable")[:limit]
+
+
+def spearman(x: np.ndarray, y: np.ndarray) -> float | None:
+    """Spearman rank correlation (ties share their average rank); ``None`` if constant."""
+    x = np.asarray(x, dtype=np.float64).reshape(-1)
+    y = np.asarray(y, dtype=np.float64).reshape(-1)
+    return pearson(_average_ranks(x), _average_ranks(y))
+
+
+CALIBRATION_BINS = 15
+
+
+def reliability_bins(
+    y_true: np.ndarray, probs: np.ndarray, n_bins: int = CALIBRATION_BINS
+) -> dict[str, Any]:
+    """Top-label calibration (Guo et al. 2017): equal-width confidence bins ``(lo, hi]``.
+
+    Returns ``ece`` (support-weighted mean |accuracy - confidence|), ``mce`` (the largest
+    gap over non-empty bins) and ``bins`` [{lo, hi, count, confidence, accuracy}].
+    """
+    y_true = np.asarray(y_true, dtype=np.int64).reshape(-1)
+    probs = np.asarray(probs, dtype=np.float64)
+    conf = probs.max(axis=1) if len(probs) else np.zeros(0)
+    correct = (probs.argmax(axis=1) == y_true) if len(probs) else np.zeros(0, bool)
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    which = np.clip(np.searchsorted(edges, conf, side="left") - 1, 0, n_bins - 1)
+    bins, ece, mce = [], 0.0, 0.0
+    for b in range(n_bins):
+        mask = which == b
+        count = int(mask.sum())
+        row: dict[str, Any] = {"lo": float(edges[b]), "hi": float(edges[b + 1]), "count": count}
+        if count:
+            c, a = float(conf[mask].mean()), float(correct[mask].mean())
+            row.update(confidence=c, accuracy=a)
+            ece += count / len(conf) * abs(a - c)
+            mce = max(mce, abs(a - c))
+        else:
+            row.update(confidence=None, accuracy=None)
+        bins.append(row)
+    return {"ece": float(ece), "mce": float(mce), "bins": bins}
+
+
+def brier_score(y_true: np.ndarray, probs: np.ndarray, binary: bool = False) -> float:
+    """Mean squared error of the probabilities against the one-hot label, summed over
+    classes (Brier 1950); for two classes (``binary``) the usual ``(p1 - y)^2``."""
+    y_true = np.asarray(y_true, dtype=np.int64).reshape(-1)
+    probs = np.asarray(probs, dtype=np.float64)
+    if not len(y_true):
+        return 0.0
+    if binary:
+        return float(np.mean((probs[:, 1] - y_true) ** 2))
+    onehot = np.eye(probs.shape[1])[y_true]
+    return float(np.mean(np.sum((probs - onehot) ** 2, axis=1)))
+
+
+def calibration(y_true: np.ndarray, probs: np.ndarray, binary: bool = False) -> dict[str, Any]:
+    """ECE, MCE (15 bins), negative log-likelihood, Brier score and the reliability bins."""
+    rel = reliability_bins(y_true, probs)
+    nll = float(np.mean(cross_entropy(y_true, probs))) if len(probs) else 0.0
+    return {
+        "ece": rel["ece"],
+        "mce": rel["mce"],
+        "nll": nll,
+        "brier": brier_score(y_true, probs, binary),
+        "bins": rel["bins"],
+    }
+
+
+def roc_curve(scores: np.ndarray, positive: np.ndarray) -> dict[str, list[float]]:
+    """False and true positive rates at every distinct score threshold, from (0, 0) to (1, 1)."""
+    scores = np.asarray(scores, dtype=np.float64).reshape(-1)
+    positive = np.asarray(positive, dtype=bool).reshape(-1)
+    order = np.argsort(-scores, kind="mergesort")
+    s, p = scores[order], positive[order]
+    last = np.r_[np.flatnonzero(np.diff(s)), len(s) - 1]  # the end of each run of ties
+    tp, fp = np.cumsum(p)[last], np.cumsum(~p)[last]
+    n_pos, n_neg = max(int(p.sum()), 1), max(int((~p).sum()), 1)
+    return {
+        "fpr": [0.0, *(fp / n_neg).tolist()],
+        "tpr": [0.0, *(tp / n_pos).tolist()],
+        "thresholds": [float("inf"), *s[last].tolist()],
+    }
+
+
+def pr_curve(scores: np.ndarray, positive: np.ndarray) -> dict[str, Any]:
+    """Precision and recall at every distinct threshold, and average precision
+    (the step-wise area, as scikit-learn computes it)."""
+    scores = np.asarray(scores, dtype=np.float64).reshape(-1)
+    positive = np.asarray(positive, dtype=bool).reshape(-1)
+    order = np.argsort(-scores, kind="mergesort")
+    s, p = scores[order], positive[order]
+    last = np.r_[np.flatnonzero(np.diff(s)), len(s) - 1]
+    tp = np.cumsum(p)[last].astype(np.float64)
+    predicted = (last + 1).astype(np.float64)
+    n_pos = int(p.sum())
+    precision = tp / predicted
+    recall = tp / n_pos if n_pos else np.zeros_like(tp)
+    ap = float(np.sum(np.diff(np.r_[0.0, recall]) * precision)) if n_pos else None
+    return {
+        "precision": [1.0, *precision.tolist()],
+        "recall": [0.0, *recall.tolist()],
+        "thresholds": [float("inf"), *s[last].tolist()],
+        "average_precision": ap,
+    }
+
+
+def thin_curve(curve: dict[str, Any], keys: tuple[str, str], limit: int = 200) -> dict[str, Any]:
+    """At most ``limit`` evenly spaced points of a curve (ends kept), for reports."""
+    n = len(curve[keys[0]])
+    if n <= limit:
+        return curve
+    idx = np.unique(np.linspace(0, n - 1, limit).round().astype(int))
+    return {k: ([v[i] for i in idx] if isinstance(v, list) else v) for k, v in curve.items()}

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from cnntui.core.calibration import apply_temperature
 from cnntui.core.checkpoints import LoadedModel
 from cnntui.core.exact_png import decodes_exactly
 from cnntui.core.images import Preprocessing, scale_uint8, try_load_image_uint8
@@ -147,7 +148,8 @@ def make_predictor(
             raw = np.asarray(model.predict_on_batch(padded))[:n]
         else:
             raw = model.predict_on_batch(x)
-        return to_class_probabilities(raw, loaded.binary, loaded.logits)
+        probs = to_class_probabilities(raw, loaded.binary, loaded.logits)
+        return apply_temperature(probs, loaded.temperature)
 
     from cnntui.core.tta import with_tta
 

@@ -49,3 +49,12 @@ class Predicted(Message):
     predictions: list[Any]
     previews: list[Any]
     done: bool
+
+
+@dataclass
+class HeatmapReady(Message):
+    """A Grad-CAM overlay (uint8 RGB) for image ``index`` of a screen's list, or why not."""
+
+    index: int
+    overlay: Any
+    error: str | None = None

@@ -18,7 +18,7 @@ from textual.widgets import Button, Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
-from cnntui.tui.messages import Predicted
+from cnntui.tui.messages import HeatmapReady, Predicted
 from cnntui.tui.screens.base import WorkbenchScreen
 from cnntui.tui.widgets.image import HalfBlockImage
 from cnntui.tui.widgets.nav import ScreenBar
@@ -85,12 +85,16 @@ class PredictScreen(WorkbenchScreen):
     BINDINGS = [
         Binding("ctrl+r", "predict", "Predict"),
         Binding("ctrl+o", "browse", "Browse"),
+        Binding("ctrl+k", "heatmap", "Heatmap", show=False),  # in docs/tui.md; footer unchanged
     ]
 
     def __init__(self) -> None:
         super().__init__()
         self.predictions: list[Any] = []
         self.previews: list[Any] = []
+        self.loaded: Any = None  # the model the predictions came from (for heatmaps)
+        self.heatmaps: dict[int, Any] = {}  # Grad-CAM overlays, cached per image
+        self.show_heatmap = False
 
     def compose(self) -> ComposeResult:
         yield ScreenBar(self.SCREEN)
@@ -147,7 +151,7 @@ class PredictScreen(WorkbenchScreen):
         if not paths:
             self.notify("Type or browse to at least one image file or folder.", severity="warning")
             return
-        self.predictions, self.previews = [], []
+        self.predictions, self.previews, self.heatmaps = [], [], {}
         self.query_one("#predict-files", OptionList).clear_options()
         self.query_one("#predict-result", Static).update("")
         self.query_one("#predict-summary", Static).update(f"Loading {run_id}…")
@@ -162,6 +166,7 @@ class PredictScreen(WorkbenchScreen):
         worker = get_current_worker()
         run = resolve_run(run_id, self.app.runs_dir)
         loaded = open_model(str(run.dir))
+        self.loaded = loaded
         inputs = collect_inputs(paths)
         batch: list[Any] = []
         previews: list[Any] = []
@@ -202,10 +207,60 @@ class PredictScreen(WorkbenchScreen):
             f"{len(self.predictions)} file(s), {bad} unreadable{state}"
         )
 
+    def _selected(self) -> int | None:
+        index = self.query_one("#predict-files", OptionList).highlighted
+        return index if index is not None and index < len(self.predictions) else None
+
+    def shown_pixels(self, i: int) -> Any:
+        """The heatmap overlay of image ``i`` when toggled on and ready, else its preview."""
+        if self.show_heatmap and isinstance(self.heatmaps.get(i), np.ndarray):
+            return self.heatmaps[i]
+        return self.previews[i]
+
+    def _render_selected(self) -> None:
+        i = self._selected()
+        if i is None:
+            return
+        result = render_prediction(self.predictions[i], self.shown_pixels(i))
+        if self.show_heatmap and isinstance(self.heatmaps.get(i), str):
+            result = Group(result, Text(f"no heatmap: {self.heatmaps[i]}"))
+        self.query_one("#predict-result", Static).update(result)
+
+    def action_heatmap(self) -> None:
+        """Toggle the Grad-CAM heatmap over the selected image (computed once, in a worker)."""
+        self.show_heatmap = not self.show_heatmap
+        i = self._selected()
+        if i is not None:
+            self._ensure_heatmap(i)
+        self._render_selected()
+
+    def _ensure_heatmap(self, i: int) -> None:
+        if self.show_heatmap and i not in self.heatmaps and self.loaded is not None:
+            if self.predictions[i].ok:
+                self.heatmaps[i] = None  # being computed
+                self.heatmap_worker(i, self.predictions[i].path)
+
+    @work(thread=True, group="heatmap", exit_on_error=False, name="Explaining")
+    def heatmap_worker(self, index: int, path: str) -> None:
+        from cnntui.core.explain.explainer import explain_paths
+
+        try:
+            (e,) = explain_paths(self.loaded, [(path, None)])
+        except ValueError as exc:  # e.g. a model with no spatial layer
+            self.post_message(HeatmapReady(index, None, str(exc)))
+            return
+        self.post_message(HeatmapReady(index, e.overlay() if e.ok else None, e.error))
+
+    def on_heatmap_ready(self, message: HeatmapReady) -> None:
+        self.heatmaps[message.index] = (
+            message.overlay if message.overlay is not None else message.error or "failed"
+        )
+        if message.index == self._selected():
+            self._render_selected()
+
     @on(OptionList.OptionHighlighted, "#predict-files")
     def _show(self, event: OptionList.OptionHighlighted) -> None:
         if event.option.id is None:
             return
-        i = int(event.option.id)
-        result = render_prediction(self.predictions[i], self.previews[i])
-        self.query_one("#predict-result", Static).update(result)
+        self._ensure_heatmap(int(event.option.id))
+        self._render_selected()

@@ -1,0 +1,213 @@
+"""``cnntui explain IMAGE…``: what the model looks at, drawn over each image."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cnntui.cli.errors import handle_errors
+from cnntui.cli.predict import _side_by_side, _use_color
+
+METHOD_HELP = (
+    "gradcam (default), gradcam++, saliency, smoothgrad, integrated-gradients or occlusion."
+)
+
+
+def _draw(rgb, width: int, color: bool) -> list[str]:
+    from cnntui.core.termimage import color_depth, render
+
+    return render(rgb, width=width, depth=color_depth(is_tty=color), max_height=width)
+
+
+def legend_line(width: int, cmap: str, color: bool) -> str:
+    """``low ▀▀▀▀ high`` in the colour map (ASCII shading without colour)."""
+    from cnntui.core.explain.colormap import legend_strip
+
+    bar = _draw(legend_strip(width * 2, cmap), width, color)[0]
+    return f"low {bar} high"
+
+
+def _text(e, color: bool, width: int, cmap: str) -> list[str]:
+    if not e.ok:
+        return [e.path, f"  error: {e.error}"]
+    where = f" · layer {e.layer}" if e.layer else ""
+    lines = [
+        e.path if e.rank == 1 else f"{e.path} (class #{e.rank})",
+        f"  {e.method}: {e.label}  p={e.probability:.2%}{where}",
+    ]
+    if e.label != e.predicted:
+        lines.append(f"  (predicted: {e.predicted})")
+    if e.files:
+        lines.append(f"  wrote {e.files['overlay']}")
+    lines.append("  " + legend_line(min(width, 16), cmap, color))
+    return lines
+
+
+def _grid_output(kind, grid, info, out: Path | None, width: int, as_json: bool) -> None:
+    from cnntui.core.explain.explainer import save_png, upscale
+
+    if out is not None:
+        path = out / f"{kind}-{info['layer'].replace('/', '_')}.png"
+        save_png(path, upscale(grid, 512))
+        info["file"] = str(path)
+    if as_json:
+        typer.echo(json.dumps({kind.replace("-", "_"): info}, indent=2))
+        return
+    color = _use_color(sys.stdout)
+    title = "activation maps" if kind == "feature-maps" else "kernels"
+    typer.echo(f"{title} of {info['layer']} ({info['shown']} shown)")
+    typer.echo("\n".join(_draw(grid, max(width, min(grid.shape[1], 96)), color)))
+    if "file" in info:
+        typer.echo(f"wrote {info['file']}")
+
+
+@handle_errors
+def explain(
+    paths: Annotated[
+        list[str] | None,
+        typer.Argument(help="Image files, folders (searched recursively) or glob patterns."),
+    ] = None,
+    run: Annotated[
+        str | None,
+        typer.Option(
+            "--run",
+            "-r",
+            help="Run id, id suffix, path or `latest` (default: the newest finished run).",
+        ),
+    ] = None,  # fmt: skip
+    checkpoint: Annotated[
+        str | None, typer.Option("--checkpoint", "-c", help="A .keras file instead of a run.")
+    ] = None,
+    method: Annotated[str, typer.Option("--method", "-m", help=METHOD_HELP)] = "gradcam",
+    classes: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--class",
+            help="Class to explain, by name or index (repeatable; default: the predicted one).",
+        ),
+    ] = None,  # fmt: skip
+    top_k: Annotated[
+        int, typer.Option("--top-k", "-k", min=1, help="Explain the k most probable classes.")
+    ] = 1,
+    layer: Annotated[
+        str | None,
+        typer.Option(
+            "--layer",
+            help="Layer for gradcam/gradcam++ (name or nested path; "
+            "default: the last spatial layer before pooling).",
+        ),
+    ] = None,  # fmt: skip
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Write PNG overlays and the raw maps (.npy) here."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    feature_maps: Annotated[
+        str | None,
+        typer.Option(
+            "--feature-maps",
+            metavar="LAYER",
+            help="Draw LAYER's activation maps for the (first) image instead.",
+        ),
+    ] = None,  # fmt: skip
+    filters: Annotated[
+        str | None,
+        typer.Option(
+            "--filters",
+            metavar="LAYER",
+            help="Draw the kernels of convolution layer LAYER (no image needed).",
+        ),
+    ] = None,  # fmt: skip
+    cmap: Annotated[str, typer.Option("--cmap", help="inferno or viridis.")] = "inferno",
+    width: Annotated[int, typer.Option("--width", min=4, help="Columns per image.")] = 24,
+    labels: Annotated[
+        str | None,
+        typer.Option("--labels", help="Class names for a bare checkpoint (file or a,b,c)."),
+    ] = None,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Images per batch.")] = 16,
+    unsafe: Annotated[
+        bool, typer.Option("--unsafe", help="Allow Lambda-layer code to run (trusted files).")
+    ] = False,
+) -> None:
+    """Heatmaps of what drives a prediction (Grad-CAM and friends), in the terminal.
+
+    Exit code 0: every image explained; 1: some files failed; 2: bad arguments.
+    """
+    from cnntui.core.calibration import use_run_calibration
+    from cnntui.core.checkpoints import open_model, parse_labels
+    from cnntui.core.explain.colormap import CMAPS
+    from cnntui.core.explain.explainer import (
+        check_method,
+        explain_paths,
+        feature_map_grid,
+        filter_grid,
+        layer_for,
+        resolve_class,
+        write_explanation,
+    )
+    from cnntui.core.images import try_load_image_uint8
+    from cnntui.core.predict import collect_inputs
+
+    if run and checkpoint:
+        raise typer.BadParameter("give --run or --checkpoint, not both")
+    if feature_maps and filters:
+        raise typer.BadParameter("give --feature-maps or --filters, not both")
+    if cmap not in CMAPS:
+        raise typer.BadParameter(f"--cmap must be one of {', '.join(CMAPS)}")
+    check_method(method)
+    if not paths and not filters:
+        raise typer.BadParameter("give at least one image (only --filters needs none)")
+    if out is not None and out.exists() and not out.is_dir():
+        raise typer.BadParameter(f"--out {out} exists and is not a folder")
+    inputs = collect_inputs(paths or [])
+    loaded = open_model(run, checkpoint, labels=parse_labels(labels), unsafe=unsafe)
+    if note := use_run_calibration(loaded):  # the probabilities shown are predict's
+        loaded.notes.append(note)
+    for note in loaded.notes:
+        typer.echo(f"note: {note}", err=True)
+    if filters:
+        grid, info = filter_grid(loaded, filters)
+        _grid_output("filters", grid, info, out, width, as_json)
+        return
+    if feature_maps:
+        path = next((p for p, err in inputs if err is None), None)
+        pixels, reason = try_load_image_uint8(path, loaded.preprocessing) if path else (None, "")
+        if pixels is None:
+            first, err = inputs[0]
+            typer.echo(f"error: {first}: {reason or err}", err=True)
+            raise typer.Exit(1)
+        grid, info = feature_map_grid(loaded, pixels, feature_maps)
+        info["image"] = path
+        _grid_output("feature-maps", grid, info, out, width, as_json)
+        return
+    layer_for(loaded, method, layer)  # a bad --layer or an MLP fails here, before any work
+    for c in classes or []:
+        resolve_class(loaded, c)
+    color = _use_color(sys.stdout)
+    failed = total = 0
+    docs = []
+    results = explain_paths(
+        loaded, inputs, method=method, classes=classes, top_k=top_k, layer=layer,
+        batch_size=batch_size,
+    )  # fmt: skip
+    for position, e in enumerate(results):
+        total += e.rank == 1
+        failed += not e.ok
+        if e.ok and out is not None:
+            write_explanation(e, out, position, cmap)
+        if as_json:
+            docs.append(e.to_dict())
+            continue
+        text = _text(e, color, width, cmap)
+        if e.ok:
+            text = _side_by_side(_draw(e.overlay(cmap), width, color), text, width)
+        typer.echo("\n".join(text))
+    if as_json:
+        typer.echo(json.dumps(docs, indent=2))
+    if failed:
+        typer.echo(f"{failed} of {total} file(s) could not be explained (see above)", err=True)
+        raise typer.Exit(1)
