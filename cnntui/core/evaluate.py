@@ -10,7 +10,6 @@ behind any confusion-matrix cell.
 
 from __future__ import annotations
 
-import inspect
 import re
 import time
 from collections.abc import Iterable, Iterator
@@ -284,33 +283,24 @@ def load_split(
     split and limit, so ``val`` is exactly the split training held out; ``test`` is the
     source's own test set when it has one, else that same validation split.
     """
-    from cnntui.core.data import load_data
+    from cnntui.core.data import DataOptions, load_data
 
     if split not in SPLITS:
         raise ValueError(f"--split must be one of {', '.join(SPLITS)}; got {split!r}")
     d = config.get("data") if isinstance(config.get("data"), dict) else {}
-    hp = config.get("hyperparameters") or {}
     source = data or d.get("source") or "sample"
     notes: list[str] = []
-    kwargs: dict[str, Any] = {
-        "input_shape": tuple(config["input_shape"]) if config.get("input_shape") else None,
-        "label_mode": d.get("label_mode", "int"),
-        "batch_size": int(d.get("batch_size") or 64),
-        "seed": int(d.get("seed", config.get("seed", 0)) or 0),
-    }
+    options = DataOptions.from_config(config).with_(augment=None)
+    if config.get("input_shape"):  # the model's input decides, as when it was trained
+        options = options.with_(input_shape=tuple(config["input_shape"]))
     if data is None:
-        kwargs["val_split"] = float(d.get("val_split") if d.get("val_split") is not None else 0.1)
-        kwargs["limit"] = limit or d.get("limit") or hp.get("limit") or config.get("limit")
+        options = options.with_(limit=limit or options.limit)
     else:
-        kwargs["val_split"] = float(d.get("val_split") or 0.1) if split == "val" else 0.0
-        kwargs["limit"] = limit
+        options = options.with_(
+            val_split=(options.val_split or 0.1) if split == "val" else 0.0, limit=limit
+        )
     rec = d.get("preprocessing")
-    accepted = inspect.signature(load_data).parameters
-    if isinstance(rec, dict):
-        for key in ("resize_mode", "color_mode"):
-            if key in accepted and rec.get(key):
-                kwargs[key] = rec[key]
-    bundle = load_data(source, **kwargs)
+    bundle = load_data(source, options)
     if isinstance(rec, dict) and bundle.preprocessing.to_dict() != rec:
         notes.append(
             f"data preprocessing {bundle.preprocessing.to_dict()} differs from the "
@@ -332,7 +322,7 @@ def load_split(
         return bundle.train, source, "all", _bundle_ids(bundle, "train"), notes
     if bundle.val is None:
         raise CheckpointError(
-            f"{source} gave no validation split (val_split {kwargs['val_split']}); "
+            f"{source} gave no validation split (val_split {options.val_split}); "
             "evaluate on other data with --data SOURCE"
         )
     if split == "test":

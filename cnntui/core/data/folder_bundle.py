@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -11,8 +11,8 @@ import numpy as np
 
 from cnntui.core.data.arrays import encode_labels, split_indices
 from cnntui.core.data.augment import build_augmenter, describe, parse_augment
-from cnntui.core.data.bundle import LABEL_MODES, DataBundle, _preprocessing
 from cnntui.core.data.check import check_files
+from cnntui.core.data.contract import DataBundle, DataOptions, resolve_preprocessing
 from cnntui.core.data.errors import DataError
 from cnntui.core.data.folders import FolderScan, scan_folder
 from cnntui.core.data.inspect import folder_report, suggest_color_mode, suggest_image_size
@@ -49,26 +49,18 @@ def _suggest_from_headers(
 
 def load_folder(
     root: str | Path,
+    options: DataOptions | None = None,
     *,
-    input_shape: Sequence[int] | None = None,
-    label_mode: str = "int",
-    batch_size: int = 32,
-    val_split: float = 0.1,
-    seed: int = 0,
-    limit: int | None = None,
-    augment: Sequence[str] | str | None = None,
-    resize_mode: str = "stretch",
-    color_mode: str | None = None,
-    cache_budget_bytes: int | None = None,
     on_skip: Callable[[str, str], Any] | None = None,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> DataBundle:
     """See :func:`cnntui.core.data.load_data`."""
-    if label_mode not in LABEL_MODES:
-        raise DataError(f"label mode must be one of {LABEL_MODES}; got {label_mode!r}")
+    opts = options or DataOptions()
+    input_shape, label_mode, batch_size = opts.input_shape, opts.label_mode, opts.batch_size
+    val_split, seed, limit = opts.val_split, opts.seed, opts.limit
     if not 0.0 <= val_split < 1.0:
         raise DataError(f"validation split must be in [0, 1); got {val_split}")
-    spec = parse_augment(augment)
+    spec = parse_augment(opts.augment)
     scan = scan_folder(root)
     k = len(scan.class_names)
     if label_mode == "binary" and k != 2:
@@ -79,10 +71,12 @@ def load_folder(
         native_size, native_color = _suggest_from_headers(items, seed)
     else:
         native_size, native_color = (128, 128), "rgb"
-    pre = _preprocessing(input_shape, native_size, native_color, resize_mode, color_mode)
+    pre = resolve_preprocessing(
+        input_shape, native_size, native_color, opts.resize_mode, opts.color_mode
+    )
     h, w = pre.image_size
     per_image = h * w * pre.channels
-    budget = default_cache_budget() if cache_budget_bytes is None else cache_budget_bytes
+    budget = default_cache_budget() if opts.cache_budget_bytes is None else opts.cache_budget_bytes
     cached_bytes = per_image * len(items)  # shuffling moves indices, not images
     cache = cached_bytes <= budget
     # When the decoded images fit the budget, the check pass decodes them once into memory;
@@ -145,4 +139,5 @@ def load_folder(
         augment=describe(spec), val_split=val_split if "val" not in good else None, seed=seed,
         kind="folder", layout=scan.layout, cached=cache, check=report, warnings=warnings,
         ids={s: [checks[i].path for i in ix] for s, ix in parts.items() if s != "train"},
+        options=opts,
     )  # fmt: skip
