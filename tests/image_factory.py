@@ -47,6 +47,10 @@ BAD_KINDS: dict[str, str] = {
     "text": "notes.jpg",  # a text file named .jpg
     "unsupported": "drawing.svg",  # an SVG: an image format Pillow cannot read
 }
+# more bad kinds, written only when asked for (the default set above stays as issue 3 had it)
+MORE_BAD_KINDS: dict[str, str] = {
+    "header": "header_only.jpg",  # a JPEG that ends right after its headers
+}
 
 CLASS_COLOURS = [
     (220, 40, 40), (40, 160, 60), (40, 80, 220), (230, 200, 40), (160, 60, 200),
@@ -110,13 +114,19 @@ def write_image(
 
 
 def write_bad_file(path: str | Path, kind: str) -> Path:
-    """Write one unreadable file of ``kind`` (see :data:`BAD_KINDS`) at ``path``."""
+    """Write one unreadable file of ``kind`` (see :data:`BAD_KINDS`, :data:`MORE_BAD_KINDS`)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if kind == "truncated":
         buf = io.BytesIO()
         Image.fromarray(class_pattern(0, (64, 64), 1), "RGB").save(buf, "JPEG", quality=95)
         path.write_bytes(buf.getvalue()[: len(buf.getvalue()) // 2])
+    elif kind == "header":
+        buf = io.BytesIO()
+        Image.fromarray(class_pattern(0, (64, 64), 1), "RGB").save(buf, "JPEG", quality=95)
+        with Image.open(io.BytesIO(buf.getvalue())) as img:
+            start = img.fp.tell()  # just after the start-of-scan header
+        path.write_bytes(buf.getvalue()[:start])
     elif kind == "empty":
         path.write_bytes(b"")
     elif kind == "text":
@@ -134,9 +144,10 @@ def write_bad_file(path: str | Path, kind: str) -> Path:
 def write_bad_files(folder: str | Path, kinds: Iterable[str] = tuple(BAD_KINDS)) -> dict[str, str]:
     """One bad file of each kind in ``folder``; returns ``{file name: kind}``."""
     out = {}
+    names = {**BAD_KINDS, **MORE_BAD_KINDS}
     for kind in kinds:
-        write_bad_file(Path(folder) / BAD_KINDS[kind], kind)
-        out[BAD_KINDS[kind]] = kind
+        write_bad_file(Path(folder) / names[kind], kind)
+        out[names[kind]] = kind
     return out
 
 

@@ -166,6 +166,7 @@ class DataBundle:
     ids: dict[str, list[str]] = field(default_factory=dict)  # val/test: one id per example
     options: DataOptions = field(default_factory=DataOptions)
     cache: dict[str, Any] | None = None
+    store: Any = field(default=None, repr=False)  # folders: the DecodedStore behind the splits
     _reported: int = 0
 
     @property

@@ -1,8 +1,13 @@
-"""A :class:`DataBundle` from an image folder: scan, check, split, stream."""
+"""A :class:`DataBundle` from an image folder: scan, structural pass, split, decode once.
+
+The structural pass reads headers only; the full decode happens once, in epoch 1, into a
+:class:`~cnntui.core.data.cache.DecodedStore` (on disk in the user cache folder by default,
+in memory when the disk cache is off and the pixels fit the budget) that later epochs and
+later runs read. With neither, every epoch streams from the files.
+"""
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -11,13 +16,14 @@ import numpy as np
 
 from cnntui.core.data.arrays import encode_labels, split_indices
 from cnntui.core.data.augment import build_augmenter, describe, parse_augment
+from cnntui.core.data.cache import DecodedStore, decoded_root, default_cache_budget
 from cnntui.core.data.check import check_files
 from cnntui.core.data.contract import DataBundle, DataOptions, resolve_preprocessing
 from cnntui.core.data.errors import DataError
 from cnntui.core.data.folders import FolderScan, scan_folder
-from cnntui.core.data.inspect import folder_report, suggest_color_mode, suggest_image_size
-from cnntui.core.data.pipeline import SkipLog, array_dataset, default_cache_budget, file_dataset
-from cnntui.core.images import peek_image
+from cnntui.core.data.inspect import folder_report
+from cnntui.core.data.pipeline import SkipLog, file_dataset, store_dataset
+from cnntui.core.images import Preprocessing
 
 
 def _limited(scan: FolderScan, limit: int | None, seed: int) -> dict[str, list[tuple[str, int]]]:
@@ -34,17 +40,26 @@ def _limited(scan: FolderScan, limit: int | None, seed: int) -> dict[str, list[t
     return out
 
 
-def _suggest_from_headers(
-    items: list[tuple[str, int, str]], seed: int, sample: int = 5000
-) -> tuple[tuple[int, int], str]:
-    """Target size and colour suggested by the headers of (a seeded sample of) the files."""
-    order = np.random.default_rng(seed).permutation(len(items))[:sample]
-    infos = [peek_image(items[i][0]) for i in order]
-    shapes = Counter((i.height, i.width) for i in infos if i)
-    if not shapes:
-        return (128, 128), "rgb"
-    modes = Counter(i.mode for i in infos if i)
-    return suggest_image_size(shapes.most_common(1)[0][0]), suggest_color_mode(modes)
+def _open_store(
+    paths: list[str], pre: Preprocessing, opts: DataOptions, source: str, log: SkipLog
+) -> tuple[DecodedStore | None, list[str]]:
+    """The decoded-image store for ``paths`` (disk, else memory if it fits), or None."""
+    warnings: list[str] = []
+    root = decoded_root()
+    if root is not None:
+        try:
+            return DecodedStore.on_disk(paths, pre, root, source, skip_log=log), warnings
+        except OSError as exc:
+            warnings.append(f"decoded-image cache unavailable in {root} ({exc})")
+    budget = default_cache_budget() if opts.cache_budget_bytes is None else opts.cache_budget_bytes
+    need = len(paths) * int(np.prod(pre.input_shape))
+    if need <= budget:
+        return DecodedStore.in_memory(paths, pre, skip_log=log), warnings
+    warnings.append(
+        f"decoded images (~{need / 2**20:.0f} MiB) exceed the memory budget "
+        f"({budget / 2**20:.0f} MiB) and the disk cache is off: images are decoded every epoch"
+    )
+    return None, warnings
 
 
 def load_folder(
@@ -56,8 +71,9 @@ def load_folder(
 ) -> DataBundle:
     """See :func:`cnntui.core.data.load_data`."""
     opts = options or DataOptions()
-    input_shape, label_mode, batch_size = opts.input_shape, opts.label_mode, opts.batch_size
-    val_split, seed, limit = opts.val_split, opts.seed, opts.limit
+    label_mode, batch_size, val_split, seed = (
+        opts.label_mode, opts.batch_size, opts.val_split, opts.seed
+    )  # fmt: skip
     if not 0.0 <= val_split < 1.0:
         raise DataError(f"validation split must be in [0, 1); got {val_split}")
     spec = parse_augment(opts.augment)
@@ -65,25 +81,15 @@ def load_folder(
     k = len(scan.class_names)
     if label_mode == "binary" and k != 2:
         raise DataError(f"binary labels need exactly 2 classes; {scan.root} has {k}")
-    files = _limited(scan, limit, seed)
+    files = _limited(scan, opts.limit, seed)
     items = [(p, label, split) for split, fs in files.items() for p, label in fs]
-    if input_shape is None:
-        native_size, native_color = _suggest_from_headers(items, seed)
-    else:
-        native_size, native_color = (128, 128), "rgb"
-    pre = resolve_preprocessing(
-        input_shape, native_size, native_color, opts.resize_mode, opts.color_mode
-    )
-    h, w = pre.image_size
-    per_image = h * w * pre.channels
-    budget = default_cache_budget() if opts.cache_budget_bytes is None else opts.cache_budget_bytes
-    cached_bytes = per_image * len(items)  # shuffling moves indices, not images
-    cache = cached_bytes <= budget
-    # When the decoded images fit the budget, the check pass decodes them once into memory;
-    # otherwise it only proves every file readable and the pipeline streams from disk.
-    pixels = np.empty((len(items), h, w, pre.channels), np.uint8) if cache else None
-    checks = check_files(items, pre=pre, out=pixels, on_progress=on_progress)
+    checks = check_files(items, on_progress=on_progress)
     report = folder_report(scan, checks)
+    suggested = report.get("suggested") or {"image_size": (128, 128), "color_mode": "rgb"}
+    pre = resolve_preprocessing(
+        opts.input_shape, suggested["image_size"], suggested["color_mode"], opts.resize_mode,
+        opts.color_mode,
+    )  # fmt: skip
     skipped = [{"path": r.path, "reason": r.reason} for r in checks if not r.ok]
     if on_skip:
         for s in skipped:
@@ -107,6 +113,17 @@ def load_folder(
     if "test" in good:
         parts["test"] = good["test"]
     log = SkipLog(skipped, on_skip)
+    # the store holds the files that passed, in item order: the same list gives the same key
+    ok_items = [i for i in range(len(items)) if checks[i].ok]
+    row_of = {item: row for row, item in enumerate(ok_items)}
+    store, cache_warnings = _open_store(
+        [items[i][0] for i in ok_items], pre, opts, str(scan.root), log
+    )
+    if store is not None:  # val/test are decoded now, so their ids are exact
+        for split in ("val", "test"):
+            if parts.get(split):
+                ok = store.decode_now([row_of[i] for i in parts[split]])
+                parts[split] = [i for i, keep in zip(parts[split], ok, strict=True) if keep]
     augmenter = build_augmenter(spec, seed) if spec else None
     datasets: dict[str, Any] = {}
     for split, idx in parts.items():
@@ -115,29 +132,25 @@ def load_folder(
         y = encode_labels(np.array([checks[i].label for i in idx], dtype=np.int32), label_mode, k)
         aug = augmenter if split == "train" else None
         train = split == "train"
-        if pixels is not None:
-            datasets[split] = array_dataset(
-                pixels, y, pre, batch_size, shuffle=train, seed=seed, augmenter=aug, rows=idx
-            )
+        if store is not None:
+            datasets[split] = store_dataset(
+                store, [row_of[i] for i in idx], y, batch_size, shuffle=train, seed=seed,
+                augmenter=aug,
+            )  # fmt: skip
         else:
             datasets[split] = file_dataset(
                 [checks[i].path for i in idx], y, pre, batch_size, shuffle=train, seed=seed,
                 skip_log=log, augmenter=aug,
             )  # fmt: skip
-    del pixels
-    warnings = list(report["warnings"])
-    if not cache:
-        warnings.append(
-            f"decoded images (~{cached_bytes / 2**20:.0f} MiB) exceed the cache "
-            f"budget ({budget / 2**20:.0f} MiB): images are decoded again every epoch"
-        )
     return DataBundle(
         source=str(scan.root), class_names=list(scan.class_names), preprocessing=pre,
         label_mode=label_mode, batch_size=batch_size, train=datasets["train"],
         val=datasets.get("val"), test=datasets.get("test"),
         counts={s: len(ix) for s, ix in parts.items()}, skipped=skipped,
         augment=describe(spec), val_split=val_split if "val" not in good else None, seed=seed,
-        kind="folder", layout=scan.layout, cached=cache, check=report, warnings=warnings,
+        kind="folder", layout=scan.layout, cached=store is not None, check=report,
+        warnings=list(report["warnings"]) + cache_warnings,
         ids={s: [checks[i].path for i in ix] for s, ix in parts.items() if s != "train"},
-        options=opts,
+        options=opts, cache=store.describe() if store is not None else None,
+        store=store,
     )  # fmt: skip

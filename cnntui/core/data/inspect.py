@@ -185,7 +185,7 @@ def inspect_source(
     if src.kind == "folder":
         scan = scan_folder(src.path)
         items = [(p, label, split) for split, fs in scan.files.items() for p, label in fs]
-        checks = check_files(items, on_progress=on_progress)
+        checks = check_files(items, full=True, on_progress=on_progress)
         report = folder_report(scan, checks)
         if report["images"] == 0:
             raise DataError(

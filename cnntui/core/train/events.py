@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any, Protocol
 
-EVENT_KINDS = ("begin", "batch", "epoch", "done", "stopped", "failed")
+EVENT_KINDS = ("begin", "batch", "epoch", "skipped", "done", "stopped", "failed")
 FINAL_EVENTS = ("done", "stopped", "failed")
 
 

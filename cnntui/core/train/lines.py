@@ -82,6 +82,8 @@ def describe(event: dict[str, Any]) -> str | None:
             f"done: {m.get('epochs_completed')} epochs in {fmt_duration(m.get('wall_seconds'))}"
             f"{best_txt}"
         )
+    if kind == "skipped":  # files epoch 1's decode found unreadable
+        return f"epoch {event.get('epoch')}: " + describe_skipped(event).lstrip("\n")
     if kind == "stopped":
         return f"stopped after epoch {event.get('epoch')}: {event.get('reason')}"
     if kind == "failed":

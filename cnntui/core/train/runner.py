@@ -286,7 +286,9 @@ def _best(callbacks: list[Any]) -> dict[str, Any]:
 
 def _fit(run, cfg, log, progress, state, initial_epoch, model_ref, callbacks) -> TrainResult:
     from cnntui.core.data import load_data
+    from cnntui.core.data.late_skips import late_skip_callback, skipped_text
     from cnntui.core.heads import label_mode_for, loss_for, output_units
+    from cnntui.core.runs import SKIPPED as SKIPPED_TXT
     from cnntui.core.train import strategy as strat
 
     strategy = strat.make_strategy(cfg.strategy)
@@ -354,7 +356,7 @@ def _fit(run, cfg, log, progress, state, initial_epoch, model_ref, callbacks) ->
 
             atomic_write_text(
                 run.path(SKIPPED),
-                "".join(f"{s.get('path')}\t{s.get('reason')}\n" for s in bundle.skipped),
+                skipped_text(bundle.skipped),
             )
 
         monitor = "val_loss" if val_ds is not None else "loss"
@@ -385,6 +387,7 @@ def _fit(run, cfg, log, progress, state, initial_epoch, model_ref, callbacks) ->
                 skipped=bundle.skipped,
             )
         )
+        callbacks.append(late_skip_callback(bundle, log, run.path(SKIPPED_TXT)))  # data: epoch 1
         model_ref.append(model)
         model.fit(
             train_ds,
