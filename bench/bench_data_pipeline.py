@@ -38,40 +38,14 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
-from PIL import Image, ImageDraw, ImageFilter  # noqa: E402
-
-
-def photo_like(label: int, size: tuple[int, int], seed: int) -> np.ndarray:
-    """uint8 RGB (h, w, 3): gradient background, class-dependent soft shapes, mild noise."""
-    h, w = size
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    a, b = rng.uniform(40, 220, (2, 3)).astype(np.float32)
-    angle = rng.uniform(0, np.pi)
-    t = (np.cos(angle) * xx / w + np.sin(angle) * yy / h + 1) / 2
-    img = Image.fromarray(np.clip(a + (b - a) * t[..., None], 0, 255).astype(np.uint8), "RGB")
-    draw = ImageDraw.Draw(img)
-    for _ in range(3 + label % 4):
-        cy, cx = rng.uniform(0, h), rng.uniform(0, w)
-        r = rng.uniform(0.05, 0.25) * min(h, w)
-        ry = r * (0.5 + 0.2 * (label % 4))
-        fill = tuple(int(v) for v in rng.integers(0, 256, 3))
-        (draw.ellipse if label % 2 else draw.rectangle)((cx - r, cy - ry, cx + r, cy + ry), fill)
-    img = img.filter(ImageFilter.GaussianBlur(1.5))
-    small = rng.integers(0, 256, (max(1, h // 4), max(1, w // 4)), dtype=np.uint8)
-    texture = np.asarray(
-        Image.fromarray(small, "L").resize((w, h), Image.Resampling.BICUBIC), np.float32
-    )
-    arr = np.asarray(img, np.float32) + rng.normal(0, 3.0, (h, w, 3))
-    arr += (texture[..., None] - 128) * 0.25
-    return np.clip(arr, 0, 255).astype(np.uint8)
+from PIL import Image  # noqa: E402
 
 
 def make_folder(
     root: Path, n: int, size: tuple[int, int], classes: int, seed: int = 0, pattern: str = "photo"
 ) -> None:
     """``n`` JPEGs of about ``size`` (h, w), ±25 %, in ``classes`` class folders."""
-    from tests.image_factory import class_pattern
+    from tests.image_factory import class_pattern, photo_like
 
     draw = photo_like if pattern == "photo" else class_pattern
     rng = np.random.default_rng(seed)

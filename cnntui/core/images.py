@@ -101,6 +101,13 @@ def open_image(path: str | Path, draft: tuple[int, int] | None = None) -> Image.
     return _open_loaded(path, draft)[0]
 
 
+def open_image_with_info(
+    path: str | Path, draft: tuple[int, int] | None = None
+) -> tuple[Image.Image, ImageInfo]:
+    """:func:`open_image` plus the stored size (after EXIF rotation), mode and format."""
+    return _open_loaded(path, draft)
+
+
 @dataclass(frozen=True)
 class ImageInfo:
     """What a check pass learns about an image file (size after EXIF rotation)."""
