@@ -74,3 +74,28 @@ def test_list_and_clear(tmp_path):
     assert entries[0]["bytes"] >= 4 * 12 * 16 * 3
     removed = clear_entries()
     assert [e["key"] for e in removed] == [entries[0]["key"]] and list_entries() == []
+
+
+def test_a_later_run_skips_the_structural_pass_and_keeps_the_same_split(tmp_path, monkeypatch):
+    from cnntui.core.data import folder_bundle
+    from tests.image_factory import write_bad_files
+
+    root = make_image_folder(tmp_path / "pets", {"cat": 6, "dog": 6}, kinds=["rgb", "png"])
+    write_bad_files(root / "cat", ["truncated", "empty"])
+    first = _load(root)
+    np.concatenate([y for _, y in first.train])  # epoch 1 finds the truncated file
+    assert len(first.skipped) == 2
+    checked = []
+    real = folder_bundle.check_files
+    monkeypatch.setattr(
+        folder_bundle, "check_files", lambda items, **kw: checked.extend(items) or real(items, **kw)
+    )
+    second = _load(root)
+    assert [p for p, _, _ in checked] == []  # every header is known from the cache
+    assert second.ids["val"] == first.ids["val"]
+    assert sorted(s["path"] for s in second.skipped) == sorted(s["path"] for s in first.skipped)
+    assert second.counts["train"] == first.counts["train"] - 1  # the truncated one, known now
+    changed = root / "dog" / sorted(p.name for p in (root / "dog").iterdir())[0]
+    os.utime(changed, ns=(5, 5))
+    _load(root)
+    assert [p for p, _, _ in checked] == [str(changed)]

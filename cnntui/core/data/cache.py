@@ -35,7 +35,7 @@ from cnntui.core.images import Preprocessing, try_load_image_uint8
 
 CACHE_ENV = "CNNTUI_CACHE_DIR"
 FORMAT = 1
-PENDING, OK, BAD = 0, 1, 2
+PENDING, OK, BAD, HEADER_BAD = 0, 1, 2, 3  # BAD: failed to decode; HEADER_BAD: structural
 SAVE_EVERY_S = 20.0
 DEFAULT_CACHE_CAP = 4 << 30
 
@@ -109,8 +109,13 @@ class DecodedStore:
         self.state = np.zeros(n, np.uint8)
         self.stats = np.zeros((n, 2), np.int64)
         self.reasons: dict[int, str] = {}
+        # header facts per row (from the structural pass), so a later run can skip it
+        self.sizes = np.zeros((n, 2), np.int32)  # width, height
+        self.modes = np.full(n, "", "U8")
+        self.formats = np.full(n, "", "U8")
         self.reused = 0
         self._lock = threading.Lock()
+        self._save_lock = threading.Lock()
         self._pending = n
         self._last_save = time.monotonic()
         self._saved_complete = False
@@ -154,22 +159,54 @@ class DecodedStore:
             with np.load(self.folder / "index.npz", allow_pickle=False) as d:
                 state, stats = d["state"], d["stats"]
                 bad_rows, bad_reasons = d["bad_rows"], d["bad_reasons"]
+                sizes, modes, formats = d["sizes"], d["modes"], d["formats"]
             if state.shape != self.state.shape or stats.shape != current.shape:
                 raise ValueError("index does not match the file list")
         except (OSError, ValueError, KeyError):
             state = np.zeros_like(self.state)
             stats, bad_rows, bad_reasons = current, np.zeros(0, np.int64), np.zeros(0, "U1")
+            sizes, modes, formats = self.sizes, self.modes, self.formats
+        self.sizes, self.modes, self.formats = sizes, modes.astype("U8"), formats.astype("U8")
         unchanged = np.all(stats == current, axis=1)
         self.state = np.where(unchanged, state, PENDING).astype(np.uint8)
         self.stats = current
         self.reasons = {int(r): str(t) for r, t in zip(bad_rows, bad_reasons, strict=True)}
-        self.reasons = {r: t for r, t in self.reasons.items() if self.state[r] == BAD}
+        self.reasons = {r: t for r, t in self.reasons.items() if self.state[r] in (BAD, HEADER_BAD)}
         self.reused = int((self.state != PENDING).sum())
         self._pending = int((self.state == PENDING).sum())
         self._saved_complete = self._pending == 0
-        if self.skip_log is not None:
-            for r, reason in sorted(self.reasons.items()):
-                self.skip_log.add(self.paths[r], reason)
+
+    def failed_decode(self) -> set[int]:
+        """Rows that passed the structural pass but failed to decode (in an earlier epoch)."""
+        return {int(r) for r in np.flatnonzero(self.state == BAD)}
+
+    def known(self) -> np.ndarray:
+        """Rows an earlier run already decoded or found bad (their files unchanged)."""
+        return self.state != PENDING
+
+    def record_checks(self, checks: Sequence[Any]) -> None:
+        """Take the structural pass's verdicts (``FileCheck`` per row, ``None`` for rows not
+        checked): header facts for good rows, ``BAD`` with the reason for the others."""
+        with self._lock:
+            for r, c in enumerate(checks):
+                if c is None:
+                    continue
+                if c.ok:
+                    self.sizes[r] = c.width, c.height
+                    self.modes[r], self.formats[r] = c.mode, c.format
+                elif self.state[r] == PENDING:
+                    self.state[r] = HEADER_BAD
+                    self.reasons[r] = c.reason
+                    self._pending -= 1
+
+    def cached_check(self, r: int, path: str, label: int, split: str) -> Any:
+        """The ``FileCheck`` an earlier run established for row ``r``."""
+        from cnntui.core.data.check import FileCheck
+
+        if self.state[r] in (BAD, HEADER_BAD):
+            return FileCheck(path, label, split, reason=self.reasons.get(r, "unreadable"))
+        w, h = (int(v) for v in self.sizes[r])
+        return FileCheck(path, label, split, "", w, h, str(self.modes[r]), str(self.formats[r]))
 
     # --- use ----------------------------------------------------------------------------
     def ensure(self, rows: np.ndarray) -> np.ndarray:
@@ -187,11 +224,11 @@ class DecodedStore:
                     self.reasons[int(r)] = reason
             if arr is None and self.skip_log is not None:
                 self.skip_log.add(self.paths[r], reason)
-        if self.folder is not None and (
-            (self._pending == 0 and not self._saved_complete)
-            or time.monotonic() - self._last_save > SAVE_EVERY_S
-        ):
-            self.save()
+        if self.folder is not None:
+            if self._pending == 0 and not self._saved_complete:
+                self.save()
+            elif time.monotonic() - self._last_save > SAVE_EVERY_S:
+                self.save(wait=False)
         return self.state[rows] == OK
 
     def decode_now(self, rows: Sequence[int], workers: int | None = None) -> np.ndarray:
@@ -208,23 +245,33 @@ class DecodedStore:
         self.save()
         return self.state[rows] == OK
 
-    def save(self) -> None:
-        """Flush the pixels, then write the index atomically (disk stores only)."""
+    def save(self, *, wait: bool = True) -> None:
+        """Flush the pixels, then write the index atomically (disk stores only). Saves are
+        serialised, each with a snapshot taken inside the lock, so an older snapshot never
+        replaces a newer one; ``wait=False`` skips the save if another is under way."""
         if self.folder is None:
             return
-        with self._lock:
-            state = self.state.copy()
-            reasons = dict(self.reasons)
-            self._last_save = time.monotonic()
-            complete = self._pending == 0
-        if isinstance(self.pixels, np.memmap):
-            self.pixels.flush()
-        rows = np.array(sorted(reasons), np.int64)
-        texts = np.array([reasons[r] for r in rows] or [""], str)[: len(rows)]
-        buf = io.BytesIO()
-        np.savez(buf, state=state, stats=self.stats, bad_rows=rows, bad_reasons=texts)
-        atomic_write_bytes(self.folder / "index.npz", buf.getvalue())
-        self._saved_complete = complete
+        if not self._save_lock.acquire(blocking=wait):
+            return
+        try:
+            with self._lock:
+                state = self.state.copy()
+                reasons = dict(self.reasons)
+                self._last_save = time.monotonic()
+                complete = self._pending == 0
+            if isinstance(self.pixels, np.memmap):
+                self.pixels.flush()
+            rows = np.array(sorted(reasons), np.int64)
+            texts = np.array([reasons[r] for r in rows] or [""], str)[: len(rows)]
+            buf = io.BytesIO()
+            np.savez(
+                buf, state=state, stats=self.stats, bad_rows=rows, bad_reasons=texts,
+                sizes=self.sizes, modes=self.modes, formats=self.formats,
+            )  # fmt: skip
+            atomic_write_bytes(self.folder / "index.npz", buf.getvalue())
+            self._saved_complete = complete
+        finally:
+            self._save_lock.release()
 
     @property
     def complete(self) -> bool:
@@ -284,7 +331,7 @@ def list_entries() -> list[dict[str, Any]]:
         decoded = bad = 0
         try:
             with np.load(folder / "index.npz", allow_pickle=False) as d:
-                decoded, bad = int((d["state"] == OK).sum()), int((d["state"] == BAD).sum())
+                decoded, bad = int((d["state"] == OK).sum()), int((d["state"] >= BAD).sum())
         except (OSError, ValueError, KeyError):
             pass
         size = sum(f.stat().st_blocks * 512 for f in folder.iterdir() if f.is_file())

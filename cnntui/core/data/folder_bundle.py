@@ -17,7 +17,7 @@ import numpy as np
 from cnntui.core.data.arrays import encode_labels, split_indices
 from cnntui.core.data.augment import build_augmenter, describe, parse_augment
 from cnntui.core.data.cache import DecodedStore, decoded_root, default_cache_budget
-from cnntui.core.data.check import check_files
+from cnntui.core.data.check import FileCheck, check_files
 from cnntui.core.data.contract import DataBundle, DataOptions, resolve_preprocessing
 from cnntui.core.data.errors import DataError
 from cnntui.core.data.folders import FolderScan, scan_folder
@@ -41,25 +41,45 @@ def _limited(scan: FolderScan, limit: int | None, seed: int) -> dict[str, list[t
 
 
 def _open_store(
-    paths: list[str], pre: Preprocessing, opts: DataOptions, source: str, log: SkipLog
+    paths: list[str], pre: Preprocessing, opts: DataOptions, source: str
 ) -> tuple[DecodedStore | None, list[str]]:
     """The decoded-image store for ``paths`` (disk, else memory if it fits), or None."""
     warnings: list[str] = []
     root = decoded_root()
     if root is not None:
         try:
-            return DecodedStore.on_disk(paths, pre, root, source, skip_log=log), warnings
+            return DecodedStore.on_disk(paths, pre, root, source), warnings
         except OSError as exc:
             warnings.append(f"decoded-image cache unavailable in {root} ({exc})")
     budget = default_cache_budget() if opts.cache_budget_bytes is None else opts.cache_budget_bytes
     need = len(paths) * int(np.prod(pre.input_shape))
     if need <= budget:
-        return DecodedStore.in_memory(paths, pre, skip_log=log), warnings
+        return DecodedStore.in_memory(paths, pre), warnings
     warnings.append(
         f"decoded images (~{need / 2**20:.0f} MiB) exceed the memory budget "
         f"({budget / 2**20:.0f} MiB) and the disk cache is off: images are decoded every epoch"
     )
     return None, warnings
+
+
+def _structural_pass(
+    items: list[tuple[str, int, str]],
+    store: DecodedStore | None,
+    checks: list[FileCheck | None],
+    on_progress: Callable[[int, int], None] | None,
+) -> list[FileCheck]:
+    """Fill ``checks``: rows the store already knows (unchanged files) from it, the rest by
+    reading their headers now; the store records the new verdicts."""
+    known = store.known() if store is not None else np.zeros(len(items), bool)
+    todo = [i for i in range(len(items)) if checks[i] is None and not known[i]]
+    for i, c in zip(todo, check_files([items[i] for i in todo], on_progress=on_progress),
+                    strict=True):  # fmt: skip
+        checks[i] = c
+    if store is not None:
+        store.record_checks([None if known[i] else c for i, c in enumerate(checks)])
+        for i in np.flatnonzero(known):
+            checks[i] = store.cached_check(int(i), *items[i])
+    return checks  # type: ignore[return-value]
 
 
 def load_folder(
@@ -83,20 +103,30 @@ def load_folder(
         raise DataError(f"binary labels need exactly 2 classes; {scan.root} has {k}")
     files = _limited(scan, opts.limit, seed)
     items = [(p, label, split) for split, fs in files.items() for p, label in fs]
-    checks = check_files(items, on_progress=on_progress)
-    report = folder_report(scan, checks)
-    suggested = report.get("suggested") or {"image_size": (128, 128), "color_mode": "rgb"}
+    paths = [p for p, _, _ in items]
+    checks: list[FileCheck | None] = [None] * len(items)
+    if opts.input_shape is None:  # the size comes from the headers: read them all first
+        _structural_pass(items, None, checks, on_progress)
+        suggested = folder_report(scan, checks).get("suggested") or {}
+    else:  # the model fixes the size: a later run reads only headers of changed files
+        suggested = {}
     pre = resolve_preprocessing(
-        opts.input_shape, suggested["image_size"], suggested["color_mode"], opts.resize_mode,
-        opts.color_mode,
+        opts.input_shape, suggested.get("image_size", (128, 128)),
+        suggested.get("color_mode", "rgb"), opts.resize_mode, opts.color_mode,
     )  # fmt: skip
+    store, cache_warnings = _open_store(paths, pre, opts, str(scan.root))
+    checks = _structural_pass(items, store, checks, on_progress)
+    report = folder_report(scan, checks)
     skipped = [{"path": r.path, "reason": r.reason} for r in checks if not r.ok]
     if on_skip:
         for s in skipped:
             on_skip(s["path"], s["reason"])
+    # files an earlier epoch 1 could not decode still take part in the split (as they did in
+    # that run), then drop out: the train/val split does not move between runs
+    late_bad = store.failed_decode() if store is not None else set()
     good: dict[str, list[int]] = {s: [] for s in files}
     for i, r in enumerate(checks):
-        if r.ok:
+        if r.ok or i in late_bad:
             good[r.split].append(i)
     if not good["train"]:
         first = skipped[0] if skipped else {"path": str(scan.root), "reason": "no files"}
@@ -112,17 +142,13 @@ def load_folder(
         parts = {"train": [good["train"][i] for i in tr], "val": [good["train"][i] for i in va]}
     if "test" in good:
         parts["test"] = good["test"]
+    parts = {split: [i for i in idx if i not in late_bad] for split, idx in parts.items()}
     log = SkipLog(skipped, on_skip)
-    # the store holds the files that passed, in item order: the same list gives the same key
-    ok_items = [i for i in range(len(items)) if checks[i].ok]
-    row_of = {item: row for row, item in enumerate(ok_items)}
-    store, cache_warnings = _open_store(
-        [items[i][0] for i in ok_items], pre, opts, str(scan.root), log
-    )
-    if store is not None:  # val/test are decoded now, so their ids are exact
-        for split in ("val", "test"):
+    if store is not None:
+        store.skip_log = log
+        for split in ("val", "test"):  # decoded now, so their ids are exact
             if parts.get(split):
-                ok = store.decode_now([row_of[i] for i in parts[split]])
+                ok = store.decode_now(parts[split])
                 parts[split] = [i for i, keep in zip(parts[split], ok, strict=True) if keep]
     augmenter = build_augmenter(spec, seed) if spec else None
     datasets: dict[str, Any] = {}
@@ -134,9 +160,8 @@ def load_folder(
         train = split == "train"
         if store is not None:
             datasets[split] = store_dataset(
-                store, [row_of[i] for i in idx], y, batch_size, shuffle=train, seed=seed,
-                augmenter=aug,
-            )  # fmt: skip
+                store, idx, y, batch_size, shuffle=train, seed=seed, augmenter=aug
+            )
         else:
             datasets[split] = file_dataset(
                 [checks[i].path for i in idx], y, pre, batch_size, shuffle=train, seed=seed,
