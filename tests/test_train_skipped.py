@@ -20,6 +20,7 @@ def test_train_on_folder_names_what_it_skipped(tmp_path, digits_small):
     # the structural pass names three before training; epoch 1's decode finds the truncated one
     assert f"skipped {len(bad) - 1} unreadable files" in result.stdout
     assert "epoch 1: skipped 1 unreadable file" in result.stdout
+    assert "decoded-image cache: new, " in result.stdout  # the begin line says it
     for name in bad:
         assert f"{root / '3' / name}: " in result.stdout
     run = resolve_run("latest")

@@ -10,7 +10,9 @@ import typer
 
 from cnntui.cli.errors import handle_errors
 
-app = typer.Typer(help="Look at data sources before training.", no_args_is_help=True)
+app = typer.Typer(
+    help="Look at, check and arrange data sources before training.", no_args_is_help=True
+)
 
 BAR_WIDTH = 30
 

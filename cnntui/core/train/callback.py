@@ -63,10 +63,12 @@ def event_callback(
     params: dict[str, Any] | None = None,
     throttle: float = 0.1,
     skipped: list[dict[str, str]] | None = None,
+    data_cache: str | None = None,
 ):
     """A ``keras.callbacks.Callback`` emitting this run's events into ``log``.
 
-    ``skipped``: unreadable files the data check pass left out, announced in ``begin``.
+    ``skipped``: unreadable files the data check pass left out, announced in ``begin``;
+    ``data_cache``: the line saying whether the decoded-image cache was used (``begin``).
     """
     return _event_callback_class()(
         log,
@@ -79,6 +81,7 @@ def event_callback(
         params=params or {},
         throttle=throttle,
         skipped=skipped or [],
+        data_cache=data_cache,
     )
 
 
@@ -105,9 +108,10 @@ def _event_callback_class():
             params,
             throttle,
             skipped,
+            data_cache,
         ):
             super().__init__()
-            self.skipped = skipped
+            self.skipped, self.data_cache = skipped, data_cache
             self.log, self.progress = log, progress
             self.run_id, self.model_name = run_id, model_name
             self.batch_size, self.samples = batch_size, samples
@@ -135,6 +139,7 @@ def _event_callback_class():
                 params=self.run_params,
                 skipped=len(self.skipped),
                 skipped_files=self.skipped[:SKIPPED_IN_EVENT],
+                **({"data_cache": self.data_cache} if self.data_cache else {}),
             )
 
         def on_epoch_begin(self, epoch, logs=None):

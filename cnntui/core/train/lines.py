@@ -65,7 +65,7 @@ def describe(event: dict[str, Any]) -> str | None:
             f"training {event.get('model')} (run {event.get('run_id')}): "
             f"{event.get('epochs')} epochs, {event.get('samples', 0):,} images, "
             f"batch {event.get('batch_size')}, {event.get('steps_per_epoch')} steps/epoch"
-            f"{resumed}"
+            f"{resumed}" + (f"\n{event['data_cache']}" if event.get("data_cache") else "")
         ) + describe_skipped(event)
     if kind == "epoch":
         width = len(str(event.get("epochs", "")))

@@ -286,6 +286,7 @@ def _best(callbacks: list[Any]) -> dict[str, Any]:
 
 def _fit(run, cfg, log, progress, state, initial_epoch, model_ref, callbacks) -> TrainResult:
     from cnntui.core.data import load_data
+    from cnntui.core.data.cache import cache_line
     from cnntui.core.data.late_skips import late_skip_callback, skipped_text
     from cnntui.core.heads import label_mode_for, loss_for, output_units
     from cnntui.core.runs import SKIPPED as SKIPPED_TXT
@@ -385,6 +386,7 @@ def _fit(run, cfg, log, progress, state, initial_epoch, model_ref, callbacks) ->
                 initial_epoch=initial_epoch,
                 params=dict(hp),
                 skipped=bundle.skipped,
+                data_cache=cache_line(bundle.cache) if bundle.kind == "folder" else None,
             )
         )
         callbacks.append(late_skip_callback(bundle, log, run.path(SKIPPED_TXT)))  # data: epoch 1
