@@ -114,6 +114,7 @@ class DecodedStore:
         self.modes = np.full(n, "", "U8")
         self.formats = np.full(n, "", "U8")
         self.reused = 0
+        self.train_rows = np.zeros(0, np.int64)  # set by the loader: the training split's rows
         self._lock = threading.Lock()
         self._save_lock = threading.Lock()
         self._pending = n
@@ -179,6 +180,11 @@ class DecodedStore:
     def failed_decode(self) -> set[int]:
         """Rows that passed the structural pass but failed to decode (in an earlier epoch)."""
         return {int(r) for r in np.flatnonzero(self.state == BAD)}
+
+    def none_decoded(self) -> bool:
+        """Whether the training rows are all resolved and not one of them decoded."""
+        state = self.state[self.train_rows]
+        return bool(len(state)) and not (state == PENDING).any() and not (state == OK).any()
 
     def known(self) -> np.ndarray:
         """Rows an earlier run already decoded or found bad (their files unchanged)."""

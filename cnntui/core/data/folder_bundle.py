@@ -143,9 +143,15 @@ def load_folder(
     if "test" in good:
         parts["test"] = good["test"]
     parts = {split: [i for i in idx if i not in late_bad] for split, idx in parts.items()}
+    if not parts["train"]:
+        raise DataError(
+            f"none of the {len(files['train'])} training files in {scan.root} could be decoded "
+            f"(see `cnntui data inspect {scan.root}`)"
+        )
     log = SkipLog(skipped, on_skip)
     if store is not None:
         store.skip_log = log
+        store.train_rows = np.asarray(parts["train"], np.int64)
         for split in ("val", "test"):  # decoded now, so their ids are exact
             if parts.get(split):
                 ok = store.decode_now(parts[split])

@@ -3,7 +3,8 @@
 The structural pass names most bad files before training (the ``begin`` event); a file
 damaged past its header is found while epoch 1 decodes it and dropped from its batch. This
 Keras callback turns those into a ``skipped`` event per epoch (``skipped``: how many are
-new, ``skipped_files``: them, ``total``: all so far) and rewrites the run's ``skipped.txt``.
+new, ``skipped_files``: them, ``total``: all so far) and rewrites the run's ``skipped.txt``;
+it fails the run when not one training image could be decoded.
 Keras is imported only when the callback is made (training has started).
 """
 
@@ -14,6 +15,7 @@ from typing import Any
 
 from cnntui.core.atomic import atomic_write_text
 from cnntui.core.data.contract import DataBundle
+from cnntui.core.data.errors import DataError
 
 SKIPPED_IN_EVENT = 20  # the full list is in skipped.txt
 
@@ -41,5 +43,12 @@ def late_skip_callback(bundle: DataBundle, log: Any, skipped_txt: str | Path):
                 "skipped", epoch=epoch + 1, skipped=len(new),
                 skipped_files=new[:SKIPPED_IN_EVENT], total=len(bundle.skipped),
             )  # fmt: skip
+            if bundle.store is not None and bundle.store.none_decoded():
+                first = new[0]
+                raise DataError(
+                    f"none of the {bundle.counts.get('train', 0)} training images in "
+                    f"{bundle.source} could be decoded (first: {first['path']}: "
+                    f"{first['reason']}); all are listed in {skipped_txt}"
+                )
 
     return LateSkips()

@@ -154,7 +154,14 @@ def store_dataset(
         ds = ds.shuffle(len(rows), seed=seed, reshuffle_each_iteration=True)
     workers = max(1, min(16, os.cpu_count() or 1))
     ds = ds.batch(batch_size).map(tf_gather, num_parallel_calls=workers)
+    ds = ds.filter(_not_empty)  # a batch of files that all failed to decode (NaN loss)
     return _finish(ds, store.pre, batch_size, augmenter, tf, batched=True)
+
+
+def _not_empty(x, y):
+    import tensorflow as tf
+
+    return tf.shape(x)[0] > 0
 
 
 def file_dataset(
