@@ -99,3 +99,21 @@ def test_a_later_run_skips_the_structural_pass_and_keeps_the_same_split(tmp_path
     os.utime(changed, ns=(5, 5))
     _load(root)
     assert [p for p, _, _ in checked] == [str(changed)]
+
+
+def test_a_folder_whose_files_all_fail_to_decode(tmp_path):
+    import pytest
+
+    from cnntui.core.data import DataError
+    from tests.image_factory import write_bad_file
+
+    root = tmp_path / "broken"
+    for c in "ab":
+        for i in range(3):
+            write_bad_file(root / c / f"t{i}.jpg", "truncated")
+    bundle = load_data(str(root), input_shape=(16, 16, 3), val_split=0.0, batch_size=4)
+    assert not bundle.store.none_decoded()  # nothing known before epoch 1
+    assert sum(int(x.shape[0]) for x, _ in bundle.train) == 0  # empty batches are dropped
+    assert bundle.store.none_decoded() and len(bundle.skipped) == 6
+    with pytest.raises(DataError, match="none of the 6 training files .* could be decoded"):
+        load_data(str(root), input_shape=(16, 16, 3), val_split=0.0)
