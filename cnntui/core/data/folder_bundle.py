@@ -82,6 +82,45 @@ def _structural_pass(
     return checks  # type: ignore[return-value]
 
 
+def _split(
+    scan: FolderScan,
+    files: dict[str, list[tuple[str, int]]],
+    checks: list[FileCheck],
+    late_bad: set[int],
+    skipped: list[dict[str, str]],
+    val_split: float,
+    seed: int,
+) -> tuple[dict[str, list[int]], bool]:
+    """Item indices per split, and whether the folder has its own val split. Files an earlier
+    epoch 1 could not decode take part in the split (as they did in that run), then drop
+    out, so the train/val split does not move between runs."""
+    good: dict[str, list[int]] = {s: [] for s in files}
+    for i, r in enumerate(checks):
+        if r.ok or i in late_bad:
+            good[r.split].append(i)
+    if not good["train"]:
+        first = skipped[0] if skipped else {"path": str(scan.root), "reason": "no files"}
+        raise DataError(
+            f"none of the {len(files['train'])} training files in {scan.root} is a readable "
+            f"image (first: {first['path']}: {first['reason']})"
+        )
+    parts: dict[str, list[int]] = {"train": good["train"]}
+    if "val" in good:
+        parts["val"] = good["val"]
+    elif val_split > 0:
+        tr, va = split_indices(len(good["train"]), val_split, seed)
+        parts = {"train": [good["train"][i] for i in tr], "val": [good["train"][i] for i in va]}
+    if "test" in good:
+        parts["test"] = good["test"]
+    parts = {split: [i for i in idx if i not in late_bad] for split, idx in parts.items()}
+    if not parts["train"]:
+        raise DataError(
+            f"none of the {len(files['train'])} training files in {scan.root} could be decoded "
+            f"(see `cnntui data inspect {scan.root}`)"
+        )
+    return parts, "val" in good
+
+
 def load_folder(
     root: str | Path,
     options: DataOptions | None = None,
@@ -121,33 +160,8 @@ def load_folder(
     if on_skip:
         for s in skipped:
             on_skip(s["path"], s["reason"])
-    # files an earlier epoch 1 could not decode still take part in the split (as they did in
-    # that run), then drop out: the train/val split does not move between runs
     late_bad = store.failed_decode() if store is not None else set()
-    good: dict[str, list[int]] = {s: [] for s in files}
-    for i, r in enumerate(checks):
-        if r.ok or i in late_bad:
-            good[r.split].append(i)
-    if not good["train"]:
-        first = skipped[0] if skipped else {"path": str(scan.root), "reason": "no files"}
-        raise DataError(
-            f"none of the {len(files['train'])} training files in {scan.root} is a readable "
-            f"image (first: {first['path']}: {first['reason']})"
-        )
-    parts: dict[str, list[int]] = {"train": good["train"]}
-    if "val" in good:
-        parts["val"] = good["val"]
-    elif val_split > 0:
-        tr, va = split_indices(len(good["train"]), val_split, seed)
-        parts = {"train": [good["train"][i] for i in tr], "val": [good["train"][i] for i in va]}
-    if "test" in good:
-        parts["test"] = good["test"]
-    parts = {split: [i for i in idx if i not in late_bad] for split, idx in parts.items()}
-    if not parts["train"]:
-        raise DataError(
-            f"none of the {len(files['train'])} training files in {scan.root} could be decoded "
-            f"(see `cnntui data inspect {scan.root}`)"
-        )
+    parts, own_val = _split(scan, files, checks, late_bad, skipped, val_split, seed)
     log = SkipLog(skipped, on_skip)
     if store is not None:
         store.skip_log = log
@@ -178,7 +192,7 @@ def load_folder(
         label_mode=label_mode, batch_size=batch_size, train=datasets["train"],
         val=datasets.get("val"), test=datasets.get("test"),
         counts={s: len(ix) for s, ix in parts.items()}, skipped=skipped,
-        augment=describe(spec), val_split=val_split if "val" not in good else None, seed=seed,
+        augment=describe(spec), val_split=None if own_val else val_split, seed=seed,
         kind="folder", layout=scan.layout, cached=store is not None, check=report,
         warnings=list(report["warnings"]) + cache_warnings,
         ids={s: [checks[i].path for i in ix] for s, ix in parts.items() if s != "train"},
