@@ -12,10 +12,12 @@ SHARED_SAMPLE = Path(__file__).resolve().parents[1] / "cnntui" / "assets" / "mni
 
 @pytest.fixture(autouse=True)
 def isolated_home(tmp_path_factory, monkeypatch):
-    """Point runs and user zoo folders at a fresh temporary place for every test."""
+    """Point runs, user zoo folders and the decoded-image cache at a fresh temporary place
+    for every test."""
     root = tmp_path_factory.mktemp("cnntui-home")
     monkeypatch.setenv("CNNTUI_RUNS_DIR", str(root / "runs"))
     monkeypatch.setenv("XDG_DATA_HOME", str(root / "data"))
+    monkeypatch.setenv("CNNTUI_CACHE_DIR", str(root / "cache"))
     monkeypatch.delenv("CNNTUI_ZOO_PATH", raising=False)
     return root
 

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFilter
 
 # kind → file suffix; every kind is a valid image Pillow (and cnntui) must handle.
 IMAGE_KINDS: dict[str, str] = {
@@ -46,6 +46,10 @@ BAD_KINDS: dict[str, str] = {
     "empty": "empty.jpg",  # zero bytes
     "text": "notes.jpg",  # a text file named .jpg
     "unsupported": "drawing.svg",  # an SVG: an image format Pillow cannot read
+}
+# more bad kinds, written only when asked for (the default set above stays as issue 3 had it)
+MORE_BAD_KINDS: dict[str, str] = {
+    "header": "header_only.jpg",  # a JPEG that ends right after its headers
 }
 
 CLASS_COLOURS = [
@@ -110,13 +114,19 @@ def write_image(
 
 
 def write_bad_file(path: str | Path, kind: str) -> Path:
-    """Write one unreadable file of ``kind`` (see :data:`BAD_KINDS`) at ``path``."""
+    """Write one unreadable file of ``kind`` (see :data:`BAD_KINDS`, :data:`MORE_BAD_KINDS`)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if kind == "truncated":
         buf = io.BytesIO()
         Image.fromarray(class_pattern(0, (64, 64), 1), "RGB").save(buf, "JPEG", quality=95)
         path.write_bytes(buf.getvalue()[: len(buf.getvalue()) // 2])
+    elif kind == "header":
+        buf = io.BytesIO()
+        Image.fromarray(class_pattern(0, (64, 64), 1), "RGB").save(buf, "JPEG", quality=95)
+        with Image.open(io.BytesIO(buf.getvalue())) as img:
+            start = img.fp.tell()  # just after the start-of-scan header
+        path.write_bytes(buf.getvalue()[:start])
     elif kind == "empty":
         path.write_bytes(b"")
     elif kind == "text":
@@ -134,9 +144,10 @@ def write_bad_file(path: str | Path, kind: str) -> Path:
 def write_bad_files(folder: str | Path, kinds: Iterable[str] = tuple(BAD_KINDS)) -> dict[str, str]:
     """One bad file of each kind in ``folder``; returns ``{file name: kind}``."""
     out = {}
+    names = {**BAD_KINDS, **MORE_BAD_KINDS}
     for kind in kinds:
-        write_bad_file(Path(folder) / BAD_KINDS[kind], kind)
-        out[BAD_KINDS[kind]] = kind
+        write_bad_file(Path(folder) / names[kind], kind)
+        out[names[kind]] = kind
     return out
 
 
@@ -204,3 +215,29 @@ def write_digit_folder(
         folder.mkdir(parents=True, exist_ok=True)
         Image.fromarray(np.asarray(img, dtype=np.uint8), "L").save(folder / f"{i:05d}{ext}")
     return root
+
+
+def photo_like(label: int, size: tuple[int, int], seed: int) -> np.ndarray:
+    """uint8 RGB (h, w, 3): gradient background, class-dependent soft shapes, mild noise."""
+    h, w = size
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    a, b = rng.uniform(40, 220, (2, 3)).astype(np.float32)
+    angle = rng.uniform(0, np.pi)
+    t = (np.cos(angle) * xx / w + np.sin(angle) * yy / h + 1) / 2
+    img = Image.fromarray(np.clip(a + (b - a) * t[..., None], 0, 255).astype(np.uint8), "RGB")
+    draw = ImageDraw.Draw(img)
+    for _ in range(3 + label % 4):
+        cy, cx = rng.uniform(0, h), rng.uniform(0, w)
+        r = rng.uniform(0.05, 0.25) * min(h, w)
+        ry = r * (0.5 + 0.2 * (label % 4))
+        fill = tuple(int(v) for v in rng.integers(0, 256, 3))
+        (draw.ellipse if label % 2 else draw.rectangle)((cx - r, cy - ry, cx + r, cy + ry), fill)
+    img = img.filter(ImageFilter.GaussianBlur(1.5))
+    small = rng.integers(0, 256, (max(1, h // 4), max(1, w // 4)), dtype=np.uint8)
+    texture = np.asarray(
+        Image.fromarray(small, "L").resize((w, h), Image.Resampling.BICUBIC), np.float32
+    )
+    arr = np.asarray(img, np.float32) + rng.normal(0, 3.0, (h, w, 3))
+    arr += (texture[..., None] - 128) * 0.25
+    return np.clip(arr, 0, 255).astype(np.uint8)

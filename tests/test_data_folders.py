@@ -42,33 +42,43 @@ def test_split_layout_with_test(tmp_path, val_name):
     assert x.shape == (4, 16, 16, 1)
 
 
-def test_bad_files_are_skipped_listed_and_training_data_is_complete(tmp_path):
+def test_structural_pass_then_epoch_one_names_every_bad_file_and_later_epochs_skip_them(tmp_path):
     root = make_image_folder(tmp_path / "pets", {"cat": 6, "dog": 6})
-    bad = write_bad_files(root / "cat")
+    bad = write_bad_files(root / "cat", [*BAD_KINDS, "header"])
     write_bad_files(root / "dog", ["truncated"])
     (root / "dog" / ".DS_Store").write_bytes(b"\0\0junk")  # hidden files are ignored
     heard = []
     bundle = load_data(
         str(root), input_shape=(20, 20, 3), val_split=0.0, on_skip=lambda p, r: heard.append(p)
     )
-    reasons = {Path(s["path"]).relative_to(root).as_posix(): s["reason"] for s in bundle.skipped}
-    assert set(reasons) == {f"cat/{n}" for n in bad} | {"dog/truncated.jpg"}
-    assert "truncated" in reasons["cat/truncated.jpg"]
-    assert "0 bytes" in reasons["cat/empty.jpg"]
-    assert "text file" in reasons["cat/notes.jpg"]
-    assert "unsupported" in reasons[f"cat/{BAD_KINDS['unsupported']}"]
+
+    def reasons() -> dict[str, str]:
+        return {Path(s["path"]).relative_to(root).as_posix(): s["reason"] for s in bundle.skipped}
+
+    # before training: headers only; the truncated JPEGs have valid headers
+    structural = {f"cat/{n}" for n, kind in bad.items() if kind != "truncated"}
+    assert set(reasons()) == structural
+    assert "0 bytes" in reasons()["cat/empty.jpg"]
+    assert "text file" in reasons()["cat/notes.jpg"]
+    assert "unsupported" in reasons()[f"cat/{BAD_KINDS['unsupported']}"]
+    assert "header only" in reasons()["cat/header_only.jpg"]
+    assert bundle.counts == {"train": 14} and bundle.cached
+    assert {Path(s["path"]).name for s in bundle.new_skips()} == set(bad) - {"truncated.jpg"}
+    # epoch 1 decodes, drops the two truncated files from their batches, names them
+    assert sorted(_labels(bundle.train).tolist()) == [0] * 6 + [1] * 6
+    assert set(reasons()) == structural | {"cat/truncated.jpg", "dog/truncated.jpg"}
+    assert "truncated" in reasons()["dog/truncated.jpg"]
+    assert sorted(Path(s["path"]).parent.name for s in bundle.new_skips()) == ["cat", "dog"]
     assert sorted(heard) == sorted(s["path"] for s in bundle.skipped)
-    assert bundle.counts == {"train": 12}
-    assert bundle.cached
-    for _epoch in range(2):  # the second epoch comes from the cache
-        assert sorted(_labels(bundle.train).tolist()) == [0] * 6 + [1] * 6
-    assert bundle.check["splits"]["train"]["classes"] == {"cat": 6, "dog": 6}
+    # epoch 2 reads the cache and does not see them again
+    assert sorted(_labels(bundle.train).tolist()) == [0] * 6 + [1] * 6
+    assert bundle.new_skips() == [] and len(bundle.skipped) == len(bad) + 1
+    assert bundle.check["splits"]["train"]["classes"] == {"cat": 7, "dog": 7}
 
 
-def test_a_file_that_breaks_after_the_check_is_skipped_not_fatal(tmp_path):
+def test_a_file_that_breaks_after_the_structural_pass_is_skipped_not_fatal(tmp_path):
     root = make_image_folder(tmp_path / "pets", {"cat": 5, "dog": 5}, kinds=["rgb"])
-    bundle = load_data(str(root), input_shape=(16, 16, 3), val_split=0.0, cache_budget_bytes=0)
-    assert not bundle.cached
+    bundle = load_data(str(root), input_shape=(16, 16, 3), val_split=0.0)
     victim = root / "dog" / "img_0002.jpg"
     victim.write_bytes(victim.read_bytes()[:100])
     assert len(_labels(bundle.train)) == 9
@@ -76,6 +86,18 @@ def test_a_file_that_breaks_after_the_check_is_skipped_not_fatal(tmp_path):
         bundle.skipped == [{"path": str(victim), "reason": bundle.skipped[0]["reason"]}]
         and "truncated" in bundle.skipped[0]["reason"]
     )
+
+
+def test_streaming_without_any_cache_skips_a_file_that_breaks(tmp_path, monkeypatch):
+    monkeypatch.setenv("CNNTUI_CACHE_DIR", "off")
+    root = make_image_folder(tmp_path / "pets", {"cat": 5, "dog": 5}, kinds=["rgb"])
+    bundle = load_data(str(root), input_shape=(16, 16, 3), val_split=0.0, cache_budget_bytes=0)
+    assert not bundle.cached and bundle.cache is None
+    assert any("decoded every epoch" in w for w in bundle.warnings)
+    victim = root / "dog" / "img_0002.jpg"
+    victim.write_bytes(victim.read_bytes()[:100])
+    assert len(_labels(bundle.train)) == 9
+    assert [s["path"] for s in bundle.skipped] == [str(victim)]
 
 
 def test_limit_caps_the_files_checked_and_used(tmp_path):
@@ -106,7 +128,7 @@ def test_errors_before_any_work(tmp_path):
     with pytest.raises(DataError, match="no class folders"):
         load_data(str(loose))
     allbad = tmp_path / "allbad"
-    write_bad_files(allbad / "x")
+    write_bad_files(allbad / "x", ["empty", "text", "unsupported", "header"])
     write_bad_files(allbad / "y", ["empty"])
     with pytest.raises(DataError, match="none of the 5 training files"):
         load_data(str(allbad))

@@ -14,10 +14,13 @@ def test_train_on_folder_names_what_it_skipped(tmp_path, digits_small):
     root = write_digit_folder(tmp_path / "digits", x[:120], y[:120])
     bad = write_bad_files(root / "3")
     result = CliRunner().invoke(
-        app, ["train", "mnist-mlp", "--data", str(root), "--epochs", "1", "--view", "lines"]
+        app, ["train", "mnist-mlp", "--data", str(root), "--epochs", "2", "--view", "lines"]
     )
     assert result.exit_code == 0, result.output
-    assert f"skipped {len(bad)} unreadable files" in result.stdout
+    # the structural pass names three before training; epoch 1's decode finds the truncated one
+    assert f"skipped {len(bad) - 1} unreadable files" in result.stdout
+    assert "epoch 1: skipped 1 unreadable file" in result.stdout
+    assert "decoded-image cache: new, " in result.stdout  # the begin line says it
     for name in bad:
         assert f"{root / '3' / name}: " in result.stdout
     run = resolve_run("latest")
@@ -26,8 +29,12 @@ def test_train_on_folder_names_what_it_skipped(tmp_path, digits_small):
     assert sorted(line.split("\t")[0] for line in listed) == sorted(
         str(root / "3" / name) for name in bad
     )
-    begin = next(e for e in run.events() if e["event"] == "begin")
-    assert begin["skipped"] == len(bad) and len(begin["skipped_files"]) == len(bad)
+    events = run.events()
+    begin = next(e for e in events if e["event"] == "begin")
+    assert begin["skipped"] == len(bad) - 1 and len(begin["skipped_files"]) == len(bad) - 1
+    late = [e for e in events if e["event"] == "skipped"]
+    assert len(late) == 1 and late[0]["epoch"] == 1 and late[0]["total"] == len(bad)
+    assert late[0]["skipped_files"][0]["path"] == str(root / "3" / "truncated.jpg")
 
 
 def test_resize_mode_is_used_and_recorded(tmp_path, digits_small):

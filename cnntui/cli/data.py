@@ -1,4 +1,4 @@
-"""``cnntui data inspect SOURCE``: what a data source holds, before training on it."""
+"""``cnntui data inspect|doctor|split|cache``: look at, check and arrange data sources."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ import typer
 
 from cnntui.cli.errors import handle_errors
 
-app = typer.Typer(help="Look at data sources before training.", no_args_is_help=True)
+app = typer.Typer(
+    help="Look at, check and arrange data sources before training.", no_args_is_help=True
+)
 
 BAR_WIDTH = 30
 
@@ -130,3 +132,133 @@ def inspect(
         typer.echo(json.dumps(json_ready(report), indent=2))
         return
     typer.echo("\n".join(format_report(report)))
+
+
+@app.command("doctor")
+@handle_errors
+def doctor(
+    source: Annotated[
+        str, typer.Argument(help="An image folder (class or train/val/test layout).")
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    fix_dir: Annotated[
+        str | None,
+        typer.Option(
+            "--fix",
+            metavar="DIR",
+            help="Write a cleaned copy (hard links) without exact duplicates, leaked copies "
+            "and unreadable files; the source is never touched.",
+        ),
+    ] = None,
+    max_distance: Annotated[
+        int,
+        typer.Option(min=0, max=32, help="Near duplicates: perceptual-hash bits that may differ."),
+    ] = 6,
+    copy: Annotated[bool, typer.Option("--copy", help="With --fix: copy instead of link.")] = False,
+) -> None:
+    """Exact and near duplicates (within a class, across classes, across splits = leakage),
+    class imbalance with the weights --class-weight auto would use, outliers."""
+    from cnntui.cli.data_doctor import format_doctor, format_fix
+    from cnntui.core.data.doctor import diagnose, fix, json_ready
+    from cnntui.core.data.linkdir import check_destination
+    from cnntui.core.data.sources import classify_source
+
+    src = classify_source(source)
+    if src.kind != "folder":
+        raise ValueError(f"data doctor takes an image folder; {source} is a {src.kind} source")
+    if fix_dir:
+        check_destination(fix_dir, src.path)  # before any work
+    report = diagnose(src.path, max_distance=max_distance, on_progress=_progress)
+    fixed = fix(report, fix_dir, copy=copy) if fix_dir else None
+    if as_json:
+        out = json_ready(report)
+        if fixed:
+            out["fix"] = fixed
+        typer.echo(json.dumps(out, indent=2))
+        return
+    lines = format_doctor(report)
+    if fixed:
+        lines += format_fix(fixed, report["source"])
+    typer.echo("\n".join(lines))
+
+
+@app.command("split")
+@handle_errors
+def split(
+    source: Annotated[str, typer.Argument(help="A folder with one sub-folder per class.")],
+    dst: Annotated[str, typer.Argument(help="New folder for train/val/test/<class>/.")],
+    val: Annotated[float, typer.Option("--val", help="Share of each class for val/.")] = 0.2,
+    test: Annotated[float, typer.Option("--test", help="Share of each class for test/.")] = 0.1,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the shuffle.")] = 0,
+    copy: Annotated[bool, typer.Option("--copy", help="Copy files instead of hard links.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the counts as JSON.")] = False,
+) -> None:
+    """Write SOURCE as DST/train|val|test/<class>/, stratified by class (hard links)."""
+    from cnntui.core.data.split_folder import split_folder
+
+    result = split_folder(source, dst, val=val, test=test, seed=seed, copy=copy)
+    if as_json:
+        typer.echo(json.dumps(result, indent=2))
+        return
+    images = ", ".join(f"{s} {n}" for s, n in result["images"].items())
+    typer.echo(f"wrote {result['destination']} ({result['how']}): {images}")
+    for name in next(iter(result["counts"].values())):
+        per = "  ".join(f"{s} {c[name]:>5}" for s, c in result["counts"].items())
+        typer.echo(f"  {name:<24} {per}")
+
+
+cache_app = typer.Typer(help="The decoded-image cache of image folders.", no_args_is_help=True)
+app.add_typer(cache_app, name="cache")
+
+
+@cache_app.command("list")
+@handle_errors
+def cache_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the entries as JSON.")] = False,
+) -> None:
+    """Cached folders: images decoded, size on disk, last used."""
+    from cnntui.core.data.cache import cache_root, list_entries
+
+    entries = list_entries()
+    if as_json:
+        root = cache_root()
+        typer.echo(json.dumps({"root": str(root) if root else None, "entries": entries}, indent=2))
+        return
+    if not entries:
+        typer.echo(f"no cached folders in {cache_root() or '(cache off: CNNTUI_CACHE_DIR=off)'}")
+        return
+    total = sum(e["bytes"] for e in entries)
+    typer.echo(f"{len(entries)} cached folder(s), {total / 2**20:,.1f} MiB in {cache_root()}")
+    for e in entries:
+        shape = "x".join(str(v) for v in e["shape"] or [])
+        typer.echo(
+            f"  {e['key'][:12]}  {e['source']}  {shape}  {e['decoded']}/{e['images']} decoded"
+            + (f", {e['bad']} bad" if e["bad"] else "")
+            + f"  {e['bytes'] / 2**20:,.1f} MiB  used {e['used']}"
+        )
+
+
+@cache_app.command("clear")
+@handle_errors
+def cache_clear(
+    keys: Annotated[
+        list[str] | None, typer.Argument(help="Entry keys (or prefixes) to remove; all if none.")
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print what was removed as JSON.")
+    ] = False,
+) -> None:
+    """Free the decoded-image cache (all of it, or the given entries)."""
+    from cnntui.core.data.cache import clear_entries
+
+    try:
+        removed = clear_entries(keys or ())
+    except KeyError as exc:
+        raise ValueError(
+            f"no cache entry starts with {exc.args[0]}; see `cnntui data cache list`"
+        ) from None
+    if as_json:
+        typer.echo(json.dumps({"removed": removed}, indent=2))
+        return
+    freed = sum(e["bytes"] for e in removed)
+    typer.echo(f"removed {len(removed)} cached folder(s), {freed / 2**20:,.1f} MiB freed")

@@ -10,7 +10,6 @@ behind any confusion-matrix cell.
 
 from __future__ import annotations
 
-import inspect
 import re
 import time
 from collections.abc import Iterable, Iterator
@@ -304,37 +303,28 @@ def folder_batches(
 
 def load_run_data(
     config: dict[str, Any], data: str | None = None, split: str = "test", limit: int | None = None
-) -> tuple[Any, str, dict[str, Any], list[str]]:
-    """The run's data loaded as training loaded it: ``(bundle, source, load kwargs, notes)``.
+) -> tuple[Any, str, Any, list[str]]:
+    """The run's data loaded as training loaded it: ``(bundle, source, DataOptions, notes)``.
 
     Without ``data``: the recorded source, seed, validation split and limit (so ``val`` is
     the split training held out and ``train`` the one it learned from, unaugmented).
     """
-    from cnntui.core.data import load_data
+    from cnntui.core.data import DataOptions, load_data
 
     d = config.get("data") if isinstance(config.get("data"), dict) else {}
-    hp = config.get("hyperparameters") or {}
     source = data or d.get("source") or "sample"
     notes: list[str] = []
-    kwargs: dict[str, Any] = {
-        "input_shape": tuple(config["input_shape"]) if config.get("input_shape") else None,
-        "label_mode": d.get("label_mode", "int"),
-        "batch_size": int(d.get("batch_size") or 64),
-        "seed": int(d.get("seed", config.get("seed", 0)) or 0),
-    }
+    options = DataOptions.from_config(config).with_(augment=None)
+    if config.get("input_shape"):  # the model's input decides, as when it was trained
+        options = options.with_(input_shape=tuple(config["input_shape"]))
     if data is None:
-        kwargs["val_split"] = float(d.get("val_split") if d.get("val_split") is not None else 0.1)
-        kwargs["limit"] = limit or d.get("limit") or hp.get("limit") or config.get("limit")
+        options = options.with_(limit=limit or options.limit)
     else:
-        kwargs["val_split"] = float(d.get("val_split") or 0.1) if split == "val" else 0.0
-        kwargs["limit"] = limit
+        options = options.with_(
+            val_split=(options.val_split or 0.1) if split == "val" else 0.0, limit=limit
+        )
     rec = d.get("preprocessing")
-    accepted = inspect.signature(load_data).parameters
-    if isinstance(rec, dict):
-        for key in ("resize_mode", "color_mode"):
-            if key in accepted and rec.get(key):
-                kwargs[key] = rec[key]
-    bundle = load_data(source, **kwargs)
+    bundle = load_data(source, options)
     if isinstance(rec, dict) and bundle.preprocessing.to_dict() != rec:
         notes.append(
             f"data preprocessing {bundle.preprocessing.to_dict()} differs from the "
@@ -346,7 +336,7 @@ def load_run_data(
         notes.append(
             f"{len(skipped)} unreadable file(s) left out, e.g. {first['path']}: {first['reason']}"
         )
-    return bundle, source, kwargs, notes
+    return bundle, source, options, notes
 
 
 def load_split(
@@ -360,7 +350,7 @@ def load_split(
     """
     if split not in SPLITS:
         raise ValueError(f"--split must be one of {', '.join(SPLITS)}; got {split!r}")
-    bundle, source, kwargs, notes = load_run_data(config, data, split, limit)
+    bundle, source, options, notes = load_run_data(config, data, split, limit)
     if split == "test" and bundle.test is not None:
         return bundle.test, source, "test", _bundle_ids(bundle, "test"), notes
     if data is not None and split == "test":
@@ -371,7 +361,7 @@ def load_split(
         return bundle.train, source, "all", _bundle_ids(bundle, "train"), notes
     if bundle.val is None:
         raise CheckpointError(
-            f"{source} gave no validation split (val_split {kwargs['val_split']}); "
+            f"{source} gave no validation split (val_split {options.val_split}); "
             "evaluate on other data with --data SOURCE"
         )
     if split == "test":

@@ -134,6 +134,7 @@ def describe(event: dict[str, Any]) -> str | None:
                 f"batch {event.get('batch_size')}, {event.get('steps_per_epoch')} steps/epoch"
                 f"{resumed}"
             )
+            + (f"\n{event['data_cache']}" if event.get("data_cache") else "")
             + describe_recipe(event)
             + describe_skipped(event)
         )
@@ -153,6 +154,8 @@ def describe(event: dict[str, Any]) -> str | None:
             text += f"{fmt_metric('val_accuracy', best)}{where}"
         reason = str(event.get("reason") or "")
         return text + (f" ({reason})" if reason and reason != "completed" else "")
+    if kind == "skipped":  # files epoch 1's decode found unreadable
+        return f"epoch {event.get('epoch')}: " + describe_skipped(event).lstrip("\n")
     if kind == "stopped":
         return f"stopped after epoch {event.get('epoch')}: {event.get('reason')}"
     if kind == "failed":

@@ -103,6 +103,13 @@ def open_image(path: str | Path, draft: tuple[int, int] | None = None) -> Image.
     return _open_loaded(path, draft)[0]
 
 
+def open_image_with_info(
+    path: str | Path, draft: tuple[int, int] | None = None
+) -> tuple[Image.Image, ImageInfo]:
+    """:func:`open_image` plus the stored size (after EXIF rotation), mode and format."""
+    return _open_loaded(path, draft)
+
+
 @dataclass(frozen=True)
 class ImageInfo:
     """What a check pass learns about an image file (size after EXIF rotation)."""
@@ -165,6 +172,23 @@ def probe_image(path: str | Path) -> ImageInfo:
         if img.format == "JPEG":
             img.draft(None, (1, 1))
         img.load()
+        return info
+
+
+def check_header(path: str | Path) -> ImageInfo:
+    """The structural check before training: size, header and format from Pillow's lazy
+    open, no pixel decoding. Catches empty, text, unsupported and header-only files; a
+    file damaged further in is found when epoch 1 decodes it. Raise :class:`ImageReadError`."""
+    with _decoding(path) as img:
+        info = _info(img)
+        tile = getattr(img, "tile", None) or []
+        # where the pixel data starts: the tile's offset, or (JPEG, whose tile says 0) the
+        # position after the start-of-scan header, where Pillow's header parse stopped
+        start = int(tile[0][2] or 0) if tile else 0
+        if img.format == "JPEG" and img.fp is not None:
+            start = img.fp.tell()
+        if tile and os.stat(path).st_size <= start + 2:
+            raise ImageReadError(path, "header only: the file ends before any image data")
         return info
 
 
@@ -316,12 +340,6 @@ def image_to_array(img: Image.Image, pre: Preprocessing) -> np.ndarray:
 def load_image_uint8(path: str | Path, pre: Preprocessing) -> np.ndarray:
     """Read ``path`` as uint8 (H, W, C) ready for :func:`scale_uint8`."""
     return image_to_uint8(_open_loaded(path, pre.image_size)[0], pre)
-
-
-def load_image_checked(path: str | Path, pre: Preprocessing) -> tuple[np.ndarray, ImageInfo]:
-    """:func:`load_image_uint8` plus what the file was (for the check pass)."""
-    img, info = _open_loaded(path, pre.image_size)
-    return image_to_uint8(img, pre), info
 
 
 def try_load_image_uint8(path: str | Path, pre: Preprocessing) -> tuple[np.ndarray | None, str]:

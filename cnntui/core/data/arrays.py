@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from cnntui.core.data.contract import LABEL_MODES
 from cnntui.core.data.errors import DataError
 from cnntui.core.images import Preprocessing, resize, to_color_mode
-
-LABEL_MODES = ("int", "binary", "categorical")
 
 
 def as_uint8_images(x: np.ndarray, name: str) -> np.ndarray:

@@ -1,7 +1,10 @@
-"""The check pass: decode every candidate file once, in parallel, before any training.
+"""The structural pass before training: every candidate file's size, header and format.
 
-Unreadable files (truncated or corrupt, zero bytes, text named ``.jpg``, unsupported
-formats) come back as ``bad`` with a reason; the rest with their size, mode and format.
+Pillow opens headers without decoding pixels, so this pass is cheap; zero-byte, text,
+header-only and unsupported files come back ``bad`` with a reason, the rest with their
+size, mode and format. A file damaged further in (a truncated JPEG) is found when epoch 1
+decodes it (:mod:`cnntui.core.data.cache`); ``full=True`` decodes here instead, for
+``data inspect``, which reports every verdict before any training.
 """
 
 from __future__ import annotations
@@ -13,9 +16,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-import numpy as np
-
-from cnntui.core.images import ImageReadError, Preprocessing, load_image_checked, probe_image
+from cnntui.core.images import ImageReadError, check_header, probe_image
 
 CHUNK = 8
 
@@ -38,14 +39,9 @@ class FileCheck:
         return not self.reason
 
 
-def _check_one(
-    path: str, label: int, split: str, pre: Preprocessing | None, out: np.ndarray | None, i: int
-) -> FileCheck:
+def _check_one(path: str, label: int, split: str, full: bool) -> FileCheck:
     try:
-        if out is None:
-            info = probe_image(path)
-        else:
-            out[i], info = load_image_checked(path, pre)
+        info = probe_image(path) if full else check_header(path)
     except ImageReadError as exc:
         return FileCheck(path, label, split, reason=exc.reason)
     except Exception as exc:  # noqa: BLE001 - one odd file must never stop the pass
@@ -56,14 +52,12 @@ def _check_one(
 def check_files(
     items: Sequence[tuple[str, int, str]],
     *,
-    pre: Preprocessing | None = None,
-    out: np.ndarray | None = None,
+    full: bool = False,
     workers: int | None = None,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> list[FileCheck]:
-    """Check ``(path, label, split)`` items in parallel threads (Pillow decodes without the
-    GIL); results keep the input order. With ``pre`` and ``out`` (uint8 (N, h, w, c)), the
-    check *is* the decode: ``out[i]`` receives item i's preprocessed pixels.
+    """Check ``(path, label, split)`` items in parallel threads; results keep the input
+    order. ``full``: decode every file completely (slow) instead of its header only.
 
     Each thread claims chunks of :data:`CHUNK` files from a shared counter and reports
     finished chunks: no future per file, so the GIL-held bookkeeping stays small.
@@ -83,7 +77,7 @@ def check_files(
                 return
             end = min(start + CHUNK, total)
             for i in range(start, end):
-                results[i] = _check_one(*items[i], pre, out, i)
+                results[i] = _check_one(*items[i], full)
             finished.put(end - start)
 
     with ThreadPoolExecutor(max_workers=workers) as pool:

@@ -1,9 +1,14 @@
-"""A :class:`DataBundle` from an image folder: scan, check, split, stream."""
+"""A :class:`DataBundle` from an image folder: scan, structural pass, split, decode once.
+
+The structural pass reads headers only; the full decode happens once, in epoch 1, into a
+:class:`~cnntui.core.data.cache.DecodedStore` (on disk in the user cache folder by default,
+in memory when the disk cache is off and the pixels fit the budget) that later epochs and
+later runs read. With neither, every epoch streams from the files.
+"""
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -11,13 +16,14 @@ import numpy as np
 
 from cnntui.core.data.arrays import encode_labels, split_indices
 from cnntui.core.data.augment import build_augmenter, describe, parse_augment
-from cnntui.core.data.bundle import LABEL_MODES, DataBundle, _preprocessing
-from cnntui.core.data.check import check_files
+from cnntui.core.data.cache import DecodedStore, decoded_root, default_cache_budget
+from cnntui.core.data.check import FileCheck, check_files
+from cnntui.core.data.contract import DataBundle, DataOptions, resolve_preprocessing
 from cnntui.core.data.errors import DataError
 from cnntui.core.data.folders import FolderScan, scan_folder
-from cnntui.core.data.inspect import folder_report, suggest_color_mode, suggest_image_size
-from cnntui.core.data.pipeline import SkipLog, array_dataset, default_cache_budget, file_dataset
-from cnntui.core.images import peek_image
+from cnntui.core.data.inspect import folder_report
+from cnntui.core.data.pipeline import SkipLog, file_dataset, store_dataset
+from cnntui.core.images import Preprocessing
 
 
 def _limited(scan: FolderScan, limit: int | None, seed: int) -> dict[str, list[tuple[str, int]]]:
@@ -34,69 +40,63 @@ def _limited(scan: FolderScan, limit: int | None, seed: int) -> dict[str, list[t
     return out
 
 
-def _suggest_from_headers(
-    items: list[tuple[str, int, str]], seed: int, sample: int = 5000
-) -> tuple[tuple[int, int], str]:
-    """Target size and colour suggested by the headers of (a seeded sample of) the files."""
-    order = np.random.default_rng(seed).permutation(len(items))[:sample]
-    infos = [peek_image(items[i][0]) for i in order]
-    shapes = Counter((i.height, i.width) for i in infos if i)
-    if not shapes:
-        return (128, 128), "rgb"
-    modes = Counter(i.mode for i in infos if i)
-    return suggest_image_size(shapes.most_common(1)[0][0]), suggest_color_mode(modes)
+def _open_store(
+    paths: list[str], pre: Preprocessing, opts: DataOptions, source: str
+) -> tuple[DecodedStore | None, list[str]]:
+    """The decoded-image store for ``paths`` (disk, else memory if it fits), or None."""
+    warnings: list[str] = []
+    root = decoded_root()
+    if root is not None:
+        try:
+            return DecodedStore.on_disk(paths, pre, root, source), warnings
+        except OSError as exc:
+            warnings.append(f"decoded-image cache unavailable in {root} ({exc})")
+    budget = default_cache_budget() if opts.cache_budget_bytes is None else opts.cache_budget_bytes
+    need = len(paths) * int(np.prod(pre.input_shape))
+    if need <= budget:
+        return DecodedStore.in_memory(paths, pre), warnings
+    warnings.append(
+        f"decoded images (~{need / 2**20:.0f} MiB) exceed the memory budget "
+        f"({budget / 2**20:.0f} MiB) and the disk cache is off: images are decoded every epoch"
+    )
+    return None, warnings
 
 
-def load_folder(
-    root: str | Path,
-    *,
-    input_shape: Sequence[int] | None = None,
-    label_mode: str = "int",
-    batch_size: int = 32,
-    val_split: float = 0.1,
-    seed: int = 0,
-    limit: int | None = None,
-    augment: Sequence[str] | str | None = None,
-    resize_mode: str = "stretch",
-    color_mode: str | None = None,
-    cache_budget_bytes: int | None = None,
-    on_skip: Callable[[str, str], Any] | None = None,
-    on_progress: Callable[[int, int], None] | None = None,
-) -> DataBundle:
-    """See :func:`cnntui.core.data.load_data`."""
-    if label_mode not in LABEL_MODES:
-        raise DataError(f"label mode must be one of {LABEL_MODES}; got {label_mode!r}")
-    if not 0.0 <= val_split < 1.0:
-        raise DataError(f"validation split must be in [0, 1); got {val_split}")
-    spec = parse_augment(augment)
-    scan = scan_folder(root)
-    k = len(scan.class_names)
-    if label_mode == "binary" and k != 2:
-        raise DataError(f"binary labels need exactly 2 classes; {scan.root} has {k}")
-    files = _limited(scan, limit, seed)
-    items = [(p, label, split) for split, fs in files.items() for p, label in fs]
-    if input_shape is None:
-        native_size, native_color = _suggest_from_headers(items, seed)
-    else:
-        native_size, native_color = (128, 128), "rgb"
-    pre = _preprocessing(input_shape, native_size, native_color, resize_mode, color_mode)
-    h, w = pre.image_size
-    per_image = h * w * pre.channels
-    budget = default_cache_budget() if cache_budget_bytes is None else cache_budget_bytes
-    cached_bytes = per_image * len(items)  # shuffling moves indices, not images
-    cache = cached_bytes <= budget
-    # When the decoded images fit the budget, the check pass decodes them once into memory;
-    # otherwise it only proves every file readable and the pipeline streams from disk.
-    pixels = np.empty((len(items), h, w, pre.channels), np.uint8) if cache else None
-    checks = check_files(items, pre=pre, out=pixels, on_progress=on_progress)
-    report = folder_report(scan, checks)
-    skipped = [{"path": r.path, "reason": r.reason} for r in checks if not r.ok]
-    if on_skip:
-        for s in skipped:
-            on_skip(s["path"], s["reason"])
+def _structural_pass(
+    items: list[tuple[str, int, str]],
+    store: DecodedStore | None,
+    checks: list[FileCheck | None],
+    on_progress: Callable[[int, int], None] | None,
+) -> list[FileCheck]:
+    """Fill ``checks``: rows the store already knows (unchanged files) from it, the rest by
+    reading their headers now; the store records the new verdicts."""
+    known = store.known() if store is not None else np.zeros(len(items), bool)
+    todo = [i for i in range(len(items)) if checks[i] is None and not known[i]]
+    for i, c in zip(todo, check_files([items[i] for i in todo], on_progress=on_progress),
+                    strict=True):  # fmt: skip
+        checks[i] = c
+    if store is not None:
+        store.record_checks([None if known[i] else c for i, c in enumerate(checks)])
+        for i in np.flatnonzero(known):
+            checks[i] = store.cached_check(int(i), *items[i])
+    return checks  # type: ignore[return-value]
+
+
+def _split(
+    scan: FolderScan,
+    files: dict[str, list[tuple[str, int]]],
+    checks: list[FileCheck],
+    late_bad: set[int],
+    skipped: list[dict[str, str]],
+    val_split: float,
+    seed: int,
+) -> tuple[dict[str, list[int]], bool]:
+    """Item indices per split, and whether the folder has its own val split. Files an earlier
+    epoch 1 could not decode take part in the split (as they did in that run), then drop
+    out, so the train/val split does not move between runs."""
     good: dict[str, list[int]] = {s: [] for s in files}
     for i, r in enumerate(checks):
-        if r.ok:
+        if r.ok or i in late_bad:
             good[r.split].append(i)
     if not good["train"]:
         first = skipped[0] if skipped else {"path": str(scan.root), "reason": "no files"}
@@ -112,7 +112,64 @@ def load_folder(
         parts = {"train": [good["train"][i] for i in tr], "val": [good["train"][i] for i in va]}
     if "test" in good:
         parts["test"] = good["test"]
+    parts = {split: [i for i in idx if i not in late_bad] for split, idx in parts.items()}
+    if not parts["train"]:
+        raise DataError(
+            f"none of the {len(files['train'])} training files in {scan.root} could be decoded "
+            f"(see `cnntui data inspect {scan.root}`)"
+        )
+    return parts, "val" in good
+
+
+def load_folder(
+    root: str | Path,
+    options: DataOptions | None = None,
+    *,
+    on_skip: Callable[[str, str], Any] | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> DataBundle:
+    """See :func:`cnntui.core.data.load_data`."""
+    opts = options or DataOptions()
+    label_mode, batch_size, val_split, seed = (
+        opts.label_mode, opts.batch_size, opts.val_split, opts.seed
+    )  # fmt: skip
+    if not 0.0 <= val_split < 1.0:
+        raise DataError(f"validation split must be in [0, 1); got {val_split}")
+    spec = parse_augment(opts.augment)
+    scan = scan_folder(root)
+    k = len(scan.class_names)
+    if label_mode == "binary" and k != 2:
+        raise DataError(f"binary labels need exactly 2 classes; {scan.root} has {k}")
+    files = _limited(scan, opts.limit, seed)
+    items = [(p, label, split) for split, fs in files.items() for p, label in fs]
+    paths = [p for p, _, _ in items]
+    checks: list[FileCheck | None] = [None] * len(items)
+    if opts.input_shape is None:  # the size comes from the headers: read them all first
+        _structural_pass(items, None, checks, on_progress)
+        suggested = folder_report(scan, checks).get("suggested") or {}
+    else:  # the model fixes the size: a later run reads only headers of changed files
+        suggested = {}
+    pre = resolve_preprocessing(
+        opts.input_shape, suggested.get("image_size", (128, 128)),
+        suggested.get("color_mode", "rgb"), opts.resize_mode, opts.color_mode,
+    )  # fmt: skip
+    store, cache_warnings = _open_store(paths, pre, opts, str(scan.root))
+    checks = _structural_pass(items, store, checks, on_progress)
+    report = folder_report(scan, checks)
+    skipped = [{"path": r.path, "reason": r.reason} for r in checks if not r.ok]
+    if on_skip:
+        for s in skipped:
+            on_skip(s["path"], s["reason"])
+    late_bad = store.failed_decode() if store is not None else set()
+    parts, own_val = _split(scan, files, checks, late_bad, skipped, val_split, seed)
     log = SkipLog(skipped, on_skip)
+    if store is not None:
+        store.skip_log = log
+        store.train_rows = np.asarray(parts["train"], np.int64)
+        for split in ("val", "test"):  # decoded now, so their ids are exact
+            if parts.get(split):
+                ok = store.decode_now(parts[split])
+                parts[split] = [i for i, keep in zip(parts[split], ok, strict=True) if keep]
     augmenter = build_augmenter(spec, seed) if spec else None
     datasets: dict[str, Any] = {}
     for split, idx in parts.items():
@@ -121,28 +178,24 @@ def load_folder(
         y = encode_labels(np.array([checks[i].label for i in idx], dtype=np.int32), label_mode, k)
         aug = augmenter if split == "train" else None
         train = split == "train"
-        if pixels is not None:
-            datasets[split] = array_dataset(
-                pixels, y, pre, batch_size, shuffle=train, seed=seed, augmenter=aug, rows=idx
+        if store is not None:
+            datasets[split] = store_dataset(
+                store, idx, y, batch_size, shuffle=train, seed=seed, augmenter=aug
             )
         else:
             datasets[split] = file_dataset(
                 [checks[i].path for i in idx], y, pre, batch_size, shuffle=train, seed=seed,
                 skip_log=log, augmenter=aug,
             )  # fmt: skip
-    del pixels
-    warnings = list(report["warnings"])
-    if not cache:
-        warnings.append(
-            f"decoded images (~{cached_bytes / 2**20:.0f} MiB) exceed the cache "
-            f"budget ({budget / 2**20:.0f} MiB): images are decoded again every epoch"
-        )
     return DataBundle(
         source=str(scan.root), class_names=list(scan.class_names), preprocessing=pre,
         label_mode=label_mode, batch_size=batch_size, train=datasets["train"],
         val=datasets.get("val"), test=datasets.get("test"),
         counts={s: len(ix) for s, ix in parts.items()}, skipped=skipped,
-        augment=describe(spec), val_split=val_split if "val" not in good else None, seed=seed,
-        kind="folder", layout=scan.layout, cached=cache, check=report, warnings=warnings,
+        augment=describe(spec), val_split=None if own_val else val_split, seed=seed,
+        kind="folder", layout=scan.layout, cached=store is not None, check=report,
+        warnings=list(report["warnings"]) + cache_warnings,
         ids={s: [checks[i].path for i in ix] for s, ix in parts.items() if s != "train"},
+        options=opts, cache=store.describe() if store is not None else None,
+        store=store,
     )  # fmt: skip

@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from cnntui.core.data.array_sources import read_arrays
+from cnntui.core.data.arrays import as_uint8_images
 from cnntui.core.data.check import FileCheck, bad_files, check_files
 from cnntui.core.data.errors import DataError
 from cnntui.core.data.folders import FolderScan, scan_folder
@@ -177,14 +179,13 @@ def inspect_source(
 ) -> dict[str, Any]:
     """Inspect ``source``; with ``samples_per_class``, add ``samples``: class → list of
     ``{"path"?, "pixels"}`` (uint8 grayscale previews of ``preview_size``, not JSON)."""
-    from cnntui.core.data.arrays import as_uint8_images
-    from cnntui.core.data.preview import preview_array, preview_file
+    from cnntui.core.data.preview import preview_array, preview_file  # only with samples
 
     src = classify_source(source)
     if src.kind == "folder":
         scan = scan_folder(src.path)
         items = [(p, label, split) for split, fs in scan.files.items() for p, label in fs]
-        checks = check_files(items, on_progress=on_progress)
+        checks = check_files(items, full=True, on_progress=on_progress)
         report = folder_report(scan, checks)
         if report["images"] == 0:
             raise DataError(
@@ -198,8 +199,6 @@ def inspect_source(
                 for n, ps in chosen.items()
             }
         return report
-    from cnntui.core.data.bundle import read_arrays
-
     splits_xy, names = read_arrays(src)
     report = arrays_report(src.name if src.kind != "npz" else str(src.path), src.kind, splits_xy,
                            names)  # fmt: skip

@@ -1,10 +1,11 @@
-"""Streaming ``tf.data`` pipelines over file paths or in-memory uint8 arrays.
+"""``tf.data`` pipelines over a decoded-image store, image files or in-memory uint8 arrays.
 
-Files: paths → parallel Pillow decode, in chunks (``cnntui.core.images``, the code
-prediction uses) → drop any file that still fails (recorded, never raised) → batch →
-scale to [0, 1] → augment (train) → prefetch: only the list of paths is held in memory.
-Arrays (and folders whose decoded pixels fit the cache budget): shuffled indices → batches
-gathered from the array → the same last steps.
+Store (folders, by default): shuffled row indices → batches whose pending rows the store
+decodes (epoch 1) and whose decoded rows it gathers (later epochs); bad files drop out of
+their batch. Files (no cache, too big for memory): paths → parallel Pillow decode in chunks
+(``cnntui.core.images``, the code prediction uses) → drop any file that fails (recorded,
+never raised) → batch. Arrays: shuffled indices → batches gathered from the array. Then,
+for all: scale to [0, 1] → augment (train) → prefetch.
 """
 
 from __future__ import annotations
@@ -12,26 +13,16 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from cnntui.core.images import Preprocessing, try_load_image_uint8
 
+if TYPE_CHECKING:
+    from cnntui.core.data.cache import DecodedStore
+
 DECODE_CHUNK = 16  # files per Python call when streaming from disk
-DEFAULT_CACHE_CAP = 4 << 30
-
-
-def default_cache_budget() -> int:
-    """A quarter of the available memory, at most 4 GiB (1 GiB if it cannot be read)."""
-    try:
-        with open("/proc/meminfo") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return min(DEFAULT_CACHE_CAP, int(line.split()[1]) * 1024 // 4)
-    except OSError:
-        pass
-    return 1 << 30
 
 
 class SkipLog:
@@ -122,6 +113,55 @@ def array_dataset(
         ds = ds.shuffle(len(rows), seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size).map(tf_gather, num_parallel_calls=tf.data.AUTOTUNE)
     return _finish(ds, pre, batch_size, augmenter, tf, batched=True)
+
+
+def store_dataset(
+    store: DecodedStore,
+    rows: np.ndarray | list[int],
+    y: np.ndarray,
+    batch_size: int,
+    *,
+    shuffle: bool,
+    seed: int,
+    augmenter=None,
+):
+    """Batched (x, y) over ``store`` rows: the first pass decodes (model and cache fed by the
+    same decode), later passes read the stored pixels; a file that fails is left out of its
+    batch and of every later epoch. One call per batch, one call in flight per core."""
+    import tensorflow as tf
+
+    rows = np.asarray(rows, dtype=np.int64)
+    y = np.asarray(y)
+    if len(y) != len(rows):
+        raise ValueError(f"{len(rows)} images but {len(y)} labels")
+    y_dtype = tf.as_dtype(y.dtype)
+    shape = store.pre.input_shape
+
+    def gather(positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        ok = store.ensure(rows[positions])
+        if ok.all():
+            return store.pixels[rows[positions]], y[positions]
+        return store.pixels[rows[positions[ok]]], y[positions[ok]]
+
+    def tf_gather(positions):
+        xb, yb = tf.numpy_function(gather, [positions], [tf.uint8, y_dtype], stateful=False)
+        xb.set_shape((None, *shape))
+        yb.set_shape((None, *y.shape[1:]))
+        return xb, yb
+
+    ds = tf.data.Dataset.range(len(rows))
+    if shuffle:
+        ds = ds.shuffle(len(rows), seed=seed, reshuffle_each_iteration=True)
+    workers = max(1, min(16, os.cpu_count() or 1))
+    ds = ds.batch(batch_size).map(tf_gather, num_parallel_calls=workers)
+    ds = ds.filter(_not_empty)  # a batch of files that all failed to decode (NaN loss)
+    return _finish(ds, store.pre, batch_size, augmenter, tf, batched=True)
+
+
+def _not_empty(x, y):
+    import tensorflow as tf
+
+    return tf.shape(x)[0] > 0
 
 
 def file_dataset(

@@ -307,8 +307,9 @@ class TrainingSession:
         }
         atomic_write_json(self.run.path(CONFIG), config)
         if bundle.skipped:
-            lines = (f"{s.get('path')}\t{s.get('reason')}\n" for s in bundle.skipped)
-            atomic_write_text(self.run.path(SKIPPED), "".join(lines))
+            from cnntui.core.data.late_skips import skipped_text
+
+            atomic_write_text(self.run.path(SKIPPED), skipped_text(bundle.skipped))
 
     @property
     def monitor(self) -> str:
@@ -318,6 +319,8 @@ class TrainingSession:
         """The run's typed callbacks (imports Keras's callback module)."""
         import keras
 
+        from cnntui.core.data.cache import cache_line
+        from cnntui.core.data.late_skips import late_skip_callback
         from cnntui.core.train import keras_callbacks as kc
         from cnntui.core.train.recipe import summary
 
@@ -337,6 +340,9 @@ class TrainingSession:
                 "input": self.input_choice.to_dict(),
                 "recipe": summary(self.hp),
                 "class_weight": self.hp.get("class_weights"),
+                "data_cache": cache_line(self.bundle.cache)
+                if self.bundle.kind == "folder"
+                else None,
             },
         )
         callbacks = kc.TrainingCallbacks(
@@ -359,6 +365,8 @@ class TrainingSession:
             callbacks.reduce_lr = kc.ResumableReduceLROnPlateau(
                 monitor, patience, state.get("reduce_lr")
             )
+        # files epoch 1's decode finds unreadable: a ``skipped`` event and skipped.txt
+        callbacks.extra.append(late_skip_callback(self.bundle, self.log, self.run.path(SKIPPED)))
         if cfg.tensorboard:
             log_dir = str(self.run.path("tensorboard"))
             callbacks.extra.append(keras.callbacks.TensorBoard(log_dir=log_dir))

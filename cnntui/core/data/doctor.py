@@ -1,0 +1,285 @@
+"""``cnntui data doctor``: duplicates, leakage between splits, imbalance and outliers.
+
+- exact duplicates: the same bytes (BLAKE2b of the file);
+- near duplicates: a 64-bit perceptual hash (``imagehash.phash``: DCT of a 32x32 grey
+  thumbnail) within ``max_distance`` bits, so a re-encoded or slightly resized copy is
+  found; each group or pair is placed *within a class*, *across classes* (one picture, two
+  labels) or *across splits* (**leakage**: the same picture in train and val/test);
+- imbalance: images per class and the weights ``--class-weight auto`` uses,
+  ``n_total / (n_classes * n_c)`` (scikit-learn's "balanced");
+- outliers: tiny images, extreme aspect ratios, sizes far from the median, mostly blank.
+
+One pass decodes each file once, reduced on load (JPEG ``draft``), in parallel threads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cnntui.core.data.check import default_threads
+from cnntui.core.data.errors import DataError
+from cnntui.core.data.folders import FolderScan, scan_folder
+from cnntui.core.data.linkdir import check_destination, write_linked
+from cnntui.core.images import ImageReadError, open_image_with_info
+
+MAX_DISTANCE = 6  # of 64 bits: re-encoded / 10 %-resized copies land at 0-4
+TINY_SIDE = 32
+EXTREME_ASPECT = 3.0
+FAR_SIZE = 4.0  # area this many times above or below the median
+BLANK_SHARE = 0.95  # share of thumbnail pixels within BLANK_TOLERANCE of the median
+BLANK_TOLERANCE = 8
+INSTALL_HINT = "pip install 'imagehash>=4.3.2'"
+
+
+@dataclass
+class Probe:
+    """What the doctor learns from one file."""
+
+    path: str
+    split: str
+    label: int
+    digest: str = ""
+    phash: int | None = None
+    width: int = 0
+    height: int = 0
+    blank: bool = False
+    reason: str = ""
+
+
+def class_weights(counts: dict[str, int]) -> dict[str, float]:
+    """Inverse-frequency weights ``n_total / (n_classes * n_c)`` (empty classes: 0)."""
+    total, k = sum(counts.values()), len(counts)
+    return {c: (total / (k * n) if n else 0.0) for c, n in counts.items()}
+
+
+def _phash_module():
+    try:
+        import imagehash
+    except ImportError:
+        raise DataError(
+            f"data doctor needs the imagehash package for near duplicates: {INSTALL_HINT}"
+        ) from None
+    return imagehash
+
+
+def _probe(item: tuple[str, int, str], imagehash) -> Probe:
+    path, label, split = item
+    p = Probe(path, split, label)
+    try:
+        with open(path, "rb") as fh:
+            p.digest = hashlib.blake2b(fh.read(), digest_size=16).hexdigest()
+        img, info = open_image_with_info(path, draft=(64, 64))
+    except ImageReadError as exc:
+        p.reason = exc.reason
+        return p
+    except OSError as exc:
+        p.reason = f"cannot read file ({exc.strerror or exc})"
+        return p
+    try:
+        from PIL import Image
+
+        p.width, p.height = info.width, info.height
+        thumb = img.convert("L").resize((32, 32), Image.Resampling.LANCZOS)
+        px = np.asarray(thumb, np.int16)
+        p.blank = bool(np.mean(np.abs(px - np.median(px)) <= BLANK_TOLERANCE) >= BLANK_SHARE)
+        p.phash = int(str(imagehash.phash(thumb)), 16)
+    except Exception as exc:  # noqa: BLE001 - one odd file must not stop the doctor
+        p.reason = f"cannot analyse image ({type(exc).__name__}: {exc})"
+    return p
+
+
+def _groups(keys: dict[int, Any]) -> list[list[int]]:
+    by: dict[Any, list[int]] = defaultdict(list)
+    for i, k in keys.items():
+        by[k].append(i)
+    return [sorted(g) for g in by.values() if len(g) > 1]
+
+
+def _near_pairs(hashes: np.ndarray, ids: np.ndarray, max_distance: int) -> list[tuple]:
+    """(i, j, distance) for i < j with Hamming distance <= max_distance, blockwise."""
+    out = []
+    block = 1024
+    for start in range(0, len(hashes), block):
+        a = hashes[start : start + block, None]
+        dist = np.bitwise_count(a ^ hashes[None, :])
+        ii, jj = np.nonzero(dist <= max_distance)
+        for i, j in zip(ii + start, jj, strict=True):
+            if i < j:
+                out.append((int(ids[i]), int(ids[j]), int(dist[i - start, j])))
+    return out
+
+
+def _where(probes: Sequence[Probe], members: Sequence[int]) -> str:
+    splits = {probes[i].split for i in members}
+    if len(splits) > 1 and "train" in splits:
+        return "across splits"
+    labels = {probes[i].label for i in members}
+    return "across classes" if len(labels) > 1 else "within a class"
+
+
+def _outliers(probes: Sequence[Probe], ok: list[int]) -> list[dict[str, Any]]:
+    if not ok:
+        return []
+    areas = np.array([probes[i].width * probes[i].height for i in ok], np.float64)
+    median = float(np.median(areas))
+    out = []
+    for i, area in zip(ok, areas, strict=True):
+        p = probes[i]
+        why = []
+        if min(p.width, p.height) < TINY_SIDE:
+            why.append(f"tiny ({p.width}x{p.height})")
+        aspect = max(p.width, p.height) / max(1, min(p.width, p.height))
+        if aspect >= EXTREME_ASPECT:
+            why.append(f"extreme aspect ratio ({aspect:.1f}:1)")
+        if median and (area > FAR_SIZE * median or area * FAR_SIZE < median):
+            why.append(f"size far from the others ({p.width}x{p.height}, median area "
+                       f"{median:,.0f} px)")  # fmt: skip
+        if p.blank:
+            why.append("mostly blank")
+        if why:
+            out.append({"path": p.path, "split": p.split, "reasons": why})
+    return out
+
+
+def diagnose(
+    source: str | Path,
+    *,
+    max_distance: int = MAX_DISTANCE,
+    workers: int | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
+    """The doctor's report on an image folder (JSON-ready); ``probes`` kept for ``--fix``."""
+    imagehash = _phash_module()
+    scan = scan_folder(source)
+    items = [(p, label, split) for split, fs in scan.files.items() for p, label in fs]
+    probes: list[Probe] = [None] * len(items)  # type: ignore[list-item]
+    with ThreadPoolExecutor(max_workers=workers or default_threads()) as pool:
+        for n, (i, probe) in enumerate(
+            zip(range(len(items)), pool.map(lambda it: _probe(it, imagehash), items,
+                                             chunksize=16), strict=True),
+            start=1,
+        ):  # fmt: skip
+            probes[i] = probe
+            if on_progress and (n % 256 == 0 or n == len(items)):
+                on_progress(n, len(items))
+    return _report(scan, probes, max_distance)
+
+
+def _report(scan: FolderScan, probes: list[Probe], max_distance: int) -> dict[str, Any]:
+    names = scan.class_names
+    ok = [i for i, p in enumerate(probes) if not p.reason]
+    exact = _groups({i: probes[i].digest for i in ok})
+    in_exact = {i: g[0] for g in exact for i in g}
+    hashes = np.array([probes[i].phash for i in ok], np.uint64)
+    near = [
+        (i, j, d) for i, j, d in _near_pairs(hashes, np.array(ok), max_distance)
+        if in_exact.get(i, -1) != in_exact.get(j, -2)  # same bytes: reported as exact
+    ]  # fmt: skip
+
+    def entry(p: Probe) -> dict[str, str]:
+        return {"path": p.path, "split": p.split, "class": names[p.label]}
+
+    exact_out = [
+        {"where": _where(probes, g), "files": [entry(probes[i]) for i in g]} for g in exact
+    ]
+    near_out = [
+        {"where": _where(probes, (i, j)), "distance": d,
+         "files": [entry(probes[i]), entry(probes[j])]}
+        for i, j, d in near
+    ]  # fmt: skip
+    splits: dict[str, Any] = {}
+    for split in scan.files:
+        counts = dict.fromkeys(names, 0)
+        for i in ok:
+            if probes[i].split == split:
+                counts[names[probes[i].label]] += 1
+        splits[split] = {"classes": counts, "images": sum(counts.values())}
+    train = splits["train"]["classes"]
+    top, low = max(train.values()), min(train.values())
+    where = [g["where"] for g in exact_out + near_out]
+    summary = {
+        "exact_duplicates": sum(len(g["files"]) - 1 for g in exact_out),
+        "near_duplicates": len(near_out),
+        "leaked": where.count("across splits"),
+        "conflicting_labels": where.count("across classes"),
+    }
+    report: dict[str, Any] = {
+        "source": str(scan.root),
+        "layout": scan.layout,
+        "class_names": names,
+        "images": len(ok),
+        "splits": splits,
+        "summary": summary,
+        "exact_duplicates": exact_out,
+        "near_duplicates": near_out,
+        "max_distance": max_distance,
+        "imbalance": {
+            "ratio": (top / low) if low else None,
+            "class_weights": class_weights(train),
+        },
+        "outliers": _outliers(probes, ok),
+        "unreadable": [{"path": p.path, "reason": p.reason} for p in probes if p.reason],
+        "notes": [],
+    }
+    if scan.layout == "classes":
+        report["notes"].append(
+            "one folder per class: training splits it by --val-split, so any duplicate here "
+            "can land in both train and val; `cnntui data doctor --fix DIR` removes them"
+        )
+    report["_probes"] = probes
+    return report
+
+
+def removals(report: dict[str, Any]) -> dict[str, str]:
+    """Files ``--fix`` leaves out, with why: every exact copy but one (the train copy, else
+    the shortest name), the val/test copies of pictures also in train (exact or near), all
+    copies of a picture filed under two classes, and unreadable files."""
+    out: dict[str, str] = {u["path"]: f"unreadable: {u['reason']}" for u in report["unreadable"]}
+    rank = {"train": 0, "val": 1, "test": 2}
+    for group in report["exact_duplicates"]:
+        # keep the train copy, then the shortest name ("x.jpg" over "x (1).jpg")
+        files = sorted(
+            group["files"], key=lambda f: (rank.get(f["split"], 3), len(f["path"]), f["path"])
+        )
+        if group["where"] == "across classes" and len({f["class"] for f in files}) > 1:
+            for f in files:
+                out.setdefault(f["path"], "same bytes filed under two classes")
+            continue
+        for f in files[1:]:
+            what = "leaked copy" if f["split"] != files[0]["split"] else "exact duplicate"
+            out.setdefault(f["path"], f"{what} of {files[0]['path']}")
+    for pair in report["near_duplicates"]:
+        if pair["where"] != "across splits":
+            continue
+        a, b = sorted(pair["files"], key=lambda f: rank.get(f["split"], 3))
+        if b["split"] != "train":
+            out.setdefault(b["path"], f"leaked near copy of {a['path']}")
+    return out
+
+
+def fix(report: dict[str, Any], dst: str | Path, *, copy: bool = False) -> dict[str, Any]:
+    """Write the source without :func:`removals` into ``dst`` (hard links, same layout)."""
+    root = Path(report["source"])
+    out = check_destination(dst, root)
+    gone = removals(report)
+    kept = [p.path for p in report["_probes"] if p.path not in gone]
+    pairs = [(p, str(Path(p).relative_to(root))) for p in kept]
+    dirs = [str(Path(p.path).parent.relative_to(root)) for p in report["_probes"]]
+    how = write_linked(out, pairs, copy=copy, dirs=sorted(set(dirs)))
+    return {
+        "destination": str(out), "how": how, "kept": len(kept),
+        "left_out": [{"path": p, "reason": r} for p, r in sorted(gone.items())],
+    }  # fmt: skip
+
+
+def json_ready(report: dict[str, Any]) -> dict[str, Any]:
+    """``report`` without the per-file probes."""
+    return {k: v for k, v in report.items() if not k.startswith("_")}
