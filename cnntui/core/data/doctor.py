@@ -55,8 +55,9 @@ class Probe:
 
 
 def class_weights(counts: dict[str, int]) -> dict[str, float]:
-    """Inverse-frequency weights ``n_total / (n_classes * n_c)`` (empty classes: 0)."""
-    total, k = sum(counts.values()), len(counts)
+    """Inverse-frequency weights ``n_total / (n_classes * n_c)``, scikit-learn's "balanced"
+    rule, over the classes that have images (empty classes: 0). ``--class-weight auto``."""
+    total, k = sum(counts.values()), sum(1 for n in counts.values() if n)
     return {c: (total / (k * n) if n else 0.0) for c, n in counts.items()}
 
 

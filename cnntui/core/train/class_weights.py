@@ -31,12 +31,11 @@ def check_class_weight(spec: str | None) -> str | None:
 
 
 def balanced(counts: np.ndarray) -> dict[int, float]:
-    """Inverse-frequency weights, ``n / (k * count)``; absent classes get weight 0."""
-    counts = np.asarray(counts, dtype=np.float64)
-    present = counts > 0
-    k = int(present.sum())
-    n = counts.sum()
-    return {i: float(n / (k * c)) if c > 0 else 0.0 for i, c in enumerate(counts)}
+    """Inverse-frequency weights by class index (the rule of ``data doctor``'s report)."""
+    from cnntui.core.data.doctor import class_weights
+
+    weights = class_weights({i: int(c) for i, c in enumerate(np.asarray(counts))})
+    return {int(i): float(w) for i, w in weights.items()}
 
 
 def resolve_class_weight(
