@@ -76,17 +76,20 @@ def _stem(inputs, filters, input_shape, act):
         learning_rate=4e-3,
         loss="sparse_categorical_crossentropy",
         batch_size=128,
-        epochs=8,
+        epochs=10,
         schedule="onecycle",
         warmup=1.0,
         weight_decay=5e-4,
         label_smoothing=0.1,
-        ema=True,
+        # Keras's EMA averages the weights but not BatchNorm's moving statistics: on the
+        # digits the averaged net validated at 10.6% after epoch 1 (78% without), and
+        # ended no better (98.6% vs 98.4% after 8 epochs), so this entry trains without.
+        ema=False,
     ),
     tags=("modern", "fast", "residual", "batchnorm", "conv"),
     recipe="modern",
 )
-def fast_resnet(input_shape, num_classes, width=32, depth=1, scale=0.125):
+def fast_resnet(input_shape, num_classes, width=16, depth=1, scale=0.125):
     """``width``: filters of the first stage (2x, 4x after); ``depth``: residual pairs per stage."""
     import keras
     from keras import layers
@@ -159,12 +162,12 @@ def _inverted_residual(x, filters, strides, expansion, se, name):
         warmup=1.0,
         weight_decay=5e-4,
         label_smoothing=0.1,
-        ema=True,
+        ema=False,  # as fast-resnet: with EMA it validated at 10.5% after epoch 1
     ),
     tags=("modern", "fast", "inverted-residual", "depthwise", "batchnorm", "conv", "mobile"),
     recipe="modern",
 )
-def fast_mobilenet(input_shape, num_classes, width=24, depth=2, expansion=4, se=0.0):
+def fast_mobilenet(input_shape, num_classes, width=16, depth=2, expansion=4, se=0.0):
     """``width``: channels of the first stage (2x, 4x after); ``depth``: blocks per stage;
     ``expansion``: inverted-residual expansion ratio; ``se``: squeeze ratio (0 = off)."""
     import keras
