@@ -75,10 +75,12 @@ def _stem(inputs, filters, input_shape, act):
         optimizer="adamw",
         learning_rate=4e-3,
         loss="sparse_categorical_crossentropy",
-        batch_size=128,
+        # batch 64 and a 0.3-epoch warm-up: 97.6% after 2 epochs on the digits where
+        # batch 128 with a one-epoch warm-up had 94.4%, and the same ~99% after 10
+        batch_size=64,
         epochs=10,
         schedule="onecycle",
-        warmup=1.0,
+        warmup=0.3,
         weight_decay=5e-4,
         label_smoothing=0.1,
         # Keras's EMA averages the weights but not BatchNorm's moving statistics: on the
@@ -156,10 +158,10 @@ def _inverted_residual(x, filters, strides, expansion, se, name):
         optimizer="adamw",
         learning_rate=4e-3,
         loss="sparse_categorical_crossentropy",
-        batch_size=128,
+        batch_size=64,
         epochs=10,
         schedule="onecycle",
-        warmup=1.0,
+        warmup=0.3,
         weight_decay=5e-4,
         label_smoothing=0.1,
         ema=False,  # as fast-resnet: with EMA it validated at 10.5% after epoch 1
