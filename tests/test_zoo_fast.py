@@ -15,7 +15,7 @@ def test_fast_entries_are_modern_with_their_own_recipe_settings(name):
     assert entry.recipe == "modern"
     assert {"modern", "fast"} <= set(entry.tags)
     hp = entry.hyperparameters
-    assert hp.schedule and hp.warmup and hp.label_smoothing and hp.ema
+    assert hp.schedule and hp.warmup and hp.label_smoothing and hp.ema is not None
     params = entry.builder_params()
     assert isinstance(params["width"], int) and isinstance(params["depth"], int)
 
