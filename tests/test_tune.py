@@ -327,3 +327,17 @@ def test_train_from_trial_retrains_the_trial_exactly_with_overrides():
     assert {k: retrained.to_dict()[k] for k in same} == same
     wrong = CliRunner().invoke(app, ["train", "mnist-conv", "--from-trial", "ft"])
     assert wrong.exit_code == 2 and "trained mnist-mlp" in wrong.output
+
+
+def test_the_runs_screen_groups_a_studys_trials():
+    from cnntui.core.train.config import TrainConfig
+    from cnntui.core.tune.study import TuneRequest, run_worker
+    from cnntui.tui.screens.runs import model_label, run_rows
+
+    CliRunner().invoke(app, ["train", "mnist-mlp", "--epochs", "1", "--limit", "200", "-q"])
+    base = TrainConfig("mnist-mlp", epochs=1, limit=200, patience=0)
+    run_worker(TuneRequest(base, trials=2, study="grp", space="lr=1e-3..1e-2:log"))
+    CliRunner().invoke(app, ["train", "mnist-mlp", "--epochs", "1", "--limit", "200", "-q"])
+    rows = run_rows(None)
+    assert [r["trial"] for r in rows] == [None, 0, 1, None]  # newest first, trials together
+    assert model_label(rows[1]) == "mnist-mlp · grp #0" and model_label(rows[0]) == "mnist-mlp"

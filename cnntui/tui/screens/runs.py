@@ -67,8 +67,32 @@ def run_rows(runs_dir: Any) -> list[dict[str, Any]]:
         if summary.get("epochs") is None:
             summary["epochs"] = max(curves["loss"][0], default=None)
         summary["curves"] = curves
+        tune = run.config.get("tune") or {}
+        summary["study"], summary["trial"] = tune.get("study"), tune.get("trial")
         rows.append(summary)
-    return rows
+    return group_trials(rows)
+
+
+def group_trials(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A `cnntui tune` study's trials together, where its newest trial is, by trial number."""
+    out: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for row in rows:
+        study = row.get("study")
+        if study is None:
+            out.append(row)
+        elif study not in seen:
+            seen.add(study)
+            trials = [r for r in rows if r.get("study") == study]
+            out += sorted(trials, key=lambda r: (r.get("trial") is None, r.get("trial") or 0))
+    return out
+
+
+def model_label(row: dict[str, Any]) -> str:
+    """The model, and for a tune trial its study and trial number."""
+    if row.get("study") is None:
+        return str(row["model"])
+    return f"{row['model']} · {row['study']} #{row['trial']}"
 
 
 class RunsScreen(WorkbenchScreen):
@@ -149,14 +173,14 @@ class RunsScreen(WorkbenchScreen):
                     fmt_metric("val_loss", r["best_val_loss"]),
                     r["status"],
                     data_label(r.get("data")),
-                    r["model"],
+                    model_label(r),
                     key=r["id"],
                 )
             if rows:
                 table.move_cursor(row=min(cursor, len(rows) - 1))
         if not rows:
             self.query_one("#runs-hint", Static).update(
-                "No runs yet: start one on the Train screen (t)."
+                "No runs yet: start one on the Train screen (F3)."
             )
         self._plot()
 
