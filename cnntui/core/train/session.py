@@ -57,6 +57,9 @@ class TrainResult:
         return self.run.id
 
 
+BUDGET_EPOCH_BOUND = 100_000  # epochs fit may run under --time (see fit_epochs)
+
+
 class MetricsCollector:
     """Record sink keeping what ``metrics.json`` needs from the events (tiny, bounded)."""
 
@@ -414,7 +417,9 @@ class TrainingSession:
             return self.hp["epochs"]
         if self.cfg.epochs:
             return self.cfg.epochs
-        return max(4 * self.hp["epochs"], self.hp["epochs"] + 20)
+        # a bound fit never reaches: the probe may overestimate an epoch several times over
+        # (a quiet machine after a busy probe), and the budget callback ends the run
+        return max(BUDGET_EPOCH_BOUND, self.hp["epochs"])
 
     def outcome(self) -> TrainResult:
         """How ``fit`` ended: failed (NaN), stopped, early stopping or completed."""
