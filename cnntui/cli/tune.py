@@ -9,7 +9,6 @@ leaderboard; ``cnntui tune list`` the studies.
 from __future__ import annotations
 
 import json
-import re
 import signal
 import sys
 import threading
@@ -48,18 +47,6 @@ Storage = Annotated[
 RunsDir = Annotated[
     str | None, typer.Option("--runs-dir", help="Runs folder (default: $CNNTUI_RUNS_DIR).")
 ]
-_UNITS = {"h": 3600, "m": 60, "s": 1}
-
-
-def parse_duration(text: str) -> float:
-    """``90``, ``45s``, ``10m``, ``1h30m`` → seconds."""
-    text = text.strip().lower()
-    if re.fullmatch(r"\d+(\.\d+)?", text):
-        return float(text)
-    parts = re.findall(r"(\d+(?:\.\d+)?)([hms])", text)
-    if not parts or "".join(n + u for n, u in parts) != text:
-        raise CLIError(f"a duration looks like 90, 45s, 10m or 1h30m; got {text!r}")
-    return sum(float(n) * _UNITS[u] for n, u in parts)
 
 
 def _settings(values: list[str] | None) -> dict[str, Any]:
@@ -129,6 +116,7 @@ def run(
     """Search hyperparameters of MODEL; each trial is a run (runs watch/compare/evaluate)."""
     from cnntui.cli.train import _sinks
     from cnntui.core.registry import parse_input_shape
+    from cnntui.core.train.budget import parse_duration
     from cnntui.core.train.config import TrainConfig
     from cnntui.core.tune.study import TuneRequest, run_worker
 
@@ -158,7 +146,7 @@ def run(
         metric=metric,
         pruner=pruner,
         storage=storage,
-        timeout=parse_duration(timeout) if timeout else None,
+        timeout=parse_duration(timeout, "--timeout", minimum=1) if timeout else None,
         seed=sampler_seed,
     )
     stop = threading.Event()

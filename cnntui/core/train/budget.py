@@ -23,7 +23,7 @@ PROBE_STEPS = 6  # timed training steps (after one untimed compile step)
 PROBE_VAL_STEPS = 3
 
 
-def parse_duration(text: str) -> float:
+def parse_duration(text: str, option: str = "--time", minimum: float = MIN_BUDGET_S) -> float:
     """``"10m"``, ``"1h30m"``, ``"90s"``, ``"45"`` (seconds) → seconds; ValueError otherwise."""
     s = str(text).strip().lower().replace(" ", "")
     if re.fullmatch(r"\d+(\.\d+)?", s):
@@ -31,11 +31,11 @@ def parse_duration(text: str) -> float:
     else:
         parts = re.findall(r"(\d+(?:\.\d+)?)([hms])", s)
         if not parts or "".join(n + u for n, u in parts) != s:
-            raise ValueError(f"--time takes a duration such as 90s, 10m or 1h30m; got {text!r}")
+            raise ValueError(f"{option} takes a duration such as 90s, 10m or 1h30m; got {text!r}")
         seconds = sum(float(n) * _UNITS[u] for n, u in parts)
-    if seconds < MIN_BUDGET_S:
+    if seconds < minimum:
         raise ValueError(
-            f"--time {text} is too short to train anything; give at least {MIN_BUDGET_S:g}s"
+            f"{option} {text} is too short to train anything; give at least {minimum:g}s"
         )
     return seconds
 
