@@ -341,3 +341,14 @@ def test_the_runs_screen_groups_a_studys_trials():
     rows = run_rows(None)
     assert [r["trial"] for r in rows] == [None, 0, 1, None]  # newest first, trials together
     assert model_label(rows[1]) == "mnist-mlp · grp #0" and model_label(rows[0]) == "mnist-mlp"
+
+
+def test_tune_show_prints_the_leaderboard_importances_and_the_best_curve():
+    from cnntui.core.train.config import TrainConfig
+    from cnntui.core.tune.study import TuneRequest, run_worker
+
+    base = TrainConfig("mnist-mlp", epochs=2, limit=200, patience=0)
+    run_worker(TuneRequest(base, trials=2, study="show", space="lr=1e-3..1e-2:log"))
+    shown = CliRunner().invoke(app, ["tune", "show", "show"])
+    assert shown.exit_code == 0, shown.output
+    assert "trial  value" in shown.output and "best trial: val_accuracy per epoch" in shown.output

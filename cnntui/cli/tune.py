@@ -290,21 +290,21 @@ def _plot_best(run_id: str, metric: str, runs_dir: str | None) -> None:
 
     import plotext as plt
 
-    from cnntui.cli.runs import _history
-    from cnntui.core.runs import RunNotFoundError, resolve_run
+    from cnntui.core.event_stream import fold_file
+    from cnntui.core.runs import EVENTS, RunNotFoundError, resolve_run
 
     try:
         run = resolve_run(run_id, runs_dir)
     except RunNotFoundError:
         return
-    hist = [h for h in _history(run) if metric in h]
-    if not hist:
+    xs, ys = fold_file(run.path(EVENTS), skip=("batch",)).curve(metric)
+    if not xs:
         return
     plt.clear_figure()
     plt.theme("clear")
     plt.plotsize(min(100, shutil.get_terminal_size((100, 30)).columns - 1), 14)
     plt.title(f"best trial: {metric} per epoch (run {run.id})")
-    plt.plot([h["epoch"] + 1 for h in hist], [h[metric] for h in hist], marker="braille")
+    plt.plot(xs, ys, marker="braille")
     if not sys.stdout.isatty():
         plt.clear_color()
     typer.echo("\n" + plt.build())

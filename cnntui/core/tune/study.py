@@ -241,32 +241,21 @@ def trial_config(base, params: dict[str, Any], entry, name: str):
     return cfg
 
 
-def best_value(metrics: dict[str, Any], history_rows: list[dict[str, Any]], metric: str):
-    """The best epoch's ``metric`` (max for accuracies, min for losses)."""
-    values = []
-    for row in history_rows:
-        try:
-            v = float(row[metric])
-        except (KeyError, TypeError, ValueError):
-            continue
-        if math.isfinite(v):
-            values.append(v)
+def best_value(metrics: dict[str, Any], values: list[float], metric: str) -> float | None:
+    """The best epoch's ``metric`` (max for accuracies, min for losses) among ``values``."""
+    values = [v for v in values if math.isfinite(v)]
     if not values:
         final = (metrics.get("final") or {}).get(metric)
         return float(final) if final is not None else None
     return max(values) if METRICS[metric] == "maximize" else min(values)
 
 
-def _history(run: Run) -> list[dict[str, Any]]:
-    import csv
+def _epoch_values(run: Run, metric: str) -> list[float]:
+    """``metric`` per completed epoch, from the run's events (the one fold)."""
+    from cnntui.core.event_stream import fold_file
+    from cnntui.core.runs import EVENTS
 
-    from cnntui.core.runs import HISTORY
-
-    try:
-        with open(run.path(HISTORY), newline="", encoding="utf-8") as fh:
-            return list(csv.DictReader(fh))
-    except OSError:
-        return []
+    return fold_file(run.path(EVENTS), skip=("batch",)).curve(metric)[1]
 
 
 def _record_trial(run: Run, study_name_: str, number: int, url: str, params: dict) -> None:
@@ -354,7 +343,7 @@ def _run_trial(study, trial, space, entry, request, storage, url, sinks, stop) -
         return outcome
     if result.status != "finished":
         return _fail(study, trial, outcome, result.reason or result.status)
-    value = best_value(result.metrics, _history(run), request.metric)
+    value = best_value(result.metrics, _epoch_values(run, request.metric), request.metric)
     if value is None:
         return _fail(study, trial, outcome, f"the run recorded no {request.metric}")
     study.tell(trial, value)
