@@ -214,13 +214,24 @@ ESSENTIAL = {
 }
 
 
+async def _laid_out_footer_keys(app, pilot, attempts: int = 50) -> list:
+    """The screen's footer keys once layout has given them a size (a loaded CI box may need
+    several refreshes after a mode switch before the footer is arranged)."""
+    keys: list = []
+    for _ in range(attempts):
+        await pilot.pause(0.05)
+        keys = list(app.screen.query("FooterKey"))
+        if keys and all(k.region.width > 0 for k in keys):
+            break
+    return keys
+
+
 @pytest.mark.parametrize("mode", SCREENS_ORDER)
 async def test_every_screen_footer_fits_80_columns(mode):
     app = make_app(follow_running=False)
     async with app.run_test(size=SIZE) as pilot:
         await app.switch_mode(mode)
-        await pilot.pause()
-        keys = list(app.screen.query("FooterKey"))
+        keys = await _laid_out_footer_keys(app, pilot)
         whole = [  # drawn in full: key, space, description
             k
             for k in keys
