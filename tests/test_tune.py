@@ -352,3 +352,23 @@ def test_tune_show_prints_the_leaderboard_importances_and_the_best_curve():
     shown = CliRunner().invoke(app, ["tune", "show", "show"])
     assert shown.exit_code == 0, shown.output
     assert "trial  value" in shown.output and "best trial: val_accuracy per epoch" in shown.output
+
+
+def test_tune_study_without_model_joins_with_the_options_the_study_records():
+    from cnntui.core.runs import REQUEST, list_runs
+    from cnntui.core.train.config import TrainConfig
+    from cnntui.core.tune.study import TuneRequest, load_study, run_worker
+
+    base = TrainConfig("mnist-mlp", epochs=1, limit=200, patience=0)
+    run_worker(TuneRequest(base, trials=1, study="join", space="lr=1e-3..1e-2:log"))
+    joined = CliRunner().invoke(app, ["tune", "--study", "join", "--trials", "2", "--json"])
+    assert joined.exit_code == 0, joined.output
+    study = load_study("join")
+    assert len(study.trials) == 2
+    configs = [r.read_json(REQUEST) for r in list_runs()]
+    assert sorted(c["model"] for c in configs) == ["mnist-mlp", "mnist-mlp"]
+    assert all(c["limit"] == 200 and c["epochs"] == 1 for c in configs)
+    unknown = CliRunner().invoke(app, ["tune", "--study", "nosuch"])
+    assert unknown.exit_code == 2 and "no study named 'nosuch'" in unknown.output
+    neither = CliRunner().invoke(app, ["tune", "--trials", "3"])
+    assert neither.exit_code == 2 and "--study NAME" in neither.output

@@ -21,12 +21,12 @@ from cnntui.cli.errors import CLIError, handle_errors
 
 
 class _RunByDefault(TyperGroup):
-    """``cnntui tune MODEL`` means ``cnntui tune run MODEL``."""
+    """``cnntui tune MODEL …`` and ``cnntui tune --study NAME …`` mean ``cnntui tune run …``."""
 
-    def resolve_command(self, ctx, args):
-        if args and args[0] not in self.commands and not args[0].startswith("-"):
+    def parse_args(self, ctx, args):
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
             args.insert(0, "run")
-        return super().resolve_command(ctx, args)
+        return super().parse_args(ctx, args)
 
 
 app = typer.Typer(
@@ -68,8 +68,17 @@ def _settings(values: list[str] | None) -> dict[str, Any]:
 @app.command("run")
 @handle_errors
 def run(
-    model: Annotated[str, typer.Argument(help="Zoo entry to tune (see `cnntui zoo list`).")],
-    trials: Annotated[int, typer.Option("--trials", "-n", help="Trials in the study.")] = 20,
+    model: Annotated[
+        str | None,
+        typer.Argument(
+            help="Zoo entry to tune (see `cnntui zoo list`); omit it to join --study NAME "
+            "with the options the study records."
+        ),
+    ] = None,
+    trials: Annotated[
+        int | None,
+        typer.Option("--trials", "-n", help="Trials in the study (default 20, or the study's)."),
+    ] = None,
     data: Annotated[
         str | None, typer.Option("--data", "-d", help="Data source, as for `cnntui train`.")
     ] = None,
@@ -114,48 +123,65 @@ def run(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON line per trial.")] = False,
 ) -> None:
     """Search hyperparameters of MODEL; each trial is a run (runs watch/compare/evaluate)."""
-    from cnntui.cli.train import _sinks
     from cnntui.core.registry import parse_input_shape
     from cnntui.core.train.budget import parse_duration
     from cnntui.core.train.config import TrainConfig
-    from cnntui.core.tune.study import TuneRequest, run_worker
+    from cnntui.core.tune.study import TuneRequest, join_request
 
     if view not in ("auto", "live", "lines", "none"):
         raise CLIError(f"--view must be auto, live, lines or none; got {view!r}")
-    base = TrainConfig(
-        model=model,
-        data=data,
-        epochs=epochs,
-        limit=limit,
-        val_split=val_split,
-        seed=seed,
-        patience=patience,
-        input_shape=parse_input_shape(input_shape) if input_shape else None,
-        runs_dir=runs_dir,
-        zoo=list(zoo or []),
-        argv=["cnntui", *sys.argv[1:]],
-    )
-    for key, value in _settings(set_).items():
-        setattr(base, key, value)
-    base.validate()
-    request = TuneRequest(
-        base=base,
-        trials=trials,
-        study=study,
-        space=space,
-        metric=metric,
-        pruner=pruner,
-        storage=storage,
-        timeout=parse_duration(timeout, "--timeout", minimum=1) if timeout else None,
-        seed=sampler_seed,
-    )
+    budget = parse_duration(timeout, "--timeout", minimum=1) if timeout else None
+    if model is None:
+        if not study:
+            raise CLIError(
+                "name the entry to tune (`cnntui tune MODEL …`), or join a study that "
+                "exists with `cnntui tune --study NAME` (see `cnntui tune list`)"
+            )
+        request = join_request(study, storage, runs_dir, trials=trials, timeout=budget)
+        request.seed = sampler_seed
+    else:
+        base = TrainConfig(
+            model=model,
+            data=data,
+            epochs=epochs,
+            limit=limit,
+            val_split=val_split,
+            seed=seed,
+            patience=patience,
+            input_shape=parse_input_shape(input_shape) if input_shape else None,
+            runs_dir=runs_dir,
+            zoo=list(zoo or []),
+        )
+        for key, value in _settings(set_).items():
+            setattr(base, key, value)
+        base.validate()
+        request = TuneRequest(
+            base=base,
+            trials=trials if trials is not None else 20,
+            study=study,
+            space=space,
+            metric=metric,
+            pruner=pruner,
+            storage=storage,
+            timeout=budget,
+            seed=sampler_seed,
+        )
+    request.base.argv = ["cnntui", *sys.argv[1:]]
+    _run_worker(request, view, as_json)
+
+
+def _run_worker(request, view: str, as_json: bool) -> None:
+    """Run this worker's trials, printing each as it ends; Ctrl+C stops after the trial."""
+    from cnntui.cli.train import _sinks
+    from cnntui.core.tune.study import run_worker
+
     stop = threading.Event()
     old = signal.signal(signal.SIGINT, lambda *_: stop.set())
     try:
         report = run_worker(
             request,
             sinks=lambda: _sinks(view, as_json, False),
-            on_trial=lambda o: _print_outcome(o, metric, as_json, request),
+            on_trial=lambda o: _print_outcome(o, request.metric, as_json, request),
             stop=stop,
         )
     finally:

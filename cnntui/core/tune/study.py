@@ -98,6 +98,8 @@ def _definition(request: TuneRequest, space: Space) -> dict[str, Any]:
         "model": request.base.model,
         "space": space.spec(),
         "metric": request.metric,
+        "pruner": request.pruner,
+        "trials": request.trials,
         "base": base,
     }
 
@@ -390,6 +392,37 @@ def load_study(name: str, storage: str | None = None, runs_dir: str | None = Non
             "start one with `cnntui tune MODEL --study NAME`"
         )
     return optuna.load_study(study_name=name, storage=rdb)
+
+
+def join_request(
+    name: str,
+    storage: str | None = None,
+    runs_dir: str | None = None,
+    *,
+    trials: int | None = None,
+    timeout: float | None = None,
+) -> TuneRequest:
+    """A worker's request for an existing study, taken from the definition it records, so
+    ``cnntui tune --study NAME`` joins it without repeating the model and options."""
+    from cnntui.core.train.config import TrainConfig
+
+    definition = load_study(name, storage, runs_dir).user_attrs.get("definition") or {}
+    if not definition.get("base"):
+        raise TuneError(
+            f"study {name!r} does not record its training options (made by an older cnntui); "
+            "join it with the command that started it: `cnntui tune MODEL --study NAME …`"
+        )
+    base = TrainConfig.from_dict({**definition["base"], "runs_dir": runs_dir})
+    return TuneRequest(
+        base=base,
+        trials=trials if trials is not None else int(definition.get("trials", 20)),
+        study=name,
+        space=definition.get("space"),
+        metric=definition.get("metric", "val_accuracy"),
+        pruner=definition.get("pruner", "median"),
+        storage=storage,
+        timeout=timeout,
+    )
 
 
 def list_studies(storage: str | None = None, runs_dir: str | None = None) -> list[dict[str, Any]]:
