@@ -6,6 +6,8 @@ import csv
 import io
 import json
 import os
+import pty
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -91,7 +93,89 @@ def test_bad_files_reported_and_others_still_predicted(digits_run, digit_files, 
     assert "not an image" in doc["notes.txt"]["error"]
     assert "not an image" in doc["fake.jpg"]["error"]
     assert sum("top" in d for d in doc.values()) == len(digit_files)
-    assert "4 of 16 files could not be classified" in result.stderr
+    assert "16 files: 12 classified, 4 errors (see above)" in result.stderr
+
+
+SUMMARY = re.compile(
+    r"^(\d+) files?: (\d+) classified, (\d+) errors?.* · ([\d.]+) s \(model ([\d.]+) s\) · "
+    r"([\d.]+) images/s$"
+)
+
+
+@pytest.mark.parametrize("fmt", ["text", "--json"])
+def test_summary_line_without_a_bar_when_stderr_is_not_a_terminal(digits_run, digit_files, fmt):
+    (digit_files[0].parent / "broken.png").write_bytes(b"not a png")
+    result = invoke(str(digit_files[0].parent), *([] if fmt == "text" else [fmt]))
+    assert result.exit_code == 1
+    lines = result.stderr.splitlines()
+    assert "\x1b[" not in result.stderr and "━" not in result.stderr  # no bar for scripts
+    match = SUMMARY.match(lines[-1])
+    assert match, lines
+    files, classified, errors = (int(g) for g in match.groups()[:3])
+    assert (files, classified, errors) == (13, 12, 1)
+    seconds, model_seconds, rate = (float(g) for g in match.groups()[3:])
+    assert 0 < model_seconds < seconds
+    assert rate == pytest.approx(12 / (seconds - model_seconds), rel=0.05, abs=0.1)
+    if fmt == "--json":
+        assert len(json.loads(result.stdout)) == 13  # still one pure JSON document
+    else:
+        assert (
+            sum(line.startswith(str(digit_files[0].parent)) for line in result.stdout.splitlines())
+            == 13
+        )
+
+
+def test_progress_bar_on_a_terminal_stderr_while_stdout_is_piped(
+    models, digit_files, isolated_home
+):
+    """As a user runs `cnntui predict DIR --json > out.json` in a terminal: the bar is on
+    the terminal (stderr), stdout is the JSON alone."""
+    write_run(models["digits10"], [str(i) for i in range(10)])
+    master, slave = pty.openpty()
+    env = {**os.environ, "CNNTUI_RUNS_DIR": str(isolated_home / "runs"), "COLUMNS": "100"}
+    cmd = [sys.executable, "-m", "cnntui", "predict", str(digit_files[0].parent), "--json"]
+    proc = subprocess.Popen(
+        [*cmd, "--batch-size", "4"], stdout=subprocess.PIPE, stderr=slave, env=env
+    )
+    os.close(slave)
+    screen = bytearray()
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        screen.extend(chunk)
+    out = proc.stdout.read()
+    assert proc.wait() == 0
+    os.close(master)
+    text = screen.decode("utf-8", "replace")
+    assert "━" in text and "12/12" in text and "\x1b[" in text  # Rich's bar, redrawn
+    assert "12 files: 12 classified, 0 errors" in text
+    assert len(json.loads(out)) == 12 and b"\x1b" not in out
+
+
+def test_results_print_whole_above_the_bar_when_stdout_is_the_terminal(monkeypatch):
+    from rich.console import Console
+
+    from cnntui.cli.progress import StderrProgress
+
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True, raising=False)
+    screen = io.StringIO()
+    console = Console(file=screen, force_terminal=True, width=40)
+    long = "/a/path/" + "x" * 60 + ".png"
+    with StderrProgress(2, "predicting", console=console) as bar:
+        out = bar.stdout()
+        out.write(long + "\n  7  ")  # a partial line waits for its end
+        out.flush()
+        out.drain()
+        assert long in screen.getvalue() and "  7" not in screen.getvalue()
+        out.write("99.00%\n")
+        bar.advance(2)
+    shown = screen.getvalue()
+    assert long in shown  # not wrapped at the console's 40 columns
+    assert "  7  99.00%" in shown and "━" in shown
 
 
 def test_any_image_mode_is_preprocessed_like_training(digits_run, digits_small, tmp_path, models):

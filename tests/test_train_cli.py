@@ -159,10 +159,13 @@ def test_detach_kill_9_mid_training_then_resume(cli_zoo):
     info = json.loads(out.stdout)
     run = Run(Path(info["dir"]))
     assert run.id == info["run_id"] and Path(info["log"]).parent == run.dir
+    from cnntui.core.train.checkpoint import read_state
+
+    # wait until epoch 2 is committed: its event is written first, then history.csv and
+    # state.json (what resume starts from); a kill between them loses that epoch, by design
     deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:  # wait until epoch 2 has been committed
-        if any(e["event"] == "epoch" and e["epoch"] >= 2 for e in run.events()):
-            break
+    while read_state(run).get("epochs_completed", 0) < 2:
+        assert time.monotonic() < deadline, "epoch 2 was not committed within 90 s"
         time.sleep(0.05)
     watched = io.StringIO()
     follower = threading.Thread(target=lambda: watched.write(follow(run, LineSink(watched), 0.05)))
@@ -176,7 +179,6 @@ def test_detach_kill_9_mid_training_then_resume(cli_zoo):
     assert run.status == "interrupted"
 
     from cnntui.core.train import resume
-    from cnntui.core.train.checkpoint import read_state
 
     done = read_state(run)["epochs_completed"]
     assert done >= 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import threading
 
 import pytest
@@ -104,6 +105,9 @@ def test_train_writes_a_complete_run_directory(tiny_zoo):
     model = keras.models.load_model(run.path("best.keras"))  # plain Keras, no cnntui
     assert model.predict(np.zeros((1, 28, 28, 1), "float32"), verbose=0).shape == (1, 10)
     assert keras.models.load_model(run.path("last.keras")).optimizer.iterations.numpy() == 34
+    best_epoch = json.loads(run.path("state.json").read_text())["best_epoch"]
+    same = os.path.samefile(run.path("best.keras"), run.path("last.keras"))
+    assert same == (best_epoch == 2)  # best is the best epoch's last.keras, linked not saved
 
     m = run.metrics
     assert m["epochs_completed"] == 2 and m["wall_seconds"] > 0 and m["images_per_sec"] > 0
@@ -199,3 +203,32 @@ def test_bad_requests_fail_before_a_run_directory_exists(tiny_zoo):
     with pytest.raises(ValueError, match="not found"):
         train(TrainConfig("tiny-dense", zoo=[tiny_zoo], data="no/such/folder"))
     assert list_runs() == []
+
+
+def test_checkpoint_saves_after_the_first_build_no_throwaway_keras_objects(tmp_path, monkeypatch):
+    """Keras 3.15 rebuilds its saving skip sets (a Layer, an Optimizer, …) at every save;
+    save_model caches them, and the file still loads with the same weights."""
+    import keras
+    import numpy as np
+    from keras.src.layers.layer import Layer
+
+    from cnntui.core.train.checkpoint import save_model
+
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(np.ones((8, 4)), np.ones((8, 3)), verbose=0)
+    save_model(model, tmp_path / "a.keras")
+    built = []
+    original = Layer.__init__
+
+    def counting(self, *args, **kwargs):
+        built.append(type(self).__name__)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Layer, "__init__", counting)
+    save_model(model, tmp_path / "b.keras")
+    assert built == []  # no throwaway Layer() for the skip set this time
+    again = keras.models.load_model(tmp_path / "b.keras")
+    for a, b in zip(model.get_weights(), again.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert int(again.optimizer.iterations.numpy()) == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import time
 import tracemalloc
 
 import pytest
@@ -90,6 +91,32 @@ def test_live_view_draws_charts_and_redraws_in_place():
     assert moved and int(moved[1]) == moved[2].count("E") > n_lines  # only cursor moves
     view.close()
     assert out.getvalue().endswith("\x1b[?25h")  # cursor shown again
+
+
+def test_live_view_charts_wait_fifty_times_their_build_time(monkeypatch):
+    """Epochs ending faster than the charts can be afforded: one build, then the final one."""
+    from cnntui.core.train import live
+
+    builds = []
+
+    def slow_charts(state, width, height, color=True):
+        builds.append(state.epoch_version)
+        time.sleep(0.02)  # 50 x 0.02 s: the next build waits a second
+        return ["chart"]
+
+    monkeypatch.setattr(live, "render_charts", slow_charts)
+    out = io.StringIO()
+    view = LiveView(stream=out, threaded=False)
+    evs = list(run_events())
+    for ev in evs[:-1]:  # three epochs within a few milliseconds
+        view.handle(ev)
+        view.draw()
+    assert len(builds) == 1
+    assert "epoch 3/3" in out.getvalue()  # the frame still moves without new charts
+    view.handle(evs[-1])  # done: the final charts are drawn at once
+    view.draw()
+    assert len(builds) == 2 and builds[-1] > builds[0]
+    view.close()
 
 
 def test_live_view_memory_stays_bounded_on_long_runs():

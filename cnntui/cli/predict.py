@@ -139,11 +139,13 @@ def predict(
     Exit code 0: all files classified; 1: some files failed; 2: nothing could run.
     """
     import json
+    import time
     import warnings
 
     from PIL.Image import DecompressionBombWarning
 
-    from cnntui.core.checkpoints import open_exported, open_model, parse_labels
+    from cnntui.cli.progress import StderrProgress
+    from cnntui.core.checkpoints import parse_labels
     from cnntui.core.predict import collect_inputs, predict_paths
 
     if as_json and as_csv:
@@ -155,65 +157,94 @@ def predict(
     from cnntui.core.tta import NOTE, check_tta
 
     tta = check_tta(tta)
+    started = time.perf_counter()
     inputs = collect_inputs(paths)
     label_list = parse_labels(labels)
-    loaded = None
-    if any(err is None for _, err in inputs):
-        if model:
-            loaded = open_exported(model, labels=label_list)
-        else:
-            loaded = open_model(run, checkpoint, labels=label_list, unsafe=unsafe)
-            if not no_calibration:
-                from cnntui.core.calibration import use_run_calibration
-
-                if note := use_run_calibration(loaded):
-                    loaded.notes.append(note)
-        for note in loaded.notes + ([NOTE[tta]] if tta else []):
-            typer.echo(f"note: {note}", err=True)
-    results = (
-        predict_paths(loaded, inputs, top_k=top_k, batch_size=batch_size, tta=tta)
-        if loaded is not None
-        else (_error_only(p, e) for p, e in inputs)
-    )
-    out = sys.stdout
-    color = _use_color(out)
-    failed = total = 0
-    if as_csv:
-        import csv
-
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(["path", "rank", "label", "index", "probability", "error"])
-    elif as_json:
-        out.write("[")
-    try:
-        for pred in results:
-            total += 1
-            failed += not pred.ok
-            if as_json:
-                item = {**pred.to_dict(), **({"tta": tta} if tta and pred.ok else {})}
-                out.write(("\n  " if total == 1 else ",\n  ") + json.dumps(item))
-            elif as_csv:
-                writer.writerows(_csv_rows(pred))
-            else:
-                lines = [pred.path, *_text_lines(pred, color)]
-                if show and pred.ok:
-                    lines = _side_by_side(
-                        _show_lines(pred.path, show_width, color), lines, show_width
-                    )
-                out.write("\n".join(lines) + "\n")
-            out.flush()
-        if as_json:
-            out.write("\n]\n" if total else "]\n")
-    except BrokenPipeError:  # output piped into `head` and closed: stop quietly
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        raise typer.Exit(1 if failed else 0) from None
-    if failed:
-        typer.echo(
-            f"{failed} of {total} file{'s' if total != 1 else ''} could not be "
-            "classified (see errors above)",
-            err=True,
+    color = _use_color(sys.stdout)
+    with StderrProgress(len(inputs), "loading model") as progress:
+        loaded = None
+        if any(err is None for _, err in inputs):
+            loaded = _load(model, run, checkpoint, label_list, unsafe, no_calibration)
+            for note in loaded.notes + ([NOTE[tta]] if tta else []):
+                progress.echo(f"note: {note}")
+        loading = time.perf_counter() - started
+        progress.phase("predicting")
+        results = (
+            predict_paths(loaded, inputs, top_k=top_k, batch_size=batch_size, tta=tta)
+            if loaded is not None
+            else (_error_only(p, e) for p, e in inputs)
         )
+        out = progress.stdout()
+        failed = total = 0
+        if as_csv:
+            import csv
+
+            writer = csv.writer(out, lineterminator="\n")
+            writer.writerow(["path", "rank", "label", "index", "probability", "error"])
+        elif as_json:
+            out.write("[\n")
+        held = ""  # JSON: an item waits for the next one to know its separator
+        try:
+            for pred in results:
+                total += 1
+                failed += not pred.ok
+                if as_json:
+                    item = {**pred.to_dict(), **({"tta": tta} if tta and pred.ok else {})}
+                    if held:
+                        out.write(f"  {held},\n")
+                    held = json.dumps(item)
+                elif as_csv:
+                    writer.writerows(_csv_rows(pred))
+                else:
+                    lines = [pred.path, *_text_lines(pred, color)]
+                    if show and pred.ok:
+                        lines = _side_by_side(
+                            _show_lines(pred.path, show_width, color), lines, show_width
+                        )
+                    out.write("\n".join(lines) + "\n")
+                out.flush()
+                progress.advance()
+            if as_json:
+                out.write(f"  {held}\n]\n" if held else "]\n")
+                out.flush()
+        except BrokenPipeError:  # output piped into `head` and closed: stop quietly
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise typer.Exit(1 if failed else 0) from None
+    seconds = time.perf_counter() - started
+    typer.echo(
+        summary_line(total, failed, seconds, loading if loaded is not None else 0.0), err=True
+    )
+    if failed:
         raise typer.Exit(1)
+
+
+def summary_line(files: int, failed: int, seconds: float, loading: float = 0.0) -> str:
+    """``16 files: 12 classified, 4 errors (see above) · 2.31 s (model 1.80 s) · 23.5 images/s``.
+
+    The rate is over the time spent predicting, after the model was loaded.
+    """
+    classified = files - failed
+    errors = f"{failed} error{'s' if failed != 1 else ''}" + (" (see above)" if failed else "")
+    timing = f"{seconds:.2f} s" + (f" (model {loading:.2f} s)" if loading else "")
+    working = seconds - loading
+    rate = f"{classified / working:.1f} images/s" if classified and working > 0 else "-"
+    noun = "file" if files == 1 else "files"
+    return f"{files} {noun}: {classified} classified, {errors} · {timing} · {rate}"
+
+
+def _load(model, run, checkpoint, labels, unsafe: bool, no_calibration: bool):
+    """The model to predict with: an exported file, a bare checkpoint or a run's."""
+    from cnntui.core.checkpoints import open_exported, open_model
+
+    if model:
+        return open_exported(model, labels=labels)
+    loaded = open_model(run, checkpoint, labels=labels, unsafe=unsafe)
+    if not no_calibration:
+        from cnntui.core.calibration import use_run_calibration
+
+        if note := use_run_calibration(loaded):
+            loaded.notes.append(note)
+    return loaded
 
 
 def _error_only(path: str, error: str | None):

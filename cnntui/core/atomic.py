@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -50,6 +52,25 @@ def atomic_save(path: str | Path, save: Callable[[str], None], suffix: str = "")
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_copy(src: str | Path, dst: str | Path) -> None:
+    """Make ``dst`` hold ``src``'s bytes, atomically: a hard link renamed into place where
+    the filesystem allows (nothing copied, nothing to fsync), else a copy through
+    :func:`atomic_save`. Only for files that are replaced by rename, never rewritten in
+    place (a hard link shares the bytes)."""
+    src, dst = Path(src), Path(dst)
+    tmp = dst.parent / f".{dst.stem}.{uuid.uuid4().hex}.tmp{dst.suffix}"
+    try:
+        os.link(src, tmp)
+    except OSError:  # no hard links here (some network or FAT filesystems)
+        atomic_save(dst, lambda t: shutil.copyfile(src, t))
+        return
+    try:
+        os.replace(tmp, dst)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
         raise
 
 

@@ -8,7 +8,8 @@ merely lists, prepares or follows runs pays for Keras.
   event goes out at most every ``throttle`` seconds. An epoch cut short by a stop request
   gets no ``epoch`` event, and its validation pass ends after one batch.
 - :class:`RunCheckpoint`, the atomic counterpart of ``ModelCheckpoint``: ``last.keras``
-  every epoch, ``best.keras`` when the monitored value improves.
+  every epoch, ``best.keras`` when the monitored value improves (a hard link to that
+  epoch's ``last.keras``: one save per epoch).
 - :class:`NaNGuard`: a non-finite loss ends the run as ``failed`` with a reason for people.
 - :class:`ResumableEarlyStopping`, :class:`ResumableReduceLROnPlateau`: Keras's
   callbacks forget their counters in ``on_train_begin``; these put back what
@@ -21,7 +22,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +29,7 @@ from typing import Any
 
 import keras
 
-from cnntui.core.atomic import atomic_save
+from cnntui.core.atomic import atomic_copy
 from cnntui.core.runs import BEST, LAST, Run
 from cnntui.core.train.budget import epochs_left, format_duration
 from cnntui.core.train.checkpoint import save_model
@@ -189,8 +189,8 @@ class RunCheckpoint(keras.callbacks.Callback):
             return
         if math.isfinite(value) and value < self.best:
             self.best, self.best_epoch = value, epoch + 1
-            last = self.run.path(LAST)  # same weights: a file copy, not a second save
-            atomic_save(self.run.path(BEST), lambda tmp: shutil.copyfile(last, tmp))
+            # the same weights: a hard link to last.keras (or a copy), not a second save
+            atomic_copy(self.run.path(LAST), self.run.path(BEST))
 
     def saved_state(self) -> dict[str, Any]:
         """The best so far, as ``state.json`` keeps it."""
