@@ -305,6 +305,17 @@ def unscale(x: np.ndarray, pre: Any) -> np.ndarray:
     return (255 - px if pre.invert else px).astype(np.uint8)
 
 
+def explain_inputs(
+    loaded: LoadedModel, x: np.ndarray, classes: np.ndarray, cmap: str = DEFAULT_CMAP
+) -> np.ndarray:
+    """Grad-CAM overlays (N, H, W, 3) uint8 of model inputs ``x`` (scaled, as an evaluation
+    keeps them), one class per image; ``LayerChoiceError`` for a model with no spatial layer."""
+    pixels = unscale(x, loaded.preprocessing)
+    ref = layer_for(loaded, DEFAULT_METHOD, None)
+    _, heat, _ = explain_arrays(loaded, pixels, np.asarray(classes), DEFAULT_METHOD, ref)
+    return np.stack([overlay(px, h, cmap=cmap) for px, h in zip(pixels, heat)])
+
+
 def explain_worst(
     loaded: LoadedModel, result: Any, n: int, folder: str | Path, cmap: str = DEFAULT_CMAP
 ) -> list[dict[str, Any]]:
