@@ -122,6 +122,17 @@ def explain(
             help="Draw the kernels of convolution layer LAYER (no image needed).",
         ),
     ] = None,  # fmt: skip
+    samples: Annotated[
+        int | None,
+        typer.Option("--samples", help="smoothgrad: noisy copies averaged (default 25)."),
+    ] = None,
+    noise: Annotated[
+        float | None,
+        typer.Option(
+            "--noise",
+            help="smoothgrad: noise σ as a share of the image's range, 0-1 (default 0.15).",
+        ),
+    ] = None,
     cmap: Annotated[str, typer.Option("--cmap", help="inferno or viridis.")] = "inferno",
     width: Annotated[int, typer.Option("--width", min=4, help="Columns per image.")] = 24,
     labels: Annotated[
@@ -142,6 +153,7 @@ def explain(
     from cnntui.core.explain.colormap import CMAPS
     from cnntui.core.explain.explainer import (
         check_method,
+        check_options,
         explain_paths,
         feature_map_grid,
         filter_grid,
@@ -159,6 +171,10 @@ def explain(
     if cmap not in CMAPS:
         raise typer.BadParameter(f"--cmap must be one of {', '.join(CMAPS)}")
     check_method(method)
+    options = {k: v for k, v in (("samples", samples), ("noise", noise)) if v is not None}
+    if options and method != "smoothgrad":
+        raise typer.BadParameter("--samples and --noise apply to --method smoothgrad only")
+    check_options(method, options)  # a bad --samples or --noise: exit 2, before any work
     if not paths and not filters:
         raise typer.BadParameter("give at least one image (only --filters needs none)")
     if out is not None and out.exists() and not out.is_dir():
@@ -192,7 +208,7 @@ def explain(
     docs = []
     results = explain_paths(
         loaded, inputs, method=method, classes=classes, top_k=top_k, layer=layer,
-        batch_size=batch_size,
+        batch_size=batch_size, options=options,
     )  # fmt: skip
     for position, e in enumerate(results):
         total += e.rank == 1
