@@ -5,9 +5,12 @@ answers for one; cnntui's own half blocks (:mod:`cnntui.core.termimage`) everywh
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
-import numpy as np
 import typer
+
+if TYPE_CHECKING:  # numpy is not imported for `cnntui --help`
+    import numpy as np
 
 GRAPHICS = ("auto", "kitty", "sixel", "blocks")
 INSTALL = "pip install 'cnntui[graphics]'"
