@@ -66,36 +66,107 @@ def test_input_methods_point_at_the_square(four, held_out, method):
     assert hits >= 5, (best, where)
 
 
-def test_smoothgrad_is_saliency_averaged_over_noise(four, held_out):
+def _total_variation(maps: np.ndarray) -> np.ndarray:
+    """Per map (N, H, W): the summed absolute differences between neighbouring pixels of
+    the map scaled to a total of 1, so a ragged map scores high whatever its scale."""
+    m = maps / maps.sum(axis=(1, 2), keepdims=True)
+    return np.abs(np.diff(m, axis=1)).sum(axis=(1, 2)) + np.abs(np.diff(m, axis=2)).sum(axis=(1, 2))
+
+
+def test_smoothgrad_is_smoother_than_saliency_and_seeded(four, held_out):
+    """Smilkov et al.'s claim, measured: averaging over noisy copies removes the pixel-level
+    noise of vanilla gradients (total variation 0.40-0.45 of saliency's at the defaults,
+    measured), more samples more so; the same seed gives the same map."""
     from cnntui.core.explain.methods import saliency, smoothgrad
 
-    x = held_out[0][:2].astype("float32") / 255.0
-    cls = np.ones(2, int)
+    x = held_out[0][:6].astype("float32") / 255.0
+    cls = np.ones(6, int)
     plain = saliency(four.model, x, cls, False).maps
-    np.testing.assert_allclose(smoothgrad(four.model, x, cls, False, samples=2, noise=0.0).maps,
-                               plain, rtol=1e-5)  # fmt: skip
-    noisy = smoothgrad(four.model, x, cls, False, samples=4).maps
-    assert noisy.shape == plain.shape and not np.allclose(noisy, plain)
+    no_noise = smoothgrad(four.model, x, cls, False, samples=2, noise=0.0).maps
+    np.testing.assert_allclose(no_noise, plain, rtol=1e-5)  # it is averaged saliency
+    smooth = smoothgrad(four.model, x, cls, False).maps  # 25 samples, 15 % noise
+    few = smoothgrad(four.model, x, cls, False, samples=5).maps
+    ratio = _total_variation(smooth) / _total_variation(plain)
+    assert np.all(ratio < 0.6), ratio
+    assert np.all(_total_variation(smooth) < _total_variation(few))
+    again = smoothgrad(four.model, x, cls, False, samples=5, seed=0).maps
+    np.testing.assert_array_equal(again, few)  # seed 0 is the default
+    other = smoothgrad(four.model, x, cls, False, samples=5, seed=1).maps
+    assert not np.allclose(other, few)
 
 
-def test_randomised_weights_give_unrelated_maps(four, held_out):
-    """Adebayo et al. 2018, cascading randomisation from the top: re-initialising the
-    logit layer leaves a map unrelated to the trained one (rank correlation < 0.5).
+@pytest.mark.parametrize(
+    ("options", "match"),
+    [
+        ({"samples": 0}, "at least 1 sample"),
+        ({"samples": 2.5}, "at least 1 sample"),
+        ({"noise": -0.1}, "0 to 1"),
+        ({"noise": 1.5}, "0 to 1"),
+        ({"steps": 3}, "no option 'steps'"),
+    ],
+)
+def test_smoothgrad_options_are_checked(options, match):
+    from cnntui.core.explain.explainer import check_options
 
-    Going further down is not a fair test on this data: a randomly initialised ReLU net
-    this shallow responds most to the brightest square by itself, so its map still sits
-    there (rank correlation 0.7-0.8 with the trained map, measured)."""
+    with pytest.raises(ValueError, match=match):
+        check_options("smoothgrad", options)
+    check_options("smoothgrad", {"samples": 3, "noise": 0.2})
+    with pytest.raises(ValueError, match="gradcam has no option 'samples'"):
+        check_options("gradcam", {"samples": 3})
+
+
+RANDOM_SEEDS = range(100, 106)
+
+
+def _rank_correlation(maps_a, maps_b) -> float:
+    """Mean Spearman correlation of paired maps; a map that is zero everywhere (Grad-CAM's
+    ReLU removed every position) ranks nothing and counts as 0."""
+    return float(np.mean([spearman(a.ravel(), b.ravel()) or 0.0 for a, b in zip(maps_a, maps_b)]))
+
+
+def _cascade(loaded, seed):
+    """Adebayo et al. 2018's cascading randomisation: the trained model with its weighted
+    layers re-initialised (by their own initialisers) from the top down, one more at each
+    step; yields (layer names re-initialised so far, model). The last step is the full
+    re-initialisation."""
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    fresh = keras.models.clone_model(loaded.model)  # same layers, newly initialised weights
+    model = open_model(checkpoint=loaded.path)  # its own copy: nothing shared with `loaded`
+    done = []
+    for layer in reversed(model.model.layers):
+        if layer.get_weights():
+            layer.set_weights(fresh.get_layer(layer.name).get_weights())
+            done.append(layer.name)
+            yield list(done), model
+
+
+def test_randomised_weights_give_unrelated_maps(models, four, held_out):
+    """Adebayo et al. 2018's model-randomisation check: cascading from the logit layer down
+    to the full re-initialisation, the Grad-CAM map's rank correlation with the trained
+    model's is below 0.5 (mean over re-initialisations) at every step, while a second model
+    trained independently on the same task agrees with it (so the measure can fail).
+
+    One draw is not enough: this model's Grad-CAM is the class's random head weights times
+    channels that fire on the bright square, so a draw whose weights sum positive keeps the
+    square (correlation up to 0.9), another gives the rest or nothing (down to -0.8); see
+    docs/explain.md for the measured spread."""
     x, where = held_out[0][:12], held_out[2][:12]
     mass, trained = _masses(four, x, where, "gradcam")
-    head = open_model(checkpoint=four.path)
-    dense = head.model.layers[-1]
-    kernel, bias = dense.get_weights()
-    rng = np.random.default_rng(1)
-    dense.set_weights([rng.normal(0, kernel.std(), kernel.shape).astype("float32"), 0 * bias])
-    _, head_maps = _masses(head, x, where, "gradcam")
-    rho = [spearman(a.ravel(), b.ravel()) or 0.0 for a, b in zip(trained, head_maps)]
-    assert np.mean(rho) < 0.5, rho
     assert np.mean(mass) >= 0.7
+    other = open_model(checkpoint=models["binary"])  # trained on its own from the same data
+    _, agree = _masses(other, x, where, "gradcam")
+    assert _rank_correlation(trained, agree) > 0.5
+    steps: dict[str, list[float]] = {}
+    for seed in RANDOM_SEEDS:
+        for names, randomised in _cascade(four, seed):
+            _, maps = _masses(randomised, x, where, "gradcam")
+            steps.setdefault("+".join(names), []).append(_rank_correlation(trained, maps))
+    weighted = [layer.name for layer in four.model.layers if layer.get_weights()]
+    assert len(steps) == len(weighted) == 3  # dense, + conv2, + conv1: ends fully random
+    for step, rhos in steps.items():
+        assert np.mean(rhos) < 0.5, (step, np.round(rhos, 2))
 
 
 def test_integrated_gradients_completeness(four, held_out):

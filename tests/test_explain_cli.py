@@ -91,3 +91,22 @@ def test_feature_maps_and_filters(run, files, tmp_path):
     assert res.exit_code == 0 and "kernels of conv2 (16 shown)" in res.stdout
     res = runner.invoke(app, ["explain", "--filters", "dropout"])
     assert res.exit_code == 2 and "convolution layers: conv1, conv2" in res.output
+
+
+def test_smoothgrad_samples_and_noise(run, files):
+    path, quadrant = files[0]
+    res = runner.invoke(
+        app,
+        ["explain", str(path), "-m", "smoothgrad", "--samples", "4", "--noise", "0.1", "--json"],
+    )
+    assert res.exit_code == 0, res.output
+    (doc,) = json.loads(res.stdout)
+    assert doc["method"] == "smoothgrad"
+    for bad, says in (
+        (["--samples", "0"], "at least 1 sample"),
+        (["--noise", "2"], "0 to 1"),
+        (["-m", "gradcam", "--samples", "4"], "smoothgrad only"),
+    ):
+        args = ["explain", str(path), *(["-m", "smoothgrad"] if "-m" not in bad else []), *bad]
+        res = runner.invoke(app, args)
+        assert res.exit_code == 2 and says in res.output, (bad, res.output)

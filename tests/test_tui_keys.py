@@ -209,7 +209,7 @@ ESSENTIAL = {
     "data": {"Inspect", "Browse", "Tabs", "Quit"},
     "train": {"Start", "Stop", "Form", "Quit"},
     "runs": {"Follow", "Compare", "Eval", "Predict", "Stop", "Keys", "Quit"},
-    "evaluate": {"Evaluate", "Tabs", "Keys", "Quit"},
+    "evaluate": {"Evaluate", "Heatmap", "Tabs", "Keys", "Quit"},
     "predict": {"Predict", "Browse", "Quit"},
 }
 

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from cnntui.cli.errors import handle_errors
+from cnntui.cli.graphics import GRAPHICS_HELP, choose_graphics, print_image
 from cnntui.cli.predict import _side_by_side, _use_color
 
 METHOD_HELP = (
@@ -47,7 +48,9 @@ def _text(e, color: bool, width: int, cmap: str) -> list[str]:
     return lines
 
 
-def _grid_output(kind, grid, info, out: Path | None, width: int, as_json: bool) -> None:
+def _grid_output(
+    kind, grid, info, out: Path | None, width: int, as_json: bool, graphics: str = "blocks"
+) -> None:
     from cnntui.core.explain.explainer import save_png, upscale
 
     if out is not None:
@@ -60,7 +63,11 @@ def _grid_output(kind, grid, info, out: Path | None, width: int, as_json: bool) 
     color = _use_color(sys.stdout)
     title = "activation maps" if kind == "feature-maps" else "kernels"
     typer.echo(f"{title} of {info['layer']} ({info['shown']} shown)")
-    typer.echo("\n".join(_draw(grid, max(width, min(grid.shape[1], 96)), color)))
+    columns = max(width, min(grid.shape[1], 96))
+    if graphics == "blocks":
+        typer.echo("\n".join(_draw(grid, columns, color)))
+    else:
+        print_image(grid, graphics, columns)
     if "file" in info:
         typer.echo(f"wrote {info['file']}")
 
@@ -122,7 +129,21 @@ def explain(
             help="Draw the kernels of convolution layer LAYER (no image needed).",
         ),
     ] = None,  # fmt: skip
+    samples: Annotated[
+        int | None,
+        typer.Option("--samples", help="smoothgrad: noisy copies averaged (default 25)."),
+    ] = None,
+    noise: Annotated[
+        float | None,
+        typer.Option(
+            "--noise",
+            help="smoothgrad: noise σ as a share of the image's range, 0-1 (default 0.15).",
+        ),
+    ] = None,
     cmap: Annotated[str, typer.Option("--cmap", help="inferno or viridis.")] = "inferno",
+    graphics: Annotated[
+        str, typer.Option("--graphics", envvar="CNNTUI_GRAPHICS", help=GRAPHICS_HELP)
+    ] = "auto",
     width: Annotated[int, typer.Option("--width", min=4, help="Columns per image.")] = 24,
     labels: Annotated[
         str | None,
@@ -142,6 +163,7 @@ def explain(
     from cnntui.core.explain.colormap import CMAPS
     from cnntui.core.explain.explainer import (
         check_method,
+        check_options,
         explain_paths,
         feature_map_grid,
         filter_grid,
@@ -159,10 +181,15 @@ def explain(
     if cmap not in CMAPS:
         raise typer.BadParameter(f"--cmap must be one of {', '.join(CMAPS)}")
     check_method(method)
+    options = {k: v for k, v in (("samples", samples), ("noise", noise)) if v is not None}
+    if options and method != "smoothgrad":
+        raise typer.BadParameter("--samples and --noise apply to --method smoothgrad only")
+    check_options(method, options)  # a bad --samples or --noise: exit 2, before any work
     if not paths and not filters:
         raise typer.BadParameter("give at least one image (only --filters needs none)")
     if out is not None and out.exists() and not out.is_dir():
         raise typer.BadParameter(f"--out {out} exists and is not a folder")
+    drawing = "blocks" if as_json else choose_graphics(graphics, _use_color(sys.stdout))
     inputs = collect_inputs(paths or [])
     loaded = open_model(run, checkpoint, labels=parse_labels(labels), unsafe=unsafe)
     if note := use_run_calibration(loaded):  # the probabilities shown are predict's
@@ -171,7 +198,7 @@ def explain(
         typer.echo(f"note: {note}", err=True)
     if filters:
         grid, info = filter_grid(loaded, filters)
-        _grid_output("filters", grid, info, out, width, as_json)
+        _grid_output("filters", grid, info, out, width, as_json, drawing)
         return
     if feature_maps:
         path = next((p for p, err in inputs if err is None), None)
@@ -182,7 +209,7 @@ def explain(
             raise typer.Exit(1)
         grid, info = feature_map_grid(loaded, pixels, feature_maps)
         info["image"] = path
-        _grid_output("feature-maps", grid, info, out, width, as_json)
+        _grid_output("feature-maps", grid, info, out, width, as_json, drawing)
         return
     layer_for(loaded, method, layer)  # a bad --layer or an MLP fails here, before any work
     for c in classes or []:
@@ -192,7 +219,7 @@ def explain(
     docs = []
     results = explain_paths(
         loaded, inputs, method=method, classes=classes, top_k=top_k, layer=layer,
-        batch_size=batch_size,
+        batch_size=batch_size, options=options,
     )  # fmt: skip
     for position, e in enumerate(results):
         total += e.rank == 1
@@ -203,7 +230,9 @@ def explain(
             docs.append(e.to_dict())
             continue
         text = _text(e, color, width, cmap)
-        if e.ok:
+        if e.ok and drawing != "blocks":
+            print_image(e.overlay(cmap), drawing, width)  # real pixels, the text below
+        elif e.ok:
             text = _side_by_side(_draw(e.overlay(cmap), width, color), text, width)
         typer.echo("\n".join(text))
     if as_json:

@@ -58,3 +58,4 @@ class HeatmapReady(Message):
     index: int
     overlay: Any
     error: str | None = None
+    generation: int = 0  # the screen's image list it belongs to (older ones are dropped)

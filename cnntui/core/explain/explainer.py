@@ -24,7 +24,14 @@ from cnntui.core.explain.layers import (
     find_layer,
     kernel_of,
 )
-from cnntui.core.explain.methods import LAYER_METHODS, METHODS
+from cnntui.core.explain.methods import (
+    LAYER_METHODS,
+    METHOD_OPTIONS,
+    METHODS,
+    SMOOTHGRAD_NOISE,
+    SMOOTHGRAD_SAMPLES,
+    check_smoothgrad,
+)
 from cnntui.core.images import scale_uint8, try_load_image_uint8
 
 DEFAULT_METHOD = "gradcam"
@@ -108,6 +115,19 @@ def check_method(method: str) -> None:
         raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
 
 
+def check_options(method: str, options: dict[str, Any]) -> None:
+    """``ValueError`` for an option the method does not take, or a bad value of one."""
+    check_method(method)
+    allowed = METHOD_OPTIONS.get(method, ())
+    if extra := [k for k in options if k not in allowed]:
+        takes = ", ".join(allowed) or "none"
+        raise ValueError(f"{method} has no option {extra[0]!r} (its options: {takes})")
+    if method == "smoothgrad":
+        check_smoothgrad(
+            options.get("samples", SMOOTHGRAD_SAMPLES), options.get("noise", SMOOTHGRAD_NOISE)
+        )
+
+
 def layer_for(loaded: LoadedModel, method: str, layer: str | None) -> LayerRef | None:
     """The layer a method needs (chosen automatically unless named), else None."""
     check_method(method)
@@ -122,12 +142,15 @@ def explain_arrays(
     classes: np.ndarray,
     method: str = DEFAULT_METHOD,
     layer: LayerRef | None = None,
+    options: dict[str, Any] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, bool]:
     """Raw maps, display heatmaps (N, H, W) and whether raw is signed, for uint8
-    ``pixels`` (N, H, W, C) and one class per image."""
+    ``pixels`` (N, H, W, C) and one class per image; ``options``: the method's own
+    keywords (``check_options``)."""
     x = scale_uint8(pixels, loaded.preprocessing)
     fn = METHODS[method]
-    result = fn(loaded.model, x, np.asarray(classes), loaded.binary, layer.layer if layer else None)
+    target = layer.layer if layer else None
+    result = fn(loaded.model, x, np.asarray(classes), loaded.binary, target, **(options or {}))
     heat = np.stack([normalise(m, result.signed) for m in result.maps])
     return result.maps, heat, result.signed
 
@@ -140,11 +163,15 @@ def explain_paths(
     top_k: int = 1,
     layer: str | None = None,
     batch_size: int = DEFAULT_BATCH,
+    options: dict[str, Any] | None = None,
 ) -> Iterator[Explanation]:
     """Explain each input (``collect_inputs`` pairs) for ``classes`` (by name or index;
-    default: its ``top_k`` most probable), batch by batch, in input order."""
+    default: its ``top_k`` most probable), batch by batch, in input order; ``options``:
+    the method's own keywords (SmoothGrad's ``samples``, ``noise``, ``seed``)."""
     from cnntui.core.predict import make_predictor
 
+    options = options or {}
+    check_options(method, options)
     ref = layer_for(loaded, method, layer)
     wanted = [resolve_class(loaded, c) for c in classes] if classes else None
     k = len(wanted) if wanted else max(1, min(top_k, loaded.num_classes))
@@ -173,7 +200,7 @@ def explain_paths(
                 cls = np.array(
                     [wanted[rank] if wanted else order[j, rank] for j in range(len(decoded))]
                 )
-                raw, heat, _ = explain_arrays(loaded, pixels, cls, method, ref)
+                raw, heat, _ = explain_arrays(loaded, pixels, cls, method, ref, options)
                 for j, (i, _) in enumerate(decoded):
                     done.setdefault(i, []).append(
                         Explanation(
@@ -303,6 +330,17 @@ def unscale(x: np.ndarray, pre: Any) -> np.ndarray:
     """Model input back to the uint8 pixels :func:`scale_uint8` made it from."""
     px = np.clip(np.rint(np.asarray(x, dtype=np.float64) / pre.scale), 0, 255)
     return (255 - px if pre.invert else px).astype(np.uint8)
+
+
+def explain_inputs(
+    loaded: LoadedModel, x: np.ndarray, classes: np.ndarray, cmap: str = DEFAULT_CMAP
+) -> np.ndarray:
+    """Grad-CAM overlays (N, H, W, 3) uint8 of model inputs ``x`` (scaled, as an evaluation
+    keeps them), one class per image; ``LayerChoiceError`` for a model with no spatial layer."""
+    pixels = unscale(x, loaded.preprocessing)
+    ref = layer_for(loaded, DEFAULT_METHOD, None)
+    _, heat, _ = explain_arrays(loaded, pixels, np.asarray(classes), DEFAULT_METHOD, ref)
+    return np.stack([overlay(px, h, cmap=cmap) for px, h in zip(pixels, heat)])
 
 
 def explain_worst(

@@ -90,7 +90,9 @@ def smoothgrad(
     noise: float = SMOOTHGRAD_NOISE,
     seed: int = 0,
 ) -> Attribution:
-    """SmoothGrad (Smilkov et al. 2017): saliency averaged over noisy copies of the image."""
+    """SmoothGrad (Smilkov et al. 2017): saliency averaged over ``samples`` copies of the
+    image with Gaussian noise (σ = ``noise`` × each image's value range), drawn from ``seed``."""
+    check_smoothgrad(samples, noise)
     rng = np.random.default_rng(seed)
     total = np.zeros(x.shape[:3], dtype=np.float64)
     spread = (x.max(axis=(1, 2, 3)) - x.min(axis=(1, 2, 3))).reshape(-1, 1, 1, 1)
@@ -99,6 +101,17 @@ def smoothgrad(
         noisy = (x + rng.normal(size=x.shape) * sigma).astype(np.float32)
         total += saliency(model, noisy, classes, binary).maps
     return Attribution((total / samples).astype(np.float32))
+
+
+def check_smoothgrad(samples: int, noise: float) -> None:
+    """``ValueError`` saying what is wrong with SmoothGrad's sample count or noise level."""
+    if int(samples) != samples or samples < 1:
+        raise ValueError(f"SmoothGrad needs at least 1 sample; got {samples!r}")
+    if not 0.0 <= noise <= 1.0:
+        raise ValueError(
+            f"SmoothGrad noise is σ as a share of the image's value range, 0 to 1 "
+            f"(the paper uses 0.1-0.2); got {noise!r}"
+        )
 
 
 def integrated_gradients(
@@ -187,3 +200,4 @@ METHODS = {
     "occlusion": occlusion,
 }
 LAYER_METHODS = ("gradcam", "gradcam++")
+METHOD_OPTIONS = {"smoothgrad": ("samples", "noise", "seed")}  # keyword options per method

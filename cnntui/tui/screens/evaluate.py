@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import numpy as np
@@ -21,6 +22,7 @@ from textual.widgets import (
 )
 from textual.widgets.option_list import Option
 
+from cnntui.tui.heatmap import HEATMAP_BINDING, HeatmapToggle
 from cnntui.tui.screens.base import WorkbenchScreen
 from cnntui.tui.widgets.image import ImageView
 from cnntui.tui.widgets.nav import ScreenBar
@@ -45,19 +47,23 @@ def matrix_column_width(names: list[str], largest: int, budget: int = 48) -> int
     return max(3, len(str(largest)) + 1, name_room + 1)
 
 
-class EvaluateScreen(WorkbenchScreen):
+class EvaluateScreen(HeatmapToggle, WorkbenchScreen):
     """Judge a run's checkpoint on its held-out data."""
 
     SCREEN = "evaluate"
     AUTO_FOCUS = "#eval-run"
     TABS = "#eval-tabs"
-    BINDINGS = [Binding("ctrl+e", "evaluate", "Evaluate")]
+    BINDINGS = [Binding("ctrl+e", "evaluate", "Evaluate"), HEATMAP_BINDING]
 
     def __init__(self) -> None:
         super().__init__()
         self.result: Any = None
         self.report: dict[str, Any] | None = None
         self.cell_indices: np.ndarray = np.zeros(0, dtype=int)
+        self.run_dir: str | None = None  # the evaluated run, whose model the heatmaps use
+        self.loaded: tuple[str, Any] | None = None  # (run directory, its LoadedModel)
+        self._loading = threading.Lock()
+        self.reset_heatmaps()
 
     def compose(self) -> ComposeResult:
         yield ScreenBar(self.SCREEN)
@@ -104,15 +110,17 @@ class EvaluateScreen(WorkbenchScreen):
 
         run = resolve_run(run_id, self.app.runs_dir)
         result, report = evaluate_run(str(run.dir), keep_images=True)
-        self.app.call_from_thread(self.show_result, result, report)
+        self.app.call_from_thread(self.show_result, result, report, str(run.dir))
 
     def worker_failed(self, worker: Any, error: BaseException | None) -> None:
         if worker.group == "evaluate":
             self.query_one("#eval-summary", Static).update(f"Could not evaluate: {error}")
 
-    def show_result(self, result: Any, report: dict[str, Any]) -> None:
+    def show_result(self, result: Any, report: dict[str, Any], run_dir: str | None = None) -> None:
         """Fill the heatmap and the per-class table from an evaluation."""
         self.result, self.report = result, report
+        self.run_dir = run_dir
+        self.reset_heatmaps()
         acc, loss = report.get("accuracy"), report.get("loss")
         parts = [
             f"{report.get('data')} [{report.get('split')}]",
@@ -188,14 +196,48 @@ class EvaluateScreen(WorkbenchScreen):
         else:
             self.query_one("#eval-preview", ImageView).update("")
 
+    def heatmap_selected(self) -> int | None:
+        """The evaluation index of the highlighted example."""
+        options = self.query_one("#eval-examples", OptionList)
+        k = options.highlighted
+        if self.result is None or k is None or k >= options.option_count:
+            return None
+        option_id = options.get_option_at_index(k).id
+        return None if option_id is None else int(option_id)
+
+    def heatmap_job(self, index: int) -> Any:
+        images, run_dir = self.result.images, self.run_dir
+        if images is None or index >= len(images) or run_dir is None:
+            return None
+        image, predicted = images[index : index + 1], self.result.y_pred[index : index + 1]
+
+        def job() -> np.ndarray:
+            from cnntui.core.checkpoints import open_model
+            from cnntui.core.explain.explainer import explain_inputs
+
+            with self._loading:  # one load per run, however many images are asked for
+                if self.loaded is None or self.loaded[0] != run_dir:
+                    self.loaded = (run_dir, open_model(run_dir))
+                loaded = self.loaded[1]
+            return explain_inputs(loaded, image, predicted)[0]
+
+        return job
+
+    def heatmap_redraw(self) -> None:
+        """Draw the highlighted example: its heatmap (Ctrl+K, the predicted class) or its pixels."""
+        i = self.heatmap_selected()
+        if i is None:
+            return
+        images = self.result.images
+        preview = self.query_one("#eval-preview", ImageView)
+        if images is not None and i < len(images):
+            preview.show(self.heatmap_pixels(i, images[i]), 24, 8, note=self.heatmap_note(i))
+        else:
+            preview.update(self.result.ids[i])
+
     @on(OptionList.OptionHighlighted, "#eval-examples")
     def _example(self, event: OptionList.OptionHighlighted) -> None:
         if self.result is None or event.option.id is None:
             return
-        i = int(event.option.id)
-        images = self.result.images
-        preview = self.query_one("#eval-preview", ImageView)
-        if images is not None and i < len(images):
-            preview.show(images[i], max_width=24, max_height=8)
-        else:
-            preview.update(self.result.ids[i])
+        self.ensure_heatmap(int(event.option.id))
+        self.heatmap_redraw()

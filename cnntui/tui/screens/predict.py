@@ -18,7 +18,8 @@ from textual.widgets import Button, Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
-from cnntui.tui.messages import HeatmapReady, Predicted
+from cnntui.tui.heatmap import HEATMAP_BINDING, HeatmapToggle
+from cnntui.tui.messages import Predicted
 from cnntui.tui.screens.base import WorkbenchScreen
 from cnntui.tui.widgets.image import HalfBlockImage
 from cnntui.tui.widgets.nav import ScreenBar
@@ -76,7 +77,7 @@ def split_paths(text: str) -> list[str]:
         return text.split()
 
 
-class PredictScreen(WorkbenchScreen):
+class PredictScreen(HeatmapToggle, WorkbenchScreen):
     """Classify image files with a run's checkpoint."""
 
     SCREEN = "predict"
@@ -85,7 +86,7 @@ class PredictScreen(WorkbenchScreen):
     BINDINGS = [
         Binding("ctrl+r", "predict", "Predict"),
         Binding("ctrl+o", "browse", "Browse"),
-        Binding("ctrl+k", "heatmap", "Heatmap", show=False),  # in docs/tui.md; footer unchanged
+        HEATMAP_BINDING,
     ]
 
     def __init__(self) -> None:
@@ -93,8 +94,7 @@ class PredictScreen(WorkbenchScreen):
         self.predictions: list[Any] = []
         self.previews: list[Any] = []
         self.loaded: Any = None  # the model the predictions came from (for heatmaps)
-        self.heatmaps: dict[int, Any] = {}  # Grad-CAM overlays, cached per image
-        self.show_heatmap = False
+        self.reset_heatmaps()
 
     def compose(self) -> ComposeResult:
         yield ScreenBar(self.SCREEN)
@@ -151,7 +151,8 @@ class PredictScreen(WorkbenchScreen):
         if not paths:
             self.notify("Type or browse to at least one image file or folder.", severity="warning")
             return
-        self.predictions, self.previews, self.heatmaps = [], [], {}
+        self.predictions, self.previews = [], []
+        self.reset_heatmaps()
         self.query_one("#predict-files", OptionList).clear_options()
         self.query_one("#predict-result", Static).update("")
         self.query_one("#predict-summary", Static).update(f"Loading {run_id}…")
@@ -207,60 +208,41 @@ class PredictScreen(WorkbenchScreen):
             f"{len(self.predictions)} file(s), {bad} unreadable{state}"
         )
 
-    def _selected(self) -> int | None:
+    def heatmap_selected(self) -> int | None:
         index = self.query_one("#predict-files", OptionList).highlighted
         return index if index is not None and index < len(self.predictions) else None
 
     def shown_pixels(self, i: int) -> Any:
         """The heatmap overlay of image ``i`` when toggled on and ready, else its preview."""
-        if self.show_heatmap and isinstance(self.heatmaps.get(i), np.ndarray):
-            return self.heatmaps[i]
-        return self.previews[i]
+        return self.heatmap_pixels(i, self.previews[i])
 
-    def _render_selected(self) -> None:
-        i = self._selected()
+    def heatmap_redraw(self) -> None:
+        i = self.heatmap_selected()
         if i is None:
             return
         result = render_prediction(self.predictions[i], self.shown_pixels(i))
-        if self.show_heatmap and isinstance(self.heatmaps.get(i), str):
-            result = Group(result, Text(f"no heatmap: {self.heatmaps[i]}"))
+        if note := self.heatmap_note(i):
+            result = Group(result, Text(note))
         self.query_one("#predict-result", Static).update(result)
 
-    def action_heatmap(self) -> None:
-        """Toggle the Grad-CAM heatmap over the selected image (computed once, in a worker)."""
-        self.show_heatmap = not self.show_heatmap
-        i = self._selected()
-        if i is not None:
-            self._ensure_heatmap(i)
-        self._render_selected()
+    def heatmap_job(self, index: int) -> Any:
+        loaded, p = self.loaded, self.predictions[index]
+        if loaded is None or not p.ok:
+            return None
 
-    def _ensure_heatmap(self, i: int) -> None:
-        if self.show_heatmap and i not in self.heatmaps and self.loaded is not None:
-            if self.predictions[i].ok:
-                self.heatmaps[i] = None  # being computed
-                self.heatmap_worker(i, self.predictions[i].path)
+        def job() -> np.ndarray:
+            from cnntui.core.explain.explainer import explain_paths
 
-    @work(thread=True, group="heatmap", exit_on_error=False, name="Explaining")
-    def heatmap_worker(self, index: int, path: str) -> None:
-        from cnntui.core.explain.explainer import explain_paths
+            (e,) = explain_paths(loaded, [(p.path, None)])
+            if not e.ok:
+                raise ValueError(e.error)
+            return e.overlay()
 
-        try:
-            (e,) = explain_paths(self.loaded, [(path, None)])
-        except ValueError as exc:  # e.g. a model with no spatial layer
-            self.post_message(HeatmapReady(index, None, str(exc)))
-            return
-        self.post_message(HeatmapReady(index, e.overlay() if e.ok else None, e.error))
-
-    def on_heatmap_ready(self, message: HeatmapReady) -> None:
-        self.heatmaps[message.index] = (
-            message.overlay if message.overlay is not None else message.error or "failed"
-        )
-        if message.index == self._selected():
-            self._render_selected()
+        return job
 
     @on(OptionList.OptionHighlighted, "#predict-files")
     def _show(self, event: OptionList.OptionHighlighted) -> None:
         if event.option.id is None:
             return
-        self._ensure_heatmap(int(event.option.id))
-        self._render_selected()
+        self.ensure_heatmap(int(event.option.id))
+        self.heatmap_redraw()

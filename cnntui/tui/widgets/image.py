@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
-from rich.console import Console, ConsoleOptions, RenderResult
+from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.measure import Measurement
 from rich.segment import Segment
 from rich.style import Style
+from rich.text import Text
 from textual.widgets import Static
 
 
@@ -64,8 +65,13 @@ class HalfBlockImage:
 class ImageView(Static):
     """Shows one image array, or a message when there is none."""
 
-    def show(self, arr: np.ndarray | None, max_width: int = 28, max_height: int = 14) -> None:
-        if arr is None:
-            self.update("(no image)")
-        else:
-            self.update(HalfBlockImage(arr, max_width, max_height))
+    def show(
+        self,
+        arr: np.ndarray | None,
+        max_width: int = 28,
+        max_height: int = 14,
+        note: str | None = None,
+    ) -> None:
+        """Draw ``arr`` (or say there is none), with ``note`` below it when given."""
+        image = "(no image)" if arr is None else HalfBlockImage(arr, max_width, max_height)
+        self.update(Group(image, Text(note)) if note else image)
