@@ -47,6 +47,24 @@ Data = Annotated[
 ValSplit = Annotated[
     float, _opt("--val-split", panel=DATA, help="Share of images held out for validation.")
 ]
+ValidateOn = Annotated[
+    str,
+    _opt(
+        "--validate-on",
+        panel=DATA,
+        help="split (hold out --val-split) or test (train on the whole training set, "
+        "validate on the source's test set, as the Keras tutorials do).",
+    ),
+]
+Rescale = Annotated[
+    str,
+    _opt(
+        "--rescale",
+        panel=DATA,
+        help="Pixel scaling: unit (/255, inputs in [0, 1]) or none (raw 0-255, as the MNIST "
+        "tutorials fed them). Recorded with the run; predict applies it.",
+    ),
+]
 Limit = Annotated[int | None, _opt("--limit", panel=DATA, help="Use only N images.")]
 ResizeMode = Annotated[
     str,
@@ -248,6 +266,8 @@ def train(
     ] = None,
     data: Data = None,
     val_split: ValSplit = 0.1,
+    validate_on: ValidateOn = "split",
+    rescale: Rescale = "unit",
     limit: Limit = None,
     resize_mode: ResizeMode = "stretch",
     zoo: Zoo = None,
