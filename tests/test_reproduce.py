@@ -16,12 +16,12 @@ from typer.testing import CliRunner
 from cnntui.cli.main import app
 from cnntui.core import registry
 from cnntui.core.errors import ConfigError
+from cnntui.core.evaluate import class_index
 from cnntui.core.reproduce import ReproRow, markdown
 from cnntui.core.reproduce.figures import (
     TEN_THRESHOLDS,
     binary_figures,
     make_figure,
-    positive_index,
 )
 from cnntui.core.reproduce.plan import SAMPLE_LABEL, check_mapping, parse_data, plan_entry
 from cnntui.core.runs import resolve_run
@@ -66,10 +66,10 @@ def test_best_of_ten_thresholds_on_an_unseparable_set():
 
 
 def test_positive_class_matches_singular_and_plural():
-    assert positive_index(["cats", "dogs"], "cat") == 0
-    assert positive_index(["Dog", "Cat"], "cats") == 1
+    assert class_index(["cats", "dogs"], "cat") == 0
+    assert class_index(["Dog", "Cat"], "cats") == 1
     with pytest.raises(ValueError, match="not one of the classes cats, dogs"):
-        positive_index(["cats", "dogs"], "horse")
+        class_index(["cats", "dogs"], "horse")
 
 
 def test_figure_difference_and_tolerance():

@@ -252,7 +252,7 @@ def test_reproduce_on_the_sample_is_labelled_as_not_the_articles_data():
     assert result.exit_code == 0, result.output
     (row,) = json.loads(result.output)
     assert row["entry"] == "mnist-mlp" and row["status"] == "finished"
-    assert row["data"].startswith("sample (bundled digits: not the article's data)")
+    assert row["data"].startswith("sample: bundled digits, not the article's data (train ")
     assert row["terms"] == "not the article's data; --epochs 1; --limit 200"
     (fig,) = row["figures"]
     assert fig["article"] == pytest.approx(0.9233) and 0.0 <= fig["measured"] <= 1.0

@@ -22,7 +22,6 @@ from cnntui.core.reproduce.figures import (
     Figure,
     binary_figures,
     make_figure,
-    positive_index,
     tolerance_text,
 )
 from cnntui.core.reproduce.plan import Plan, check_mapping, parse_data, plan_entry
@@ -166,9 +165,12 @@ def _binary(
 
     from cnntui.core.evaluate import evaluate_run
 
-    result, _ = evaluate_run(run_id, split=split, checkpoint="last", write=False, calibration=False)
-    name = positive_class or entry.reported.positive_class
-    pos = positive_index(result.class_names, name) if name else 1
+    name = positive_class or entry.reported.positive_class or None
+    result, _ = evaluate_run(
+        run_id, split=split, checkpoint="last", write=False, calibration=False,
+        positive_class=name,
+    )  # fmt: skip
+    pos = result.positive
     scores, labels = result.probs[:, pos], result.y_true == pos
     figures = binary_figures(scores, labels.astype(np.float64))
     notes.append(

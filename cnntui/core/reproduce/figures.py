@@ -100,18 +100,3 @@ def binary_figures(scores: np.ndarray, positive: np.ndarray) -> dict[str, float 
         "pearson": metrics.pearson(scores, labels.astype(np.float64)),
         "val_mse": float(np.mean((scores - labels) ** 2)) if len(scores) else None,
     }
-
-
-def positive_index(class_names: list[str], name: str) -> int:
-    """The index of class ``name`` (case-insensitive; ``cat`` also matches ``cats``).
-
-    Raises ValueError listing the classes when none matches.
-    """
-    want = name.strip().lower()
-    for i, c in enumerate(class_names):
-        if want in (c.lower(), c.lower() + "s") or c.lower() == want + "s":
-            return i
-    raise ValueError(
-        f"positive class {name!r} is not one of the classes {', '.join(class_names)}; "
-        "give --positive-class one of them"
-    )

@@ -18,7 +18,7 @@ from cnntui.core.data.sources import SAMPLE_NAME
 from cnntui.core.errors import ConfigError
 from cnntui.core.registry import ModelEntry
 
-SAMPLE_LABEL = "sample (bundled digits: not the article's data)"
+SAMPLE_LABEL = "sample: bundled digits, not the article's data"
 
 
 @dataclass
