@@ -93,6 +93,14 @@ Width = Annotated[
 Depth = Annotated[
     int | None, _opt("--depth", panel=MODEL, help="Builder depth (entries that take one).")
 ]
+L1 = Annotated[
+    float | None,
+    _opt("--l1", panel=MODEL, help="L1 penalty on every kernel (entries that take l1)."),
+]
+L2 = Annotated[
+    float | None,
+    _opt("--l2", panel=MODEL, help="L2 penalty on every kernel, e.g. 1e-4 (entries that take l2)."),
+]
 # -- recipe -------------------------------------------------------------------------
 Epochs = Annotated[int | None, _opt("--epochs", "-e", panel=RECIPE, help="Default: the entry's.")]
 BatchSize = Annotated[
@@ -274,6 +282,8 @@ def train(
     input_shape: InputShape = None,
     width: Width = None,
     depth: Depth = None,
+    l1: L1 = None,
+    l2: L2 = None,
     epochs: Epochs = None,
     batch_size: BatchSize = None,
     learning_rate: LearningRate = None,
@@ -352,7 +362,7 @@ def config_from_options(options: dict[str, Any]) -> TrainConfig:
     return TrainConfig(**values, argv=["cnntui", *sys.argv[1:]])
 
 
-BUILDER_ARGS = ("width", "depth")  # options passed to the entry's builder
+BUILDER_ARGS = ("width", "depth", "l1", "l2")  # options passed to the entry's builder
 
 
 def _learning_rate(text: str | float) -> float | str:
