@@ -92,3 +92,32 @@ def test_the_sample_has_no_test_split_and_paths_exclude_data(digits_run):
     assert [i["true"] for i in json.loads(result.stdout)] == ["0", "0", "0"]  # sorted by label
     result = runner.invoke(app, ["predict", "--run", digits_run.id, "x.png", "--data", "sample"])
     assert result.exit_code == 2 and "not both" in result.output
+
+
+def test_evaluate_positive_class_names_the_class_the_binary_report_uses(
+    tmp_path_factory, digits_small, tmp_path
+):
+    models = saved_models(tmp_path_factory.getbasetemp())
+    run = write_run(models["binary"], ["zero", "one"], label_mode="binary")
+    x, y = digits_small
+    keep = y <= 1
+    npz = tmp_path / "zero_one.npz"
+    np.savez(npz, x=x[keep], y=y[keep], class_names=np.array(["zero", "one"]))
+    reports = {}
+    for positive in (None, "zero"):
+        extra = ["--positive-class", positive] if positive else []
+        result = runner.invoke(app, ["evaluate", run.id, "--data", str(npz), "--json", *extra])
+        assert result.exit_code == 0, result.output
+        reports[positive] = json.loads(result.stdout)["binary"]
+    assert reports[None]["positive_class"] == "one" and reports["zero"]["positive_class"] == "zero"
+    # the score of a class against that class's label: r is the same from either side
+    assert reports["zero"]["pearson"] == pytest.approx(reports[None]["pearson"], abs=1e-6)
+    # positives (tp + fn) are the images labelled zero, not those labelled one
+    for positive, label in ((None, 1), ("zero", 0)):
+        row = reports[positive]["threshold_sweep"][0]
+        assert row["tp"] + row["fn"] == int(np.sum(y[keep] == label))
+    result = runner.invoke(
+        app, ["evaluate", run.id, "--data", str(npz), "--positive-class", "horse"]
+    )
+    assert result.exit_code == 2
+    assert "positive class 'horse' is not one of the classes zero, one" in result.stderr
