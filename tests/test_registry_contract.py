@@ -47,7 +47,12 @@ def test_builder_params_are_introspected_with_their_defaults():
         raise AssertionError("not built")
 
     assert _entry(required).builder_params() == {"width": None}
-    assert registry.get_model("resnet-mini").builder_params() == {"width": 32, "depth": 2}
+    assert registry.get_model("resnet-mini").builder_params() == {
+        "width": 32,
+        "depth": 2,
+        "l1": 0.0,
+        "l2": 0.0,
+    }
     assert registry.get_model("mnist-mlp").builder_params() == {}
 
 
@@ -110,13 +115,14 @@ def test_zoo_show_prints_recipe_and_builder_params():
     result = runner.invoke(app, ["zoo", "show", "resnet-mini"])
     assert result.exit_code == 0, result.output
     assert "recipe:         modern" in result.stdout
-    assert "builder params: width=32, depth=2" in result.stdout
+    assert "builder params: width=32, depth=2, l1=0.0, l2=0.0" in result.stdout
     result = runner.invoke(app, ["zoo", "show", "mnist-conv-pool"])
     assert "recipe:         article" in result.stdout
     assert "builder params: -" in result.stdout
     result = runner.invoke(app, ["zoo", "show", "resnet-mini", "--json"])
     data = json.loads(result.stdout)
-    assert data["recipe"] == "modern" and data["builder_params"] == {"width": 32, "depth": 2}
+    assert data["recipe"] == "modern"
+    assert data["builder_params"] == {"width": 32, "depth": 2, "l1": 0.0, "l2": 0.0}
 
 
 def test_summary_width_and_depth_reach_the_builder():

@@ -245,14 +245,17 @@ def test_user_mistakes_are_one_line_errors_without_a_run():
     assert list_runs() == []
 
 
-def test_reproduce_prints_reported_and_measured():
+def test_reproduce_on_the_sample_is_labelled_as_not_the_articles_data():
     result = CliRunner().invoke(
         app,
-        ["reproduce", "mnist-mlp", "--epochs", "1", "--limit", "200", "--view", "none", "--json"],
-    )
+        ["reproduce", "mnist-mlp", "--data", "sample", "--epochs", "1", "--limit", "200",
+         "--view", "none", "--json"],
+    )  # fmt: skip
     assert result.exit_code == 0, result.output
     (row,) = json.loads(result.output)
     assert row["entry"] == "mnist-mlp" and row["status"] == "finished"
-    assert row["reported_value"] == pytest.approx(0.9233)
-    assert 0.0 <= row["measured_value"] <= 1.0
-    assert row["measured"].startswith("val_accuracy") and "@1ep" in row["measured"]
+    assert row["data"].startswith("sample: bundled digits, not the article's data (train ")
+    assert row["terms"] == "not the article's data; --epochs 1; --limit 200"
+    (fig,) = row["figures"]
+    assert fig["article"] == pytest.approx(0.9233) and 0.0 <= fig["measured"] <= 1.0
+    assert fig["reproduced"] is None

@@ -22,6 +22,7 @@ TUTORIAL_NAMES = [
     "catsdogs-conv2-48",
     "catsdogs-conv2-128",
     "catsdogs-conv2-fc512",
+    "mnist-conv-pool-nodense",
 ]
 REPORTED_PARAMS = {
     "mnist-conv-pool": 70_698,
@@ -81,7 +82,13 @@ def test_every_entry_builds_for_any_shape_and_class_count(shape, classes):
 def test_list_filters_by_pattern_and_tag():
     result = runner.invoke(app, ["zoo", "list", "mnist-*", "--json"])
     names = [e["name"] for e in json.loads(result.stdout)]
-    assert names == ["mnist-2conv", "mnist-conv", "mnist-conv-pool", "mnist-mlp"]
+    assert names == [
+        "mnist-2conv",
+        "mnist-conv",
+        "mnist-conv-pool",
+        "mnist-conv-pool-nodense",
+        "mnist-mlp",
+    ]
     result = runner.invoke(app, ["zoo", "list", "--tag", "catsdogs", "--json"])
     assert {e["name"] for e in json.loads(result.stdout)} == {
         n for n in TUTORIAL_NAMES if n.startswith("catsdogs")

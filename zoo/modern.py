@@ -2,10 +2,12 @@
 
 Each one uses global average pooling instead of a huge Flatten -> Dense layer, so it has a
 fraction of the tutorials' parameters, adapts to any input size, and generalises better.
+Each takes ``l1``/``l2`` builder parameters (``--l1``/``--l2``): an L1/L2 penalty on every
+kernel, the regularisation the MNIST comparison article names.
 """
 
 from cnntui.core.registry import Hyperparameters, Reported, register_model
-from cnntui.core.zoo_layers import classifier_head, image_input
+from cnntui.core.zoo_layers import classifier_head, image_input, regularize
 
 _HP = Hyperparameters(
     optimizer="adam",
@@ -51,7 +53,7 @@ def _conv_bn_relu(x, filters, kernel=3, strides=1, name=""):
     recipe="modern",
     tags=("modern", "batchnorm", "dropout", "conv"),
 )
-def vgg_bn_dropout(input_shape, num_classes, width=32, dropout=0.25):
+def vgg_bn_dropout(input_shape, num_classes, width=32, dropout=0.25, l1=0.0, l2=0.0):
     import keras
     from keras import layers
 
@@ -68,7 +70,7 @@ def vgg_bn_dropout(input_shape, num_classes, width=32, dropout=0.25):
     x = layers.ReLU(name="fc_relu")(x)
     x = layers.Dropout(0.5, name="fc_drop")(x)
     outputs = classifier_head(x, num_classes)
-    return keras.Model(inputs, outputs, name="vgg_bn_dropout")
+    return regularize(keras.Model(inputs, outputs, name="vgg_bn_dropout"), l1, l2)
 
 
 def _residual_block(x, filters, strides, name):
@@ -104,7 +106,7 @@ def _residual_block(x, filters, strides, name):
     recipe="modern",
     tags=("modern", "residual", "batchnorm", "conv"),
 )
-def resnet_mini(input_shape, num_classes, width=32, depth=2):
+def resnet_mini(input_shape, num_classes, width=32, depth=2, l1=0.0, l2=0.0):
     """``width``: filters of the first stage (x2, x4 after); ``depth``: blocks per stage."""
     import keras
     from keras import layers
@@ -118,7 +120,7 @@ def resnet_mini(input_shape, num_classes, width=32, depth=2):
     x = layers.GlobalAveragePooling2D(name="gap")(x)
     x = layers.Dropout(0.3, name="drop")(x)
     outputs = classifier_head(x, num_classes)
-    return keras.Model(inputs, outputs, name="resnet_mini")
+    return regularize(keras.Model(inputs, outputs, name="resnet_mini"), l1, l2)
 
 
 def _inception_module(x, f1, f3r, f3, f5r, f5, fp, name):
@@ -148,7 +150,7 @@ def _inception_module(x, f1, f3r, f3, f5r, f5, fp, name):
     recipe="modern",
     tags=("modern", "inception", "batchnorm", "conv"),
 )
-def inception_mini(input_shape, num_classes):
+def inception_mini(input_shape, num_classes, l1=0.0, l2=0.0):
     import keras
     from keras import layers
 
@@ -162,7 +164,7 @@ def inception_mini(input_shape, num_classes):
     x = layers.GlobalAveragePooling2D(name="gap")(x)
     x = layers.Dropout(0.3, name="drop")(x)
     outputs = classifier_head(x, num_classes)
-    return keras.Model(inputs, outputs, name="inception_mini")
+    return regularize(keras.Model(inputs, outputs, name="inception_mini"), l1, l2)
 
 
 def _separable_block(x, filters, strides, name):
@@ -192,7 +194,7 @@ def _separable_block(x, filters, strides, name):
     recipe="modern",
     tags=("modern", "separable", "depthwise", "batchnorm", "conv", "mobile"),
 )
-def separable_cnn(input_shape, num_classes, width=32):
+def separable_cnn(input_shape, num_classes, width=32, l1=0.0, l2=0.0):
     import keras
     from keras import layers
 
@@ -213,4 +215,4 @@ def separable_cnn(input_shape, num_classes, width=32):
     x = layers.GlobalAveragePooling2D(name="gap")(x)
     x = layers.Dropout(0.3, name="drop")(x)
     outputs = classifier_head(x, num_classes)
-    return keras.Model(inputs, outputs, name="separable_cnn")
+    return regularize(keras.Model(inputs, outputs, name="separable_cnn"), l1, l2)

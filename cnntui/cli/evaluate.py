@@ -257,6 +257,14 @@ def evaluate(
             help="Write Grad-CAM overlays of the N highest-loss images (run's worst/).",
         ),
     ] = 0,  # fmt: skip
+    positive_class: Annotated[
+        str | None,
+        typer.Option(
+            "--positive-class",
+            help="Two classes: the class the threshold sweep, Pearson r and PR curve call "
+            "positive (default: the second, e.g. dogs of cats/dogs).",
+        ),
+    ] = None,
 ) -> None:
     """Loss, accuracy, confusion matrix, per-class table, ROC/PR curves, calibration,
     worst images.
@@ -274,6 +282,7 @@ def evaluate(
     _, report = evaluate_run(
         run, data=data, split=split, checkpoint=checkpoint, unsafe=unsafe, limit=limit,
         top_k=top_k, tta=tta, calibration=not no_calibration, explain_worst=explain_worst,
+        positive_class=positive_class,
     )  # fmt: skip
     if plots is not None:
         from cnntui.core.plots import write_plots

@@ -72,9 +72,9 @@ def _csv_rows(pred) -> list[list]:
 @handle_errors
 def predict(
     paths: Annotated[
-        list[str],
+        list[str] | None,
         typer.Argument(help="Image files, folders (searched recursively) or glob patterns."),
-    ],
+    ] = None,
     run: Annotated[
         str | None,
         typer.Option(
@@ -133,6 +133,21 @@ def predict(
     no_calibration: Annotated[
         bool, typer.Option("--no-calibration", help="Ignore the run's `cnntui calibrate` fit.")
     ] = False,
+    data: Annotated[
+        str | None,
+        typer.Option(
+            "--data",
+            "-d",
+            help="Predict the first images of a dataset instead of files: sample, mnist, "
+            "cifar10, an .npz or a folder (with --split and --limit); shows the true labels.",
+        ),
+    ] = None,
+    split: Annotated[
+        str, typer.Option("--split", help="With --data: train, test or val.")
+    ] = "test",
+    limit: Annotated[
+        int | None, typer.Option("--limit", min=1, help="With --data: the first N images.")
+    ] = None,
 ) -> None:
     """Classify images with a trained model; bad files are reported, the rest still run.
 
@@ -158,7 +173,10 @@ def predict(
 
     tta = check_tta(tta)
     started = time.perf_counter()
-    inputs = collect_inputs(paths)
+    examples = _dataset_examples(data, split, limit, paths)
+    inputs = collect_inputs(examples.paths if examples else paths or [])
+    if examples is not None and examples.images is not None:
+        inputs = [(i, None) for i in examples.ids]
     label_list = parse_labels(labels)
     color = _use_color(sys.stdout)
     with StderrProgress(len(inputs), "loading model") as progress:
@@ -174,6 +192,8 @@ def predict(
             if loaded is not None
             else (_error_only(p, e) for p, e in inputs)
         )
+        if examples is not None:
+            results = _with_labels(examples, loaded, top_k, batch_size, tta, results)
         out = progress.stdout()
         failed = total = 0
         if as_csv:
@@ -196,7 +216,8 @@ def predict(
                 elif as_csv:
                     writer.writerows(_csv_rows(pred))
                 else:
-                    lines = [pred.path, *_text_lines(pred, color)]
+                    head = pred.path + (f"  (true: {pred.true})" if pred.true is not None else "")
+                    lines = [head, *_text_lines(pred, color)]
                     if show and pred.ok:
                         lines = _side_by_side(
                             _show_lines(pred.path, show_width, color), lines, show_width
@@ -245,6 +266,30 @@ def _load(model, run, checkpoint, labels, unsafe: bool, no_calibration: bool):
         if note := use_run_calibration(loaded):
             loaded.notes.append(note)
     return loaded
+
+
+def _dataset_examples(data: str | None, split: str, limit: int | None, paths: list[str] | None):
+    """``--data``: the first images of a split; without it, PATH arguments are required."""
+    if data is None:
+        if not paths:
+            raise typer.BadParameter("give image PATHs, or --data SOURCE for a dataset's images")
+        return None
+    if paths:
+        raise typer.BadParameter("give image PATHs or --data, not both")
+    from cnntui.core.predict_data import first_examples
+
+    return first_examples(data, split, limit)
+
+
+def _with_labels(examples, loaded, top_k, batch_size, tta, results):
+    """Predictions of a dataset's examples (arrays predicted in memory) with true labels."""
+    from cnntui.core.predict import predict_images
+
+    if examples.images is not None:
+        results = predict_images(loaded, examples.images, examples.ids, top_k, batch_size, tta)
+    for pred, label in zip(results, examples.labels, strict=False):
+        pred.true = label
+        yield pred
 
 
 def _error_only(path: str, error: str | None):

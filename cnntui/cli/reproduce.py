@@ -16,36 +16,62 @@ def reproduce(
         list[str] | None, typer.Argument(help="Entry name pattern(s), e.g. 'mnist-*'.")
     ] = None,
     data: Annotated[
-        str | None, typer.Option("--data", "-d", help="Data source (default: the sample).")
+        list[str] | None,
+        typer.Option(
+            "--data",
+            "-d",
+            help="ENTRY=SOURCE (ENTRY may be a pattern: 'catsdogs-*=~/catsdogs'), repeatable; "
+            "or SOURCE for every entry ('sample': a quick look, not the articles' data). "
+            "Default: each article's own dataset when it is at hand.",
+        ),
     ] = None,
     epochs: Annotated[
         int | None, typer.Option("--epochs", "-e", help="Override the articles' epochs.")
     ] = None,
     limit: Annotated[int | None, typer.Option("--limit", help="Use only N images.")] = None,
+    positive_class: Annotated[
+        str | None,
+        typer.Option(
+            "--positive-class",
+            help="Class whose score and label 1 the two-class figures use (default: the "
+            "article's, e.g. cat for cats vs dogs).",
+        ),
+    ] = None,
+    tolerance: Annotated[
+        float | None,
+        typer.Option(
+            "--tolerance",
+            help="Largest |measured - article| that counts as reproduced (default: 0.02 "
+            "accuracy, 0.05 Pearson r, 0.03 MSE).",
+        ),
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
     runs_dir: Annotated[str | None, typer.Option("--runs-dir", help="Runs folder.")] = None,
     zoo: Annotated[list[str] | None, typer.Option("--zoo", help="Extra zoo folder.")] = None,
     view: Annotated[str, typer.Option("--view", help="auto, live, lines or none.")] = "auto",
-    as_json: Annotated[bool, typer.Option("--json", help="Print the table as JSON.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the rows as JSON.")] = False,
 ) -> None:
-    """Train tutorial entries with their article's settings; compare reported vs measured."""
-    from cnntui.cli.runs import _table
+    """Train tutorial entries on their article's data and terms; compare with the article."""
     from cnntui.cli.train import _sinks
-    from cnntui.core.train.reproduce import reproduce as run_all
+    from cnntui.core.reproduce import markdown
+    from cnntui.core.reproduce import reproduce as run_all
 
     rows = run_all(
         pattern,
-        data=data,
+        data=list(data or []),
         epochs=epochs,
         limit=limit,
         runs_dir=runs_dir,
         zoo=list(zoo or []),
+        positive_class=positive_class,
+        tolerance=tolerance,
+        seed=seed,
         sinks=lambda: _sinks(view, as_json, False),
     )
     if as_json:
         typer.echo(json.dumps([r.to_dict() for r in rows], indent=2))
-        return
-    table = [[r.entry, r.data, r.reported, r.measured, r.run_id or "-"] for r in rows]
-    typer.echo("")
-    typer.echo(_table(table, ["entry", "data", "article reported", "measured", "run"]))
+    else:
+        typer.echo("")
+        typer.echo(markdown(rows, tolerance))
     if any(r.status == "failed" for r in rows):
         raise typer.Exit(1)

@@ -27,6 +27,12 @@ def summary(
         int | None,
         typer.Option("--depth", min=1, help="Builder parameter `depth` (see `cnntui zoo show`)."),
     ] = None,
+    l1: Annotated[
+        float | None, typer.Option("--l1", min=0, help="Builder parameter `l1` (L1 penalty).")
+    ] = None,
+    l2: Annotated[
+        float | None, typer.Option("--l2", min=0, help="Builder parameter `l2` (L2 penalty).")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the table as JSON.")] = False,
     keras_summary: Annotated[
         bool, typer.Option("--keras/--no-keras", help="Include Keras's own summary.")
@@ -42,7 +48,8 @@ def summary(
 
     registry.load_zoo(zoo or [])
     shape = registry.parse_input_shape(input_shape) if input_shape else None
-    builder_args = {k: v for k, v in (("width", width), ("depth", depth)) if v is not None}
+    given = (("width", width), ("depth", depth), ("l1", l1), ("l2", l2))
+    builder_args = {k: v for k, v in given if v is not None}
     built, label = load_model_for_inspection(model, shape, classes, builder_args=builder_args)
     table = layer_table(built)
     if as_json:

@@ -47,6 +47,24 @@ Data = Annotated[
 ValSplit = Annotated[
     float, _opt("--val-split", panel=DATA, help="Share of images held out for validation.")
 ]
+ValidateOn = Annotated[
+    str,
+    _opt(
+        "--validate-on",
+        panel=DATA,
+        help="split (hold out --val-split) or test (train on the whole training set, "
+        "validate on the source's test set, as the Keras tutorials do).",
+    ),
+]
+Rescale = Annotated[
+    str,
+    _opt(
+        "--rescale",
+        panel=DATA,
+        help="Pixel scaling: unit (/255, inputs in [0, 1]) or none (raw 0-255, as the MNIST "
+        "tutorials fed them). Recorded with the run; predict applies it.",
+    ),
+]
 Limit = Annotated[int | None, _opt("--limit", panel=DATA, help="Use only N images.")]
 ResizeMode = Annotated[
     str,
@@ -74,6 +92,14 @@ Width = Annotated[
 ]
 Depth = Annotated[
     int | None, _opt("--depth", panel=MODEL, help="Builder depth (entries that take one).")
+]
+L1 = Annotated[
+    float | None,
+    _opt("--l1", panel=MODEL, help="L1 penalty on every kernel (entries that take l1)."),
+]
+L2 = Annotated[
+    float | None,
+    _opt("--l2", panel=MODEL, help="L2 penalty on every kernel, e.g. 1e-4 (entries that take l2)."),
 ]
 # -- recipe -------------------------------------------------------------------------
 Epochs = Annotated[int | None, _opt("--epochs", "-e", panel=RECIPE, help="Default: the entry's.")]
@@ -248,12 +274,16 @@ def train(
     ] = None,
     data: Data = None,
     val_split: ValSplit = 0.1,
+    validate_on: ValidateOn = "split",
+    rescale: Rescale = "unit",
     limit: Limit = None,
     resize_mode: ResizeMode = "stretch",
     zoo: Zoo = None,
     input_shape: InputShape = None,
     width: Width = None,
     depth: Depth = None,
+    l1: L1 = None,
+    l2: L2 = None,
     epochs: Epochs = None,
     batch_size: BatchSize = None,
     learning_rate: LearningRate = None,
@@ -332,7 +362,7 @@ def config_from_options(options: dict[str, Any]) -> TrainConfig:
     return TrainConfig(**values, argv=["cnntui", *sys.argv[1:]])
 
 
-BUILDER_ARGS = ("width", "depth")  # options passed to the entry's builder
+BUILDER_ARGS = ("width", "depth", "l1", "l2")  # options passed to the entry's builder
 
 
 def _learning_rate(text: str | float) -> float | str:

@@ -42,6 +42,15 @@ def _fmt_reported(r) -> str:
     return f"{r.metric} {value}{epochs}"
 
 
+def _fmt_protocol(r) -> str:
+    """How ``cnntui reproduce`` trains the entry: data, validation, scaling, stopping."""
+    data = r.data or f"a folder ({r.needs})"
+    val = "validated on the test set" if r.split == "test" else "validated on the val split"
+    pixels = "raw 0-255 pixels" if r.rescale == "none" else "pixels /255"
+    stop = f"early stopping (patience {r.patience})" if r.patience else "no early stopping"
+    return f"{data}; {val}; {pixels}; {stop}"
+
+
 _RECIPE_FIELDS = ("schedule", "warmup", "weight_decay", "label_smoothing", "ema", "mixup", "cutmix")
 
 
@@ -125,8 +134,13 @@ def show(
         + (f" on {r.dataset}" if r.dataset else "")
         + (f"; {r.params:,} params" if r.params else ""),
     ]
+    if r.figures:
+        also = ", ".join(f"{k} {v:g}" for k, v in r.figures.items())
+        lines.append(f"                also: {also}")
     if r.note and r.value is not None:
         lines.append(f"                {r.note}")
+    if r.data or r.needs:
+        lines.append(f"protocol:       {_fmt_protocol(r)}")
     lines += [
         f"input shape:    {'x'.join(map(str, entry.input_shape))}   classes: {entry.num_classes}",
         f"defaults:       optimizer {hp.optimizer}, lr {hp.learning_rate:g}, loss {hp.loss}, "

@@ -47,6 +47,7 @@ class EvaluationResult:
     loss_name: str = "crossentropy"
     binary_head: bool = False
     temperature: float = 1.0
+    positive: int = 1  # two classes: the class whose score and label 1 the binary report uses
 
     def __post_init__(self) -> None:
         self.y_true = np.asarray(self.y_true, dtype=np.int64).reshape(-1)
@@ -176,22 +177,39 @@ class EvaluationResult:
         return out
 
     def _pr_curve(self) -> dict[str, Any] | None:
-        positive = self.y_true == 1
+        pos = self.positive
+        positive = self.y_true == pos
         if positive.all() or not positive.any():
             return None
-        curve = metrics.thin_curve(metrics.pr_curve(self.probs[:, 1], positive), ("recall",))
+        curve = metrics.thin_curve(metrics.pr_curve(self.probs[:, pos], positive), ("recall",))
         curve.pop("thresholds")
-        return {"positive_class": self.class_names[1], **curve}
+        return {"positive_class": self.class_names[pos], **curve}
 
     def _binary(self) -> dict[str, Any]:
-        scores, positive = self.probs[:, 1], self.y_true == 1
+        pos = self.positive
+        scores, positive = self.probs[:, pos], self.y_true == pos
         sweep = metrics.threshold_sweep(scores, positive)
         return {
-            "positive_class": self.class_names[1],
+            "positive_class": self.class_names[pos],
             "pearson": metrics.pearson(scores, positive.astype(np.float64)),
             "threshold_sweep": sweep,
             "best": metrics.best_threshold(sweep),
         }
+
+
+def class_index(class_names: list[str], name: str) -> int:
+    """The index of class ``name`` (case-insensitive; ``cat`` also matches ``cats``).
+
+    Raises ValueError listing the classes when none matches.
+    """
+    want = name.strip().lower()
+    for i, c in enumerate(class_names):
+        if want in (c.lower(), c.lower() + "s") or c.lower() == want + "s":
+            return i
+    raise ValueError(
+        f"positive class {name!r} is not one of the classes {', '.join(class_names)}; "
+        "give --positive-class one of them"
+    )
 
 
 def labels_to_int(y: np.ndarray) -> np.ndarray:
@@ -397,8 +415,12 @@ def evaluate_run(
     tta: str | None = None,
     calibration: bool = True,
     explain_worst: int = 0,
+    positive_class: str | None = None,
 ) -> tuple[EvaluationResult, dict[str, Any]]:
     """Evaluate a run's checkpoint; write the report to the run directory when ``write``.
+
+    ``positive_class``: for two classes, the class the binary report (threshold sweep,
+    Pearson r, PR curve) calls positive (default: the second, index 1).
 
     ``tta``: test-time augmentation (``flip``); the report's ``tta`` says which was used.
     ``calibration``: apply the run's temperature (``cnntui calibrate``) when it has one;
@@ -423,6 +445,8 @@ def evaluate_run(
         keep_images=keep_images or explain_worst > 0, loss=_training_loss(run, loaded), tta=tta,
     )  # fmt: skip
     result.source, result.split = source, used_split
+    if positive_class is not None:
+        result.positive = class_index(result.class_names, positive_class)
     result.temperature = loaded.temperature
     result.notes = (
         notes + loaded.notes + ([cal_note] if cal_note else []) + ([NOTE[tta]] if tta else [])

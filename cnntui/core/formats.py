@@ -60,6 +60,15 @@ def fmt_logs(logs: dict[str, Any], keys: tuple[str, ...] | None = None) -> str:
     )
 
 
+def markdown_table(rows: list[list[str]], header: list[str]) -> str:
+    """A GitHub-flavoured Markdown table (``|`` inside a cell escaped)."""
+
+    def line(cells: list[str]) -> str:
+        return "| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |"
+
+    return "\n".join([line(header), line(["---"] * len(header)), *map(line, rows)])
+
+
 def fmt_rate(images_per_sec: float | None) -> str:
     """``1,234 img/s``; ``- img/s`` when unknown."""
     return f"{images_per_sec:,.0f} img/s" if images_per_sec else "- img/s"

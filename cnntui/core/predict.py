@@ -36,15 +36,17 @@ class Prediction:
     top: list[dict[str, Any]] | None = None
     probabilities: np.ndarray | None = None
     error: str | None = None
+    true: str | None = None  # the known label (a dataset's example)
 
     @property
     def ok(self) -> bool:
         return self.error is None
 
     def to_dict(self) -> dict[str, Any]:
+        known = {"true": self.true} if self.true is not None else {}
         if self.error is not None:
-            return {"path": self.path, "error": self.error}
-        return {"path": self.path, "top": self.top}
+            return {"path": self.path, **known, "error": self.error}
+        return {"path": self.path, **known, "top": self.top}
 
 
 def _walk(folder: Path) -> Iterator[Path]:
@@ -220,6 +222,27 @@ def predict_paths(
                 results[pos] = Prediction(path=paths[pos], top=top, probabilities=probs[row])
         yield from ready()
     yield from ready()  # trailing bad inputs (or everything, when no path could run)
+
+
+def predict_images(
+    loaded: LoadedModel,
+    images: np.ndarray,
+    ids: list[str],
+    top_k: int = 3,
+    batch_size: int = DEFAULT_BATCH,
+    tta: str | None = None,
+) -> Iterator[Prediction]:
+    """One :class:`Prediction` per uint8 image (N, H, W, C), brought to the model's input
+    as training brought arrays (:func:`cnntui.core.data.arrays.prepare_arrays`)."""
+    from cnntui.core.data.arrays import prepare_arrays
+
+    pre, names = loaded.preprocessing, loaded.class_names
+    predict = make_predictor(loaded, eager=len(images) <= SMALL, tta=tta)
+    for start in range(0, len(images), batch_size):
+        probs = predict(scale_uint8(prepare_arrays(images[start : start + batch_size], pre), pre))
+        for i, row in enumerate(probs):
+            top = top_classes(row, names, top_k)
+            yield Prediction(path=ids[start + i], top=top, probabilities=row)
 
 
 SMALL = 8

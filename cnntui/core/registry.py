@@ -32,7 +32,16 @@ _BUILDER_FIXED = ("input_shape", "num_classes")
 
 @dataclass(frozen=True)
 class Reported:
-    """What the reproduced article reported."""
+    """What the reproduced article reported, and the protocol it measured it under.
+
+    ``metric``/``value``: its headline figure; ``figures``: every other number it gives
+    (``{"pearson": 0.42, "train_accuracy": 0.796}``). The protocol, read by ``cnntui
+    reproduce``: ``data``, the cnntui source the article trained on (``"mnist"``), or
+    ``""`` when the user names a folder (``needs`` says which); ``split``: ``"test"`` when
+    it trained on the full training set and validated on the test set; ``rescale``: its
+    pixel scaling (``"none"``: raw 0-255, ``"unit"``: /255); ``patience``: its early
+    stopping (0: none); ``positive_class``: the class its two-class metrics call 1.
+    """
 
     dataset: str = ""
     metric: str = ""
@@ -40,6 +49,13 @@ class Reported:
     epochs: int | None = None
     params: int | None = None
     note: str = ""
+    figures: dict[str, float] = field(default_factory=dict)
+    data: str = ""
+    needs: str = ""
+    split: str = "val"
+    rescale: str = "unit"
+    patience: int = 0
+    positive_class: str = ""
 
 
 @dataclass(frozen=True)

@@ -63,7 +63,12 @@ def load_arrays(
     x, y = x[keep], y[keep]
     native_color = "grayscale" if x.shape[-1] == 1 else "rgb"
     pre = resolve_preprocessing(
-        opts.input_shape, x.shape[1:3], native_color, opts.resize_mode, opts.color_mode
+        opts.input_shape,
+        x.shape[1:3],
+        native_color,
+        opts.resize_mode,
+        opts.color_mode,
+        opts.rescale,
     )
     spec = parse_augment(opts.augment)
     train_idx, val_idx = split_indices(len(x), opts.val_split, seed)

@@ -37,6 +37,8 @@ from cnntui.core.data.errors import DataError
 from cnntui.core.images import COLOR_MODES, RESIZE_MODES, Preprocessing
 
 LABEL_MODES = ("int", "binary", "categorical")
+RESCALES = {"unit": 1.0 / 255.0, "none": 1.0}
+"""Pixel scaling: ``unit`` divides by 255 (inputs in [0, 1]), ``none`` keeps raw 0-255."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,7 @@ class DataOptions:
     resize_mode: str = "stretch"
     color_mode: str | None = None
     cache_budget_bytes: int | None = None
+    rescale: str = "unit"
 
     def __post_init__(self) -> None:
         if self.input_shape is not None:
@@ -63,6 +66,7 @@ class DataOptions:
             raise DataError(f"batch size must be at least 1; got {self.batch_size}")
         if self.label_mode not in LABEL_MODES:
             raise DataError(f"label mode must be one of {LABEL_MODES}; got {self.label_mode!r}")
+        check_rescale(self.rescale)
 
     @classmethod
     def from_kwargs(cls, **kwargs: Any) -> DataOptions:
@@ -110,15 +114,37 @@ class DataOptions:
         )
 
 
+def check_rescale(rescale: str) -> str:
+    """``rescale`` if it names a pixel scaling; else :class:`DataError` listing them."""
+    if rescale not in RESCALES:
+        raise DataError(f"--rescale must be {' or '.join(RESCALES)}; got {rescale!r}")
+    return rescale
+
+
 def resolve_preprocessing(
     input_shape: Sequence[int] | None,
     native_size: Sequence[int],
     native_color: str,
     resize_mode: str,
     color_mode: str | None,
+    rescale: str = "unit",
 ) -> Preprocessing:
     """The :class:`Preprocessing` for a model input (or, without one, the data's own size and
-    colour); raise :class:`DataError` for an unknown mode or a colour/shape mismatch."""
+    colour) scaled per ``rescale``; raise :class:`DataError` for an unknown mode or a
+    colour/shape mismatch."""
+    return replace(
+        _sized(input_shape, native_size, native_color, resize_mode, color_mode),
+        scale=RESCALES[check_rescale(rescale)],
+    )
+
+
+def _sized(
+    input_shape: Sequence[int] | None,
+    native_size: Sequence[int],
+    native_color: str,
+    resize_mode: str,
+    color_mode: str | None,
+) -> Preprocessing:
     if resize_mode not in RESIZE_MODES:
         raise DataError(f"resize mode must be one of {RESIZE_MODES}; got {resize_mode!r}")
     if color_mode is not None and color_mode not in COLOR_MODES:

@@ -151,7 +151,7 @@ def load_folder(
         suggested = {}
     pre = resolve_preprocessing(
         opts.input_shape, suggested.get("image_size", (128, 128)),
-        suggested.get("color_mode", "rgb"), opts.resize_mode, opts.color_mode,
+        suggested.get("color_mode", "rgb"), opts.resize_mode, opts.color_mode, opts.rescale,
     )  # fmt: skip
     store, cache_warnings = _open_store(paths, pre, opts, str(scan.root))
     checks = _structural_pass(items, store, checks, on_progress)

@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from cnntui.core.formats import markdown_table
 from cnntui.core.images import Preprocessing
 
 LABELS = "labels.txt"
@@ -170,10 +171,8 @@ def model_card(report: dict[str, Any], config: dict[str, Any], metrics: dict[str
         f"({report['data']['split']} split) against the Keras model; latency is the median "
         "CPU time per image on the exporting machine.",
         "",
-        "| " + " | ".join(PARITY_HEADER) + " |",
-        "| " + " | ".join("---" for _ in PARITY_HEADER) + " |",
+        markdown_table([parity_cells(r) for r in rows], list(PARITY_HEADER)),
     ]
-    lines += ["| " + " | ".join(parity_cells(r)) + " |" for r in rows]
     if report.get("calibration_images"):
         lines += ["", f"int8 calibrated on {report['calibration_images']} training images."]
     lines += [

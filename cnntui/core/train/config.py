@@ -7,11 +7,16 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from cnntui.core import registry
+from cnntui.core.data.contract import RESCALES
+from cnntui.core.data.sources import classify_source
 from cnntui.core.errors import ConfigError
 from cnntui.core.images import RESIZE_MODES
 from cnntui.core.train.strategy import check_strategy
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
+VALIDATE_ON = ("split", "test")
+"""``split``: a ``val_split`` share held out of training; ``test``: the source's test set
+(the whole training set is trained on), as the Keras tutorials' ``validation_data``."""
 DEFAULT_PATIENCE = 5
 
 
@@ -27,6 +32,8 @@ class TrainConfig:
     optimizer: str | None = None
     loss: str | None = None
     val_split: float = 0.1
+    validate_on: str = "split"
+    rescale: str = "unit"
     patience: int = DEFAULT_PATIENCE
     augment: list[str] = field(default_factory=list)
     seed: int = 0
@@ -66,6 +73,7 @@ class TrainConfig:
         self._check_optimization()
         if not 0.0 <= self.val_split < 1.0:
             raise ConfigError(f"--val-split must be in [0, 1), e.g. 0.1; got {self.val_split}")
+        self._check_data_options()
         if self.patience < 0:
             raise ConfigError(f"--patience must be 0 (off) or more; got {self.patience}")
         if self.resize_mode not in RESIZE_MODES:
@@ -82,6 +90,19 @@ class TrainConfig:
         check_strategy(self.strategy)
         self._validate_recipe()
         return self
+
+    def _check_data_options(self) -> None:
+        if self.validate_on not in VALIDATE_ON:
+            raise ConfigError(
+                f"--validate-on must be {' or '.join(VALIDATE_ON)}; got {self.validate_on!r}"
+            )
+        if self.validate_on == "test" and classify_source(self.data).kind == "sample":
+            raise ConfigError(
+                "--validate-on test: the bundled sample has no test set; use --data mnist "
+                "(or another source with a test set), or --validate-on split"
+            )
+        if self.rescale not in RESCALES:
+            raise ConfigError(f"--rescale must be {' or '.join(RESCALES)}; got {self.rescale!r}")
 
     def _check_optimization(self) -> None:
         lr = self.learning_rate
@@ -175,6 +196,8 @@ def hyperparameters(cfg: TrainConfig, entry: registry.ModelEntry) -> dict[str, A
         "metrics": list(hp.metrics),
         "patience": cfg.patience,
         "val_split": cfg.val_split,
+        "validate_on": cfg.validate_on,
+        "rescale": cfg.rescale,
         "augment": list(cfg.augment),
         "reduce_lr": cfg.reduce_lr,
         "limit": cfg.limit,

@@ -171,12 +171,15 @@ class TrainingSession:
             input_shape=self.input_choice.shape,
             label_mode="int",
             batch_size=self.hp["batch_size"],
-            val_split=cfg.val_split,
+            val_split=0.0 if cfg.validate_on == "test" else cfg.val_split,
             seed=cfg.seed,
             limit=cfg.limit,
             augment=cfg.augment or None,
             resize_mode=cfg.resize_mode,
+            rescale=cfg.rescale,
         )
+        if cfg.validate_on == "test":
+            _test_as_validation(self.bundle)
 
     def build_model(self) -> None:
         """Build and compile the model with the recipe (or load ``last.keras`` on resume);
@@ -547,6 +550,20 @@ class TrainingSession:
         self.progress.request_stop(reason)
         if self.model is not None:
             self.model.stop_training = True
+
+
+def _test_as_validation(bundle: Any) -> None:
+    """``--validate-on test``: the source's test set becomes the validation data (trained on
+    the whole training set); a source without one is refused before any work."""
+    if bundle.test is None:
+        raise ConfigError(
+            f"--validate-on test: {bundle.source} has no test set; use a keras dataset, a "
+            "folder with test/, or an .npz with x_test/y_test (or --validate-on split)"
+        )
+    bundle.val, bundle.test = bundle.test, None
+    bundle.counts["val"] = bundle.counts.pop("test")
+    if "test" in bundle.ids:
+        bundle.ids["val"] = bundle.ids.pop("test")
 
 
 def _loss_name(loss: Any) -> str:

@@ -1,0 +1,276 @@
+"""Reproducing the articles: each tutorial entry on its own data, protocol and metric.
+
+:func:`reproduce` plans every selected ``tutorial`` entry (:mod:`.plan`: which data, or
+why not run), trains it with its article's protocol (its epochs, batch size, learning
+rate and optimizer, the ``article`` recipe, its pixel scaling, validation on the test set
+where the article did, early stopping only where it used it) and measures the article's
+own figures (:mod:`.figures`): accuracy at the best of ten thresholds, Pearson r and
+validation MSE for the two-class entries, test accuracy, or validation accuracy.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from cnntui.core.formats import markdown_table
+from cnntui.core.registry import ModelEntry
+from cnntui.core.reproduce.figures import (
+    Figure,
+    binary_figures,
+    make_figure,
+    tolerance_text,
+)
+from cnntui.core.reproduce.plan import Plan, check_mapping, parse_data, plan_entry
+
+TUTORIAL_TAG = "tutorial"
+BINARY_METRICS = ("best_threshold_accuracy", "pearson", "val_mse")
+HEADER = ["entry", "data", "metric", "article", "measured", "difference", "reproduced", "run"]
+
+__all__ = ["ReproRow", "markdown", "reproduce"]
+
+
+@dataclass
+class ReproRow:
+    """One entry of the reproduction: its data, status, terms and figures."""
+
+    entry: str
+    data: str
+    status: str  # finished | failed | stopped | not run
+    terms: str  # "article" or what differs from the article's protocol
+    figures: list[Figure] = field(default_factory=list)
+    run_id: str = ""
+    reason: str = ""
+    command: str = ""
+    epochs: int | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "entry": self.entry,
+            "data": self.data,
+            "status": self.status,
+            "terms": self.terms,
+            "epochs": self.epochs,
+            "run_id": self.run_id or None,
+            "reason": self.reason,
+            "command": self.command or None,
+            "notes": list(self.notes),
+            "figures": [f.to_dict() for f in self.figures],
+        }
+
+
+def article_metrics(entry: ModelEntry) -> list[tuple[str, float | None]]:
+    """Every figure to compare: the headline metric first, then the article's others."""
+    r = entry.reported
+    out = [(r.metric or "val_accuracy", r.value)]
+    out += [(k, v) for k, v in r.figures.items() if k != out[0][0]]
+    return out
+
+
+def _fmt(metric: str, value: float | None, signed: bool = False) -> str:
+    if value is None:
+        return "-"
+    if "accuracy" in metric:
+        return f"{value * 100:+.2f} pt" if signed else f"{value:.2%}"
+    return f"{value:+.3f}" if signed else f"{value:.3f}"
+
+
+def markdown(rows: list[ReproRow], tolerance: float | None = None) -> str:
+    """The reproduction table (one line per figure), its rule and the commands not run."""
+    table = []
+    for row in rows:
+        status = "" if row.status == "finished" else row.status
+        for i, f in enumerate(row.figures or [make_figure("-", None, None)]):
+            shown = {True: "yes", False: "no", None: "-"}[f.reproduced]
+            if f.reproduced is None and row.terms != "article" and f.measured is not None:
+                shown = "n/a: " + row.terms
+            first = i == 0
+            table.append(
+                [
+                    row.entry if first else "",
+                    (row.data if row.status != "not run" else "-") if first else "",
+                    f.metric,
+                    _fmt(f.metric, f.article),
+                    status or _fmt(f.metric, f.measured),
+                    _fmt(f.metric, f.difference, signed=True),
+                    shown,
+                    row.run_id if first else "",
+                ]
+            )
+    lines = [markdown_table(table, HEADER), "", tolerance_text(tolerance)]
+    lines += [f"{r.entry}: {r.reason}" for r in rows if r.status in ("failed", "stopped")]
+    lines += [f"{r.entry}: {note}" for r in rows for note in r.notes]
+    lines += _not_run_lines(rows)
+    return "\n".join(lines)
+
+
+def _not_run_lines(rows: list[ReproRow]) -> list[str]:
+    """Entries not run, grouped by what they need, each group with its command."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for r in rows:
+        if r.status == "not run":
+            groups.setdefault((r.reason, r.command.rpartition("=")[2]), []).append(r.entry)
+    lines = []
+    for (needs, target), names in groups.items():
+        prefix = os.path.commonprefix(names)
+        pattern = f"{prefix}*" if len(names) > 1 else names[0]
+        if len(names) > 1 and any(
+            fnmatch.fnmatch(r.entry, pattern) and r.entry not in names for r in rows
+        ):
+            pattern = names[0]  # the prefix would take in others: one command per entry
+        chosen = [pattern] if pattern.endswith("*") else names
+        lines += ["", f"not run: {', '.join(names)}: {needs}"]
+        lines += [f"  cnntui reproduce '{p}' --data '{p}={target}'" for p in chosen]
+    return lines
+
+
+def measure(
+    entry: ModelEntry,
+    metrics: dict[str, Any],
+    run_id: str,
+    split: str,
+    positive_class: str | None,
+) -> tuple[dict[str, float | None], list[str]]:
+    """The article's figures as measured in a finished run, and notes on how."""
+    final, test = metrics.get("final") or {}, metrics.get("test") or {}
+    wanted = [m for m, _ in article_metrics(entry)]
+    out: dict[str, float | None] = {}
+    notes: list[str] = []
+    if any(m in BINARY_METRICS for m in wanted):
+        out.update(_binary(entry, run_id, split, positive_class, notes))
+    for m in wanted:
+        if m in out:
+            continue
+        if m == "test_accuracy":
+            out[m] = test.get("accuracy")
+            if out[m] is None and "val_accuracy" in final:
+                out[m] = final["val_accuracy"]
+                notes.append("no test split: the validation accuracy stands in for test")
+        elif m == "train_accuracy":
+            out[m] = final.get("accuracy")
+        else:
+            out[m] = final.get(m)
+    return out, notes
+
+
+def _binary(
+    entry: ModelEntry, run_id: str, split: str, positive_class: str | None, notes: list[str]
+) -> dict[str, float | None]:
+    """Two-class figures from the final model's scores on the validation data."""
+    import numpy as np
+
+    from cnntui.core.evaluate import evaluate_run
+
+    name = positive_class or entry.reported.positive_class or None
+    result, _ = evaluate_run(
+        run_id, split=split, checkpoint="last", write=False, calibration=False,
+        positive_class=name,
+    )  # fmt: skip
+    pos = result.positive
+    scores, labels = result.probs[:, pos], result.y_true == pos
+    figures = binary_figures(scores, labels.astype(np.float64))
+    notes.append(
+        f"positive class {result.class_names[pos]} (score = its probability, label 1); "
+        f"best of ten thresholds at {figures.pop('threshold'):.2f}; {len(labels)} images"
+    )
+    return figures
+
+
+def _terms(plan: Plan, epochs: int | None, limit: int | None) -> str:
+    changed = [] if plan.article_data else ["not the article's data"]
+    changed += [f"--epochs {epochs}"] if epochs else []
+    changed += [f"--limit {limit}"] if limit else []
+    return "; ".join(changed) or "article"
+
+
+def reproduce(
+    pattern: str | list[str] | None = None,
+    *,
+    data: list[str] | None = None,
+    epochs: int | None = None,
+    limit: int | None = None,
+    runs_dir: str | None = None,
+    zoo: list[str] | None = None,
+    positive_class: str | None = None,
+    tolerance: float | None = None,
+    seed: int = 0,
+    sinks: Callable[[], list] | None = None,
+) -> list[ReproRow]:
+    """Reproduce every tutorial entry matching ``pattern``; one row per entry.
+
+    ``data``: ``--data`` values (see :mod:`.plan`). Raises :class:`ConfigError` for bad
+    options before any training.
+    """
+    from cnntui.core import registry
+    from cnntui.core.errors import ConfigError
+
+    registry.load_zoo(zoo or [])
+    entries = registry.list_models(pattern or None, TUTORIAL_TAG)
+    if not entries:
+        raise ConfigError(
+            f"no tutorial entry matches {pattern!r}; see `cnntui zoo list --tag tutorial`"
+        )
+    default, mapping = parse_data(data)
+    check_mapping(mapping, [e.name for e in entries])
+    plans = [plan_entry(e, default, mapping) for e in entries]
+    rows = []
+    for plan in plans:
+        if plan.source is None:
+            figures = [make_figure(m, v, None, tolerance) for m, v in article_metrics(plan.entry)]
+            rows.append(
+                ReproRow(plan.entry.name, plan.label, "not run", "article", figures,
+                         reason=plan.not_run, command=plan.command)
+            )  # fmt: skip
+            continue
+        rows.append(
+            _run(plan, epochs, limit, runs_dir, zoo, positive_class, tolerance, seed, sinks)
+        )
+    return rows
+
+
+def _run(plan, epochs, limit, runs_dir, zoo, positive_class, tolerance, seed, sinks) -> ReproRow:
+    import keras
+    import tensorflow as tf
+
+    from cnntui.core.train.config import TrainConfig
+    from cnntui.core.train.runner import train
+
+    tf.get_logger().setLevel("ERROR")  # retracing notes: one model after another is expected
+    entry, r = plan.entry, plan.entry.reported
+    terms = _terms(plan, epochs, limit)
+    row = ReproRow(entry.name, plan.label, "", terms, epochs=epochs or entry.hyperparameters.epochs)
+    cfg = TrainConfig(
+        entry.name, data=plan.source, epochs=epochs, limit=limit, runs_dir=runs_dir,
+        zoo=list(zoo or []), patience=r.patience, name=f"repro-{entry.name}", recipe="article",
+        validate_on=plan.validate_on, rescale=r.rescale, seed=seed,
+    )  # fmt: skip
+    keras.backend.clear_session()
+    try:
+        result = train(cfg, sinks=sinks() if sinks else None)
+    except Exception as exc:  # noqa: BLE001 - one failing entry must not stop the table
+        row.status, row.reason = "failed", " ".join(str(exc).split())[:200]
+        row.figures = [make_figure(m, v, None, tolerance) for m, v in article_metrics(entry)]
+        return row
+    row.run_id, row.status, row.reason = result.run_id, result.status, result.reason or ""
+    counts = result.run.config.get("data", {}).get("counts", {})
+    if counts:
+        row.data += " (" + ", ".join(f"{k} {v:,}" for k, v in counts.items()) + ")"
+    measured: dict[str, float | None] = {}
+    if result.status == "finished":
+        split = "test" if plan.validate_on == "test" else "val"
+        try:
+            measured, row.notes = measure(
+                entry, result.metrics, result.run_id, split, positive_class
+            )
+        except Exception as exc:  # noqa: BLE001 - the run stands; say why it was not measured
+            row.notes = [f"not measured: {' '.join(str(exc).split())[:200]}"]
+    row.epochs = result.metrics.get("epochs_completed", row.epochs)
+    row.figures = [
+        make_figure(m, v, measured.get(m), tolerance, comparable=terms == "article")
+        for m, v in article_metrics(entry)
+    ]
+    return row
