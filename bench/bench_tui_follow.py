@@ -1,7 +1,8 @@
 """Cost of watching: the TUI following a live run, paired with the same run unwatched.
 
-Each round trains the same model twice per batch size (``--batch-sizes``, default 16 and 128: a small one for a
-high batch rate, a large one for a low rate) with ``cnntui train --view none`` (fresh
+Each round trains the same model twice per batch size (``--batch-sizes``, default 16
+and 128: a small one for a high batch rate, a large one for a low rate) with
+``cnntui train --view none`` (fresh
 processes, same seed and data), once alone and once while a second process runs the
 workbench headless (``App.run_test`` at 120×40, started before the training so that its
 own start-up is not counted) following it on the Train screen; the order alternates from
