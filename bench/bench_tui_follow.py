@@ -1,7 +1,8 @@
 """Cost of watching: the TUI following a live run, paired with the same run unwatched.
 
-Each round trains the same model twice per batch size (``--batch-sizes``: a small one for a
-high batch rate, a large one for a low rate) with ``cnntui train --view none`` (fresh
+Each round trains the same model twice per batch size (``--batch-sizes``, default 16
+and 128: a small one for a high batch rate, a large one for a low rate) with
+``cnntui train --view none`` (fresh
 processes, same seed and data), once alone and once while a second process runs the
 workbench headless (``App.run_test`` at 120×40, started before the training so that its
 own start-up is not counted) following it on the Train screen; the order alternates from
@@ -23,8 +24,8 @@ with/without throughput ratio, the follower's CPU share and the per-round key p9
 
     python bench/bench_tui_follow.py          # 2 rounds x 2 batch sizes x 2 sides: 8 trainings
 
-One bounded command: eight trainings of 2,000 digits for 2 epochs, about 2 minutes on a
-quiet 2-core machine (the total is printed at the end).
+One bounded command: eight trainings of 2,000 digits for 2 epochs; it took 464 s on the
+shared 2-core VM at load 6 (a quiet machine is much faster; the total is printed at the end).
 """
 
 from __future__ import annotations
@@ -143,7 +144,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument(
         "--batch-sizes",
-        default="16,512",
+        default="16,128",
         help="one paired set per batch size: small = a high batch rate, large = a low one",
     )
     args = parser.parse_args()
