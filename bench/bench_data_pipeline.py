@@ -1,29 +1,36 @@
 """Images per second: cnntui's folder pipeline vs ``keras.utils.image_dataset_from_directory``.
 
-One bounded run (a few minutes), on one generated folder of photo-like JPEGs (~375x500,
-``--pattern photo``; ``--pattern noisy`` for the older stripes-under-noise images), one image
-size and batch size. Rounds alternate Keras and cnntui so load from other processes hits
-both alike; every figure is the median of the rounds with its spread (min-max), and every
-ratio is against Keras measured in the same run (>1: cnntui is faster).
+One bounded run (about 3 minutes on a quiet 2-core machine with the defaults; it prints its
+own runtime), on one generated folder of photo-like JPEGs (~375x500, ``--pattern photo``;
+``--pattern noisy`` for the older stripes-under-noise images), one image size and batch
+size. Rounds alternate Keras and cnntui so load from other processes hits both alike; every
+figure is the median of the rounds with its spread (min-max), and every ratio is against
+Keras measured in the same run (>1: cnntui is faster), in wall and in CPU seconds.
 
 - keras: ``image_dataset_from_directory`` (parallel TF decode, no cache) on the clean folder
-  (it stops at the first bad file, so it cannot read the other one);
+  (it stops at the first bad file, so it cannot read the other one); every epoch streams;
 - cnntui: ``load_data`` on the same images with bad files mixed in (a hard-linked copy plus
   an empty, a text, a header-only and two truncated JPEGs): structural pass, epoch 1
   decodes once into the decoded-image disk cache (cleared before each round), later epochs
-  read it; "second run" is a new ``load_data`` on the same folder, its epoch 1 from the cache.
-  The memory budget is set to a third of the decoded size: the disk cache does not depend
-  on it (note: on a machine with free RAM the OS page cache still holds the cache file, so
-  this shows the pipeline's cost, not a disk's);
-- epoch-start gap: the array pipeline on 54,000 28x28 images (the bundled digits tiled, as
-  MNIST minus its validation tenth): seconds from the last batch of an epoch to the first
-  of the next, against plain ``tf.data`` (``from_tensor_slices → shuffle → batch``), and the
-  same inside ``model.fit`` of a tiny model (from ``on_epoch_end`` to the next batch);
+  read it with the cache file in the OS page cache ("cached");
+- over RAM: the memory budget is a third of the decoded size, so the pixels go to the disk
+  cache, and before the measured epoch the cache file is dropped from memory (unmapped and
+  evicted from the page cache, its resident share printed), as when the decoded images do
+  not fit RAM: one more epoch of the same run against Keras's streaming epochs, and epoch 1
+  of a second run (a new ``load_data`` on the same folder, reading the cache from disk);
+- epoch 1's cost per image, stage by stage (CPU ms on a sample of the photos, one thread):
+  header check (the structural pass), Pillow open + reduce-on-load decode, area resize and
+  array, the whole ``load_image_uint8``; against the per-image CPU of each pipeline's epoch 1;
+- epoch-start gap (issue 14 section 4): the array pipeline on 54,000 28x28 images (the
+  bundled digits tiled, as MNIST minus its validation tenth): seconds from the last batch
+  of an epoch to the first of the next, against plain ``tf.data`` (``from_tensor_slices →
+  shuffle → batch``, the pipeline of the run that stalled), and the same inside
+  ``model.fit`` of a tiny model (from ``on_epoch_end`` to the next batch);
 - data doctor on the folder: wall seconds and CPU seconds.
 
     python bench/bench_data_pipeline.py [--images 2000] [--source-size 375x500]
         [--image-size 128] [--batch-size 32] [--epochs 3] [--rounds 3] [--folder DIR]
-        [--pattern photo|noisy] [--skip-gap] [--skip-doctor]
+        [--pattern photo|noisy] [--skip-gap] [--skip-doctor] [--skip-profile]
 """
 
 from __future__ import annotations
@@ -112,7 +119,60 @@ def ratio(keras_s, cnntui_s) -> str:
     return f"{np.median(r):5.2f}x ({r.min():.2f}-{r.max():.2f})"
 
 
-def folder_rounds(args, root: Path, bad_root: Path, n_images: int) -> None:
+def drop_from_memory(store) -> float:
+    """Unmap the store's cache file and evict it from the OS page cache, as when it does not
+    fit RAM; return the share of it still resident (NaN where that cannot be read)."""
+    import mmap
+
+    pixels = store.pixels
+    if not isinstance(pixels, np.memmap):
+        raise SystemExit("over-RAM rounds need the disk cache (CNNTUI_CACHE_DIR is off?)")
+    pixels.flush()
+    if hasattr(mmap, "MADV_DONTNEED"):
+        pixels._mmap.madvise(mmap.MADV_DONTNEED)  # this process's pages of it, unmapped
+    fd = os.open(store.folder / "pixels.u8", os.O_RDONLY)
+    try:
+        os.fsync(fd)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        return resident_share(fd)
+    finally:
+        os.close(fd)
+
+
+def resident_share(fd: int) -> float:
+    """Share of the file's pages in the page cache (``mincore``), NaN if unknown."""
+    import ctypes
+    import mmap
+
+    size = os.fstat(fd).st_size
+    if not size:
+        return float("nan")
+    mm = mmap.mmap(fd, size, access=mmap.ACCESS_COPY)  # maps, reads nothing
+    try:
+        pages = -(-size // mmap.PAGESIZE)
+        vec = (ctypes.c_ubyte * pages)()
+        anchor = ctypes.c_char.from_buffer(mm)
+        try:
+            rc = ctypes.CDLL(None).mincore(
+                ctypes.c_void_p(ctypes.addressof(anchor)), ctypes.c_size_t(size), vec
+            )
+        finally:
+            del anchor
+        return float("nan") if rc else sum(v & 1 for v in vec) / pages
+    except (OSError, AttributeError):
+        return float("nan")
+    finally:
+        mm.close()
+
+
+def goal(name: str, keras_s, cnntui_s, keras_cpu, cnntui_cpu, target: float) -> None:
+    print(f"  {name:<52} {ratio(keras_s, cnntui_s)}, CPU {ratio(keras_cpu, cnntui_cpu)}"
+          f"   (goal >= {target:g}x)")  # fmt: skip
+
+
+def folder_rounds(args, root: Path, bad_root: Path, n_images: int) -> dict[str, np.ndarray]:
+    """Alternating Keras / cnntui rounds; prints the table and the goal lines and returns
+    the epoch-1 CPU seconds of both (for the per-image profile)."""
     import keras
     import tensorflow as tf
 
@@ -133,7 +193,8 @@ def folder_rounds(args, root: Path, bad_root: Path, n_images: int) -> None:
             cache_budget_bytes=budget,
         )  # fmt: skip
 
-    rows: dict[str, list] = {k: [] for k in ("k", "c", "c2", "kcpu", "ccpu", "c2cpu")}
+    keys = ("k", "c", "cold", "c2", "kcpu", "ccpu", "coldcpu", "c2cpu", "resident")
+    rows: dict[str, list] = {k: [] for k in keys}
     for r in range(args.rounds):
         t0, c0 = time.perf_counter(), cpu()
         k_times, k_cpu, k_n = epochs_of(keras_ds(), args.epochs, t0, c0)
@@ -141,37 +202,103 @@ def folder_rounds(args, root: Path, bad_root: Path, n_images: int) -> None:
         t0, c0 = time.perf_counter(), cpu()
         bundle = cnntui_bundle()
         c_times, c_cpu, c_n = epochs_of(bundle.train, args.epochs, t0, c0)
+        resident = [drop_from_memory(bundle.store)]
+        t0, c0 = time.perf_counter(), cpu()
+        cold_times, cold_cpu, cold_n = epochs_of(bundle.train, 1, t0, c0)
+        resident.append(drop_from_memory(bundle.store))
         t0, c0 = time.perf_counter(), cpu()
         again = cnntui_bundle()
-        c2_times, c2_cpu, _ = epochs_of(again.train, 1, t0, c0)
-        assert k_n == c_n == n_images, (k_n, c_n, n_images)
+        c2_times, c2_cpu, c2_n = epochs_of(again.train, 1, t0, c0)
+        assert k_n == c_n == cold_n == c2_n == n_images, (k_n, c_n, cold_n, c2_n, n_images)
         if r == 0:
             reused = again.cache and again.cache["reused"]
             print(f"  cnntui: {len(bundle.skipped)} files skipped (all named); "
                   f"{reused} rows reused by the second run")  # fmt: skip
-        for key, val in (("k", k_times), ("c", c_times), ("c2", c2_times[0]), ("kcpu", k_cpu),
-                         ("ccpu", c_cpu), ("c2cpu", c2_cpu[0])):  # fmt: skip
+        for key, val in (("k", k_times), ("c", c_times), ("cold", cold_times[0]),
+                         ("c2", c2_times[0]), ("kcpu", k_cpu), ("ccpu", c_cpu),
+                         ("coldcpu", cold_cpu[0]), ("c2cpu", c2_cpu[0])):  # fmt: skip
             rows[key].append(val)
+        rows["resident"] += resident
+        del bundle, again
     k, c = np.array(rows["k"]), np.array(rows["c"])
     kc, cc = np.array(rows["kcpu"]), np.array(rows["ccpu"])
     print(f"\nfolder: seconds per epoch, median (min-max) of {args.rounds} rounds")
-    print(f"{'epoch':>14} {'keras s':>20} {'cnntui s':>20} {'ratio':>20}   "
+    print(f"{'epoch':>16} {'keras s':>20} {'cnntui s':>20} {'ratio':>20}   "
           f"{'keras CPU s':>20} {'cnntui CPU s':>20} {'CPU ratio':>20}")  # fmt: skip
-    for e in range(args.epochs):
-        label = "1 (incl setup)" if e == 0 else f"{e + 1} (cached)"
-        print(f"{label:>14} {med(k[:, e])} {med(c[:, e])}   {ratio(k[:, e], c[:, e])}   "
-              f"{med(kc[:, e])} {med(cc[:, e])}   {ratio(kc[:, e], cc[:, e])}")  # fmt: skip
-    c2, c2c = rows["c2"], rows["c2cpu"]
-    print(f"{'2nd run, ep 1':>14} {med(k[:, 0])} {med(c2)}   {ratio(k[:, 0], c2)}   "
-          f"{med(kc[:, 0])} {med(c2c)}   {ratio(kc[:, 0], c2c)}")  # fmt: skip
+    k_later = k[:, 1:].mean(1) if args.epochs > 1 else k[:, 0]
+    kc_later = kc[:, 1:].mean(1) if args.epochs > 1 else kc[:, 0]
+    table = [("1 (incl setup)", k[:, 0], c[:, 0], kc[:, 0], cc[:, 0])]
+    table += [(f"{e + 1} (cached)", k[:, e], c[:, e], kc[:, e], cc[:, e])
+              for e in range(1, args.epochs)]  # fmt: skip
+    table += [
+        ("over RAM, later", k_later, rows["cold"], kc_later, rows["coldcpu"]),
+        ("over RAM, run 2", k[:, 0], rows["c2"], kc[:, 0], rows["c2cpu"]),
+    ]
+    for label, ks, cs, kcs, ccs in table:
+        print(f"{label:>16} {med(ks)} {med(cs)}   {ratio(ks, cs)}   "
+              f"{med(kcs)} {med(ccs)}   {ratio(kcs, ccs)}")  # fmt: skip
+    res = np.asarray(rows["resident"], float)
+    res_txt = "n/a" if np.isnan(res).all() else f"{np.nanmax(res):.0%} at most"
+    print(f"(decoded size {n_images * size * size * 3 / 2**20:.0f} MiB = 3x the memory budget "
+          f"of {budget / 2**20:.0f} MiB; 'over RAM' epochs start with the cache file dropped "
+          f"from memory: resident {res_txt}; keras streams every epoch)")  # fmt: skip
+    print("\ngoals (keras / cnntui, median (min-max) over the rounds):")
+    goal("epoch 1, structural pass and bad files included", k[:, 0], c[:, 0], kc[:, 0],
+         cc[:, 0], 1.0)  # fmt: skip
     if args.epochs > 1:
-        later = ratio(k[:, 1:].mean(1), c[:, 1:].mean(1))
-        later_cpu = ratio(kc[:, 1:].mean(1), cc[:, 1:].mean(1))
-        print(f"later epochs (cached) vs keras streaming: {later}, CPU {later_cpu}")
-    print(f"epoch 1 (incl. structural pass, bad files): {ratio(k[:, 0], c[:, 0])}, "
-          f"CPU {ratio(kc[:, 0], cc[:, 0])}")  # fmt: skip
-    print(f"(decoded size {n_images * size * size * 3 / 2**20:.0f} MiB, memory budget "
-          f"{budget / 2**20:.0f} MiB; the disk cache does not use the budget)")  # fmt: skip
+        goal("cached epochs", k[:, 1:].mean(1), c[:, 1:].mean(1), kc[:, 1:].mean(1),
+             cc[:, 1:].mean(1), 8.0)  # fmt: skip
+    goal("over RAM: later epoch vs keras streaming", k_later, rows["cold"], kc_later,
+         rows["coldcpu"], 4.0)  # fmt: skip
+    goal("over RAM: epoch 1 of a second run", k[:, 0], rows["c2"], kc[:, 0], rows["c2cpu"],
+         4.0)  # fmt: skip
+    return {"keras": kc[:, 0] / n_images, "cnntui": cc[:, 0] / n_images}
+
+
+def profile_epoch1(args, root: Path, per_image: dict[str, np.ndarray] | None) -> None:
+    """Epoch 1's CPU per image, stage by stage, on a sample of the photos (one thread)."""
+    from cnntui.core.images import Preprocessing, check_header, load_image_uint8, resize
+
+    pre = Preprocessing((args.image_size, args.image_size), "rgb")
+    paths = sorted(root.rglob("*.jpg"))[: args.profile_images]
+
+    def decoded(p):
+        with Image.open(p) as img:
+            img.draft(None, (max(pre.image_size),) * 2)
+            img.load()
+            return img
+
+    def boxed(p):
+        return np.asarray(resize(decoded(p), pre.image_size), np.uint8)
+
+    stages = {
+        "header check (structural pass)": check_header,
+        "Pillow open + reduce-on-load decode": decoded,
+        "  + area resize + array": boxed,
+        "load_image_uint8 (the whole decode)": lambda p: load_image_uint8(p, pre),
+    }
+    ms: dict[str, list[float]] = {k: [] for k in stages}
+    for _ in range(max(3, args.rounds)):
+        for name, fn in stages.items():  # alternating, so load hits each stage alike
+            c0 = time.process_time()
+            for p in paths:
+                fn(p)
+            ms[name].append((time.process_time() - c0) / len(paths) * 1000)
+    print(f"\nepoch 1, CPU ms per image on {len(paths)} of the photos (one thread, median "
+          f"(min-max) of {max(3, args.rounds)} repeats):")  # fmt: skip
+    for name, v in ms.items():
+        print(f"  {name:<42} {med(v)}")
+    if per_image:
+        k, c = per_image["keras"] * 1000, per_image["cnntui"] * 1000
+        print(f"  {'keras epoch 1, per image (all threads)':<42} {med(k)}")
+        print(f"  {'cnntui epoch 1, per image (all threads)':<42} {med(c)}")
+        rest = (
+            c
+            - np.median(ms["header check (structural pass)"])
+            - np.median(ms["load_image_uint8 (the whole decode)"])
+        )
+        print(f"  {'  of which not header check nor decode':<42} {med(rest)}"
+              "  (tf.data, cache writes, threads, setup)")  # fmt: skip
 
 
 class GapTimer:
@@ -279,8 +406,11 @@ def main() -> None:
     parser.add_argument("--pattern", choices=("photo", "noisy"), default="photo")
     parser.add_argument("--skip-gap", action="store_true", help="no epoch-start gap lines")
     parser.add_argument("--skip-doctor", action="store_true", help="no data doctor line")
+    parser.add_argument("--skip-profile", action="store_true", help="no per-stage epoch-1 cost")
+    parser.add_argument("--profile-images", type=int, default=200, help="photos profiled")
     args = parser.parse_args()
 
+    started = time.perf_counter()
     tmp = Path(tempfile.mkdtemp(prefix="cnntui-bench-"))
     os.environ["CNNTUI_CACHE_DIR"] = str(tmp / "cache")  # never the user's cache
     import keras
@@ -303,13 +433,17 @@ def main() -> None:
         f"tensorflow {tf.__version__}, keras {keras.__version__}"
     )
     try:
-        folder_rounds(args, root, bad_root, n_images)
+        per_image = folder_rounds(args, root, bad_root, n_images)
+        if not args.skip_profile:
+            profile_epoch1(args, root, per_image)
         if not args.skip_doctor:
             doctor_rounds(args, root)
         if not args.skip_gap:
             gap_rounds(args)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    print(f"\nruntime {time.perf_counter() - started:.0f} s, load average now "
+          f"{os.getloadavg()[0]:.1f}")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ import os
 import numpy as np
 
 from cnntui.core.data import load_data
-from cnntui.core.data.cache import cache_line, clear_entries, list_entries
+from cnntui.core.data.cache import cache_line, clear_entries, list_entries, wait_for_saves
 from cnntui.core.images import Preprocessing, load_image_uint8
 from tests.image_factory import make_image_folder, write_image
 
@@ -117,3 +117,14 @@ def test_a_folder_whose_files_all_fail_to_decode(tmp_path):
     assert bundle.store.none_decoded() and len(bundle.skipped) == 6
     with pytest.raises(DataError, match="none of the 6 training files .* could be decoded"):
         load_data(str(root), input_shape=(16, 16, 3), val_split=0.0)
+
+
+def test_the_epoch_that_completes_the_cache_saves_its_index_off_the_pipeline(tmp_path):
+    root = make_image_folder(tmp_path / "pets", {"cat": 4, "dog": 4}, kinds=["rgb", "png"])
+    bundle = _load(root)
+    np.concatenate([y for _, y in bundle.train])  # the last training row: the save is queued
+    wait_for_saves()
+    with np.load(os.path.join(bundle.cache["path"], "index.npz")) as d:
+        assert (d["state"] == 1).all()  # every row recorded as decoded, on disk
+    (entry,) = list_entries()
+    assert entry["decoded"] == 8 and entry["bad"] == 0

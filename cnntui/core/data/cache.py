@@ -38,6 +38,18 @@ FORMAT = 1
 PENDING, OK, BAD, HEADER_BAD = 0, 1, 2, 3  # BAD: failed to decode; HEADER_BAD: structural
 SAVE_EVERY_S = 20.0
 DEFAULT_CACHE_CAP = 4 << 30
+# saves running off the pipeline's threads, per cache folder: opening an entry or listing
+# the cache waits for them (and Python waits for them at exit: they are not daemons)
+_SAVING: dict[Path, threading.Thread] = {}
+_SAVING_LOCK = threading.Lock()
+
+
+def wait_for_saves(folder: Path | None = None) -> None:
+    """Wait until the background index saves (of ``folder``, or all) have finished."""
+    with _SAVING_LOCK:
+        threads = [t for f, t in _SAVING.items() if folder is None or f == folder]
+    for t in threads:
+        t.join()
 
 
 def default_cache_budget() -> int:
@@ -155,6 +167,7 @@ class DecodedStore:
         return store
 
     def _load_index(self) -> None:
+        wait_for_saves(self.folder)
         current = file_stats(self.paths)
         try:
             with np.load(self.folder / "index.npz", allow_pickle=False) as d:
@@ -232,10 +245,41 @@ class DecodedStore:
                 self.skip_log.add(self.paths[r], reason)
         if self.folder is not None:
             if self._pending == 0 and not self._saved_complete:
-                self.save()
+                self._save_in_background(wait=True)
             elif time.monotonic() - self._last_save > SAVE_EVERY_S:
-                self.save(wait=False)
+                self._save_in_background(wait=False)
         return self.state[rows] == OK
+
+    def _save_in_background(self, *, wait: bool) -> None:
+        """:meth:`save` on its own thread, so the batch that completes the epoch (and the
+        flush of every pixel written in it) does not wait for the disk. ``wait=True``: the
+        save that records every row (queued once, after any save under way); else a
+        periodic one, skipped while another is under way."""
+        with _SAVING_LOCK:
+            if wait:
+                if self._saved_complete:
+                    return
+                self._saved_complete = True
+            running = _SAVING.get(self.folder)
+            if running is not None and not running.is_alive():
+                running = None
+            if not wait and running is not None:
+                return
+            self._last_save = time.monotonic()
+            thread = threading.Thread(
+                target=self._save_after, args=(running, wait), name="cnntui-cache-save"
+            )
+            _SAVING[self.folder] = thread
+            thread.start()
+
+    def _save_after(self, previous: threading.Thread | None, wait: bool) -> None:
+        if previous is not None:
+            previous.join()
+        try:
+            self.save(wait=wait)
+        except OSError:  # a later save (or run) writes the index; rows stay pending till then
+            with self._lock:
+                self._saved_complete = False
 
     def decode_now(self, rows: Sequence[int], workers: int | None = None) -> np.ndarray:
         """Decode ``rows`` now, in parallel threads (for the fixed-order splits, whose ids
@@ -275,7 +319,8 @@ class DecodedStore:
                 sizes=self.sizes, modes=self.modes, formats=self.formats,
             )  # fmt: skip
             atomic_write_bytes(self.folder / "index.npz", buf.getvalue())
-            self._saved_complete = complete
+            if complete:
+                self._saved_complete = True
         finally:
             self._save_lock.release()
 
@@ -325,6 +370,7 @@ def cache_line(info: dict[str, Any] | None) -> str:
 
 def list_entries() -> list[dict[str, Any]]:
     """The disk cache's entries: key, source, images, decoded, bytes on disk, last used."""
+    wait_for_saves()
     root = decoded_root()
     if root is None or not root.is_dir():
         return []

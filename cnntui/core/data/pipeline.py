@@ -44,18 +44,23 @@ class SkipLog:
             self.on_skip(path, reason)
 
 
-def _finish(ds, pre: Preprocessing, batch_size: int, augmenter, tf, *, batched: bool = False):
+def _to_float(x, pre: Preprocessing, tf):
+    """uint8 pixels to model scale inside the graph (as :func:`scale_uint8` does in numpy)."""
+    x = tf.cast(x, tf.float32)
+    if pre.invert:
+        x = 255.0 - x
+    return x * np.float32(pre.scale)
+
+
+def _finish(
+    ds, pre: Preprocessing, batch_size: int, augmenter, tf, *, batched: bool = False,
+    scaled: bool = False,
+):  # fmt: skip
+    """Batch (unless ``batched``), scale (unless ``scaled``), augment, prefetch."""
     if not batched:
         ds = ds.batch(batch_size)
-    scale = np.float32(pre.scale)
-
-    def to_float(x, y):
-        x = tf.cast(x, tf.float32)
-        if pre.invert:
-            x = 255.0 - x
-        return x * scale, y
-
-    ds = ds.map(to_float, num_parallel_calls=tf.data.AUTOTUNE)
+    if not scaled:
+        ds = ds.map(lambda x, y: (_to_float(x, pre, tf), y), num_parallel_calls=tf.data.AUTOTUNE)
     if augmenter is not None:
 
         def augment(x, y):
@@ -106,13 +111,13 @@ def array_dataset(
         xb, yb = tf.numpy_function(gather, [positions], [tf.uint8, y_dtype], stateful=False)
         xb.set_shape((None, *x.shape[1:]))
         yb.set_shape((None, *y.shape[1:]))
-        return xb, yb
+        return _to_float(xb, pre, tf), yb  # scaled in the same map: one stage less
 
     ds = tf.data.Dataset.range(len(rows))
     if shuffle:
         ds = ds.shuffle(len(rows), seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size).map(tf_gather, num_parallel_calls=tf.data.AUTOTUNE)
-    return _finish(ds, pre, batch_size, augmenter, tf, batched=True)
+    return _finish(ds, pre, batch_size, augmenter, tf, batched=True, scaled=True)
 
 
 def store_dataset(
@@ -147,7 +152,7 @@ def store_dataset(
         xb, yb = tf.numpy_function(gather, [positions], [tf.uint8, y_dtype], stateful=False)
         xb.set_shape((None, *shape))
         yb.set_shape((None, *y.shape[1:]))
-        return xb, yb
+        return _to_float(xb, store.pre, tf), yb  # scaled in the same map: one stage less
 
     ds = tf.data.Dataset.range(len(rows))
     if shuffle:
@@ -155,7 +160,7 @@ def store_dataset(
     workers = max(1, min(16, os.cpu_count() or 1))
     ds = ds.batch(batch_size).map(tf_gather, num_parallel_calls=workers)
     ds = ds.filter(_not_empty)  # a batch of files that all failed to decode (NaN loss)
-    return _finish(ds, store.pre, batch_size, augmenter, tf, batched=True)
+    return _finish(ds, store.pre, batch_size, augmenter, tf, batched=True, scaled=True)
 
 
 def _not_empty(x, y):
