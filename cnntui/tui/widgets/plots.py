@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from rich.text import Text
 from textual_plotext import PlotextPlot
 
 REDRAW_INTERVAL = 0.1  # seconds: charts redraw at most ten times a second
@@ -25,7 +26,32 @@ def thin(xs: Sequence[float], ys: Sequence[float], limit: int = 160) -> tuple[li
     return [xs[i] for i in idx], [ys[i] for i in idx]
 
 
-class SeriesPlot(PlotextPlot):
+class CachedPlot(PlotextPlot):
+    """A plotext chart that builds its text only when its data, size or theme changed.
+
+    Textual asks a widget to render again after any layout change on its screen (a status
+    line growing by a character is enough); building a plotext figure and decoding its ANSI
+    colours costs tens of milliseconds, which kept a follower busy and key presses waiting.
+    """
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:  # noqa: A002
+        super().__init__(id=id, classes=classes)
+        self._version = 0
+        self._built: tuple[tuple, Text] | None = None
+
+    def changed(self) -> None:
+        """The figure was redrawn: build its text on the next render."""
+        self._version += 1
+        self.refresh()
+
+    def render(self) -> Text:
+        key = (self._version, self.size.width, self.size.height, self.app.theme)
+        if self._built is None or self._built[0] != key:
+            self._built = (key, super().render())
+        return self._built[1]
+
+
+class SeriesPlot(CachedPlot):
     """A line chart of named series; ``replot()`` redraws from the series it holds."""
 
     def __init__(
@@ -79,10 +105,10 @@ class SeriesPlot(PlotextPlot):
         if not drawn:
             plt.xlim(0, 1)
             plt.ylim(0, 1)
-        self.refresh()
+        self.changed()
 
 
-class BarPlot(PlotextPlot):
+class BarPlot(CachedPlot):
     """A bar chart of labelled counts; ``replot()`` redraws from the data it holds."""
 
     def __init__(
@@ -114,4 +140,4 @@ class BarPlot(PlotextPlot):
         plt.title(self.title_text)
         if self.labels:
             plt.bar(self.labels, self.values, marker="hd")
-        self.refresh()
+        self.changed()
