@@ -58,3 +58,24 @@ class HeatmapReady(Message):
     index: int
     overlay: Any
     error: str | None = None
+
+
+@dataclass
+class SweepStep(Message):
+    """One step of the Train screen's learning-rate sweep (a newer one replaces it)."""
+
+    step: int
+    total: int
+    lr: float
+    loss: float
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, SweepStep)
+
+
+@dataclass
+class SweepDone(Message):
+    """The learning-rate sweep finished: ``sweep`` is ``Sweep.to_dict()``, ``info`` its facts."""
+
+    sweep: dict[str, Any]
+    info: dict[str, Any]
