@@ -75,6 +75,11 @@ Width = Annotated[
 Depth = Annotated[
     int | None, _opt("--depth", panel=MODEL, help="Builder depth (entries that take one).")
 ]
+MaxSide = Annotated[
+    int | None,
+    _opt("--max-side", panel=MODEL, help="Builder max_side: the fast entries' stem halves "
+         "the input until its short side is at most this (default 48)."),
+]  # fmt: skip
 # -- recipe -------------------------------------------------------------------------
 Epochs = Annotated[int | None, _opt("--epochs", "-e", panel=RECIPE, help="Default: the entry's.")]
 BatchSize = Annotated[
@@ -254,6 +259,7 @@ def train(
     input_shape: InputShape = None,
     width: Width = None,
     depth: Depth = None,
+    max_side: MaxSide = None,
     epochs: Epochs = None,
     batch_size: BatchSize = None,
     learning_rate: LearningRate = None,
@@ -332,7 +338,7 @@ def config_from_options(options: dict[str, Any]) -> TrainConfig:
     return TrainConfig(**values, argv=["cnntui", *sys.argv[1:]])
 
 
-BUILDER_ARGS = ("width", "depth")  # options passed to the entry's builder
+BUILDER_ARGS = ("width", "depth", "max_side")  # options passed to the entry's builder
 
 
 def _learning_rate(text: str | float) -> float | str:
