@@ -222,18 +222,25 @@ class TrainScreen(WorkbenchScreen):
 
     # -- starting and stopping --------------------------------------------------------
 
-    def action_start(self) -> None:
-        """Ask, naming model, data and epochs; start the run only on a yes."""
+    def _free_request(self, what: str) -> TrainConfig | None:
+        """The form's request when nothing is running (a run followed, the LR sweep);
+        otherwise None, after saying why (``what`` names the action in the error title)."""
         if self.sweeping:
             self.notify("The LR sweep is running; wait for it or stop it (Ctrl+T).")
-            return
+            return None
         if self.run_dir is not None and not self.progress.finished:
             self.notify("A run is being followed; stop it first (Ctrl+T).", severity="warning")
-            return
+            return None
         try:
-            request = self.read_form()
+            return self.read_form()
         except FormError as exc:
-            self.notify(str(exc), title="Cannot start", severity="error")
+            self.notify(str(exc), title=f"Cannot {what}", severity="error")
+            return None
+
+    def action_start(self) -> None:
+        """Ask, naming model, data and epochs; start the run only on a yes."""
+        request = self._free_request("start")
+        if request is None:
             return
         epochs = request.epochs if request.epochs is not None else "the default number of"
         question = f"Train {request.model} on {request.data or 'sample'} for {epochs} epochs?"
@@ -423,16 +430,8 @@ class TrainScreen(WorkbenchScreen):
 
     def action_find_lr(self) -> None:
         """Sweep the LR for the form's model, data and batch size; fill in the suggestion."""
-        if self.sweeping:
-            self.notify("The LR sweep is already running (Ctrl+T stops it).")
-            return
-        if self.run_dir is not None and not self.progress.finished:
-            self.notify("A run is being followed; stop it first (Ctrl+T).", severity="warning")
-            return
-        try:
-            request = self.read_form()
-        except FormError as exc:
-            self.notify(str(exc), title="Cannot sweep", severity="error")
+        request = self._free_request("sweep")
+        if request is None:
             return
         self.run_dir = None
         self._reset(f"LR sweep: {request.model} on {request.data}…")
