@@ -29,8 +29,8 @@ async def test_find_lr_button_fills_the_learning_rate_field(tui_zoo):
         lr_field.value = "0.777"
         screen.query_one("#train-limit").value = "300"
         await pilot.click("#train-lrfind")
-        await pilot.pause()
-        assert screen.sweeping, "the button did not start the sweep"
+        started = lambda: screen.sweeping or screen.last_sweep is not None  # noqa: E731
+        await wait_until(pilot, started, 30, "the button to start the sweep")
         assert app.screen is screen  # no confirmation dialog, no other screen
         await wait_until(pilot, lambda: not screen.sweeping, 120, "the LR sweep to finish")
         await pilot.pause()

@@ -426,7 +426,7 @@ class TrainScreen(WorkbenchScreen):
     @property
     def sweeping(self) -> bool:
         """Whether the LR sweep is running."""
-        return any(w.group == "lrfind" and w.is_running for w in self.workers)
+        return any(w.group == "lrfind" and not w.is_finished for w in self.workers)
 
     def action_find_lr(self) -> None:
         """Sweep the LR for the form's model, data and batch size; fill in the suggestion."""
