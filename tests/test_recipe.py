@@ -107,6 +107,24 @@ def test_entry_hyperparameters_beat_the_recipe_default():
     assert hp["label_smoothing"] == 0.0 and hp["recipe_sources"]["label_smoothing"] == "flag"
 
 
+def test_modern_default_ema_is_dropped_for_batchnorm_nets_only():
+    from cnntui.core.train.recipe import drop_default_ema, summary
+
+    bn_entry, plain_entry = _entry("resnet-mini"), _entry("mnist-mlp")
+    bn_net = bn_entry.build((28, 28, 1), 10)
+    hp = hyperparameters(TrainConfig(model="resnet-mini"), bn_entry)
+    assert hp["ema"] and hp["recipe_sources"]["ema"] == "recipe"
+    drop_default_ema(hp, bn_net)
+    assert not hp["ema"] and hp["ema_dropped"] == "batchnorm"
+    assert "no EMA (BatchNorm net)" in summary(hp)
+    asked = hyperparameters(TrainConfig(model="resnet-mini", ema=True), bn_entry)
+    drop_default_ema(asked, bn_net)  # --ema wins
+    assert asked["ema"] and "ema_dropped" not in asked
+    plain = hyperparameters(TrainConfig(model="mnist-mlp", recipe="modern"), plain_entry)
+    drop_default_ema(plain, plain_entry.build((28, 28, 1), 10))  # no BatchNorm: kept
+    assert plain["ema"] and "ema_dropped" not in plain
+
+
 def test_ema_momentum_spans_a_tenth_of_the_run():
     assert ema_momentum(10_000) == pytest.approx(0.999)
     assert ema_momentum(500) == pytest.approx(0.98)

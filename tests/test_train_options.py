@@ -29,7 +29,7 @@ def test_every_train_config_field_is_an_option_of_the_same_name():
     command = typer.main.get_command(app).commands["train"]
     params = {p.name for p in command.params}
     assert {f.name for f in fields(TrainConfig)} - {"argv", "builder_args"} <= params
-    assert {"width", "depth"} <= params  # builder_args: the builder parameters' options
+    assert {"width", "depth", "max_side"} <= params  # builder_args: the builder parameters
 
 
 def test_builder_options_and_lr_auto_become_the_config():
@@ -37,6 +37,8 @@ def test_builder_options_and_lr_auto_become_the_config():
         {"model": "resnet-mini", "width": 8, "depth": None, "learning_rate": "auto"}
     )
     assert cfg.builder_args == {"width": 8} and cfg.learning_rate == "auto"
+    cfg = config_from_options({"model": "fast-resnet", "max_side": 14, "depth": 0})
+    assert cfg.builder_args == {"depth": 0, "max_side": 14}
 
 
 def test_options_become_a_train_config_in_one_place():

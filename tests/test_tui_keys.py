@@ -17,7 +17,8 @@ from cnntui.tui.screens.base import shown
 SIZE = (80, 24)
 PATH = "/tmp/x/digits"  # t, d, i, s, p, x: every letter that used to be a shortcut
 KEYS = [{"/": "slash"}.get(c, c) for c in PATH]
-WORK = {"launch", "inspect", "evaluate", "predict", "build"}  # workers a stray key must not start
+# workers a stray key must not start
+WORK = {"launch", "inspect", "evaluate", "predict", "build", "lrfind"}
 
 
 def _work_started(app) -> list[str]:
@@ -207,7 +208,7 @@ async def test_inner_tabs_have_keys_shown_in_the_footer(mode, tabs, panes):
 ESSENTIAL = {
     "zoo": {"Train this", "Tabs", "Quit"},
     "data": {"Inspect", "Browse", "Tabs", "Quit"},
-    "train": {"Start", "Stop", "Form", "Quit"},
+    "train": {"Start", "Stop", "Form", "Find LR", "Quit"},
     "runs": {"Follow", "Compare", "Eval", "Predict", "Stop", "Keys", "Quit"},
     "evaluate": {"Evaluate", "Heatmap", "Tabs", "Keys", "Quit"},
     "predict": {"Predict", "Browse", "Quit"},

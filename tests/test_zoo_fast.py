@@ -57,6 +57,10 @@ def test_large_inputs_are_reduced_by_the_stem_before_the_stages(name):
     assert not any(layer.name.startswith("stem_down") for layer in small.layers)
     stage_input = large.get_layer([n for n in strided if n.startswith("stem")][-1])
     assert stage_input.output.shape[1:3] == (28, 28)
+    # max_side: digits at 14x14 in the stages (one stride-2 stem step)
+    halved = entry.build((28, 28, 1), 10, width=8, depth=1, max_side=14)
+    assert halved.get_layer("stem_down1_conv").output.shape[1:3] == (14, 14)
+    assert halved.count_params() > small.count_params()  # the extra stem convolution
 
 
 def test_fast_resnet_width_and_depth_scale_the_parameter_count():
@@ -92,6 +96,7 @@ def test_fast_mobilenet_width_and_depth_scale_the_parameter_count():
         ("fast-resnet", {"depht": 2}, "no builder parameter 'depht'"),
         ("fast-mobilenet", {"se": 2.0}, "se must be between 0"),
         ("fast-mobilenet", {"width": 2.5}, "width must be of type int"),
+        ("fast-resnet", {"max_side": 2}, "max_side must be an integer >= 4; got 2"),
     ],
 )
 def test_bad_builder_parameters_are_refused_with_a_clear_message(name, args, match):

@@ -51,10 +51,10 @@ def _check(name: str, value: int, low: int = 1) -> None:
         raise ValueError(f"{name} must be an integer >= {low}; got {value!r}")
 
 
-def _stem_strides(input_shape) -> int:
-    """How many stride-2 steps bring the short side down to ``_MAX_STAGE_INPUT`` or less."""
+def _stem_strides(input_shape, max_side: int = _MAX_STAGE_INPUT) -> int:
+    """How many stride-2 steps bring the short side down to ``max_side`` or less."""
     side, steps = min(input_shape[0], input_shape[1]), 0
-    while side > _MAX_STAGE_INPUT:
+    while side > max_side:
         side, steps = (side + 1) // 2, steps + 1
     return steps
 
@@ -69,9 +69,9 @@ def _conv_bn(x, filters, kernel=3, strides=1, act="relu", name=""):
     return layers.Activation(act, name=f"{name}_{act}")(x) if act else x
 
 
-def _stem(inputs, filters, input_shape, act):
+def _stem(inputs, filters, input_shape, act, max_side):
     x = _conv_bn(inputs, filters, act=act, name="stem")
-    for i in range(_stem_strides(input_shape)):
+    for i in range(_stem_strides(input_shape, max_side)):
         x = _conv_bn(x, filters, strides=2, act=act, name=f"stem_down{i + 1}")
     return x
 
@@ -94,15 +94,19 @@ def _stem(inputs, filters, input_shape, act):
     tags=("modern", "fast", "residual", "batchnorm", "conv"),
     recipe="modern",
 )
-def fast_resnet(input_shape, num_classes, width=16, depth=1, scale=0.125):
-    """``width``: filters of the first stage (2x, 4x after); ``depth``: residual pairs per stage."""
+def fast_resnet(
+    input_shape, num_classes, width=16, depth=1, scale=0.125, max_side=_MAX_STAGE_INPUT
+):
+    """``width``: filters of the first stage (2x, 4x after); ``depth``: residual pairs per
+    stage; ``max_side``: the stem halves the input until its short side is at most this."""
     import keras
     from keras import layers
 
     _check("width", width)
     _check("depth", depth, low=0)
+    _check("max_side", max_side, low=4)
     inputs = image_input(input_shape)
-    x = _stem(inputs, max(8, width // 2), input_shape, "relu")
+    x = _stem(inputs, max(8, width // 2), input_shape, "relu", max_side)
     for s, filters in enumerate((width, width * 2, width * 4), start=1):
         x = _conv_bn(x, filters, name=f"stage{s}")
         x = layers.MaxPooling2D(2, padding="same", name=f"stage{s}_pool")(x)
@@ -157,19 +161,23 @@ def _inverted_residual(x, filters, strides, expansion, se, name):
     tags=("modern", "fast", "inverted-residual", "depthwise", "batchnorm", "conv", "mobile"),
     recipe="modern",
 )
-def fast_mobilenet(input_shape, num_classes, width=16, depth=2, expansion=4, se=0.0):
+def fast_mobilenet(
+    input_shape, num_classes, width=16, depth=2, expansion=4, se=0.0, max_side=_MAX_STAGE_INPUT
+):
     """``width``: channels of the first stage (2x, 4x after); ``depth``: blocks per stage;
-    ``expansion``: inverted-residual expansion ratio; ``se``: squeeze ratio (0 = off)."""
+    ``expansion``: inverted-residual expansion ratio; ``se``: squeeze ratio (0 = off);
+    ``max_side``: the stem halves the input until its short side is at most this."""
     import keras
     from keras import layers
 
     _check("width", width)
     _check("depth", depth)
     _check("expansion", expansion)
+    _check("max_side", max_side, low=4)
     if not 0.0 <= se <= 1.0:
         raise ValueError(f"se must be between 0 (off) and 1; got {se!r}")
     inputs = image_input(input_shape)
-    x = _stem(inputs, max(8, width // 2), input_shape, "relu6")
+    x = _stem(inputs, max(8, width // 2), input_shape, "relu6", max_side)
     for s, filters in enumerate((width, width * 2, width * 4), start=1):
         for b in range(1, depth + 1):
             strides = 2 if (s > 1 and b == 1) else 1

@@ -101,6 +101,11 @@ L2 = Annotated[
     float | None,
     _opt("--l2", panel=MODEL, help="L2 penalty on every kernel, e.g. 1e-4 (entries that take l2)."),
 ]
+MaxSide = Annotated[
+    int | None,
+    _opt("--max-side", panel=MODEL, help="Builder max_side: the fast entries' stem halves "
+         "the input until its short side is at most this (default 48)."),
+]  # fmt: skip
 # -- recipe -------------------------------------------------------------------------
 Epochs = Annotated[int | None, _opt("--epochs", "-e", panel=RECIPE, help="Default: the entry's.")]
 BatchSize = Annotated[
@@ -284,6 +289,7 @@ def train(
     depth: Depth = None,
     l1: L1 = None,
     l2: L2 = None,
+    max_side: MaxSide = None,
     epochs: Epochs = None,
     batch_size: BatchSize = None,
     learning_rate: LearningRate = None,
@@ -362,7 +368,7 @@ def config_from_options(options: dict[str, Any]) -> TrainConfig:
     return TrainConfig(**values, argv=["cnntui", *sys.argv[1:]])
 
 
-BUILDER_ARGS = ("width", "depth", "l1", "l2")  # options passed to the entry's builder
+BUILDER_ARGS = ("width", "depth", "max_side", "l1", "l2")  # options passed to the entry's builder
 
 
 def _learning_rate(text: str | float) -> float | str:

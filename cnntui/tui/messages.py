@@ -59,3 +59,24 @@ class HeatmapReady(Message):
     overlay: Any
     error: str | None = None
     generation: int = 0  # the screen's image list it belongs to (older ones are dropped)
+
+
+@dataclass
+class SweepStep(Message):
+    """One step of the Train screen's learning-rate sweep (a newer one replaces it)."""
+
+    step: int
+    total: int
+    lr: float
+    loss: float
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, SweepStep)
+
+
+@dataclass
+class SweepDone(Message):
+    """The learning-rate sweep finished: ``sweep`` is ``Sweep.to_dict()``, ``info`` its facts."""
+
+    sweep: dict[str, Any]
+    info: dict[str, Any]

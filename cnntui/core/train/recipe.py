@@ -10,7 +10,11 @@ unless the entry registered ``recipe="modern"``).
   epoch (at most 10% of the run) and cosine decay, label smoothing 0.1 and an EMA of the
   weights (validation and checkpoints use it) — the shape of timm's and torchvision's
   recipes, sized for short runs (the EMA spans about the last tenth of the run). SGD
-  gets Nesterov momentum 0.9 and decay 5e-4.
+  gets Nesterov momentum 0.9 and decay 5e-4. The EMA default is dropped for a network with
+  BatchNormalization (``--ema`` or the entry can still ask for it): Keras's ``use_ema``
+  averages the weights but not BatchNorm's moving statistics, so the averaged net
+  validates with statistics of other weights (10.6 % after epoch 1 on the digits for
+  ``fast-resnet``, 78 % without).
 
 No TensorFlow here: ``resolve`` runs before a run directory exists, so mistakes exit 2.
 """
@@ -227,6 +231,7 @@ def compile_model(
     from cnntui.core.heads import loss_for, output_units
 
     model = entry.build(bundle.input_shape, bundle.num_classes, **(builder_args or {}))
+    drop_default_ema(hp, model)
     units = output_units(model)
     if mixing.soft_labels and units == 1:
         raise ValueError(
@@ -244,6 +249,28 @@ def compile_model(
         jit_compile=jit_compile,
     )
     return model, units, loss, mode
+
+
+def has_batchnorm(model) -> bool:
+    """Whether ``model`` (or a model nested in it) has a BatchNormalization layer."""
+    import keras
+
+    stack = list(getattr(model, "layers", []))
+    while stack:
+        layer = stack.pop()
+        if isinstance(layer, keras.layers.BatchNormalization):
+            return True
+        stack.extend(getattr(layer, "layers", []))
+    return False
+
+
+def drop_default_ema(hp: dict[str, Any], model) -> None:
+    """Turn off an EMA that only the recipe's default asked for when ``model`` has
+    BatchNorm (see the module docstring); ``hp["ema_dropped"]`` records why."""
+    source = (hp.get("recipe_sources") or {}).get("ema")
+    if hp.get("ema") and source == "recipe" and has_batchnorm(model):
+        hp["ema"] = False
+        hp["ema_dropped"] = "batchnorm"
 
 
 def make_loss(loss: str, units: int, label_smoothing: float, soft_labels: bool):
@@ -281,8 +308,8 @@ def summary(hp: dict[str, Any]) -> str:
         parts.append(f"weight decay {hp['weight_decay']:g}")
     if hp.get("label_smoothing"):
         parts.append(f"label smoothing {hp['label_smoothing']:g}")
-    if hp.get("ema"):
-        parts.append("EMA weights")
+    if hp.get("ema") or hp.get("ema_dropped"):
+        parts.append("EMA weights" if hp.get("ema") else "no EMA (BatchNorm net)")
     for key in ("mixup", "cutmix", "random_erasing"):
         if hp.get(key):
             parts.append(f"{key.replace('_', ' ')} {hp[key]:g}")

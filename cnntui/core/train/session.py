@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 FORCED_STOP = "interrupted by user (forced)"
 LR_FIND = "lr_find.json"  # the sweep of ``--lr auto``
 # hyperparameters a resumed session takes from the first one (chosen or fitted there)
-_RECORDED = ("learning_rate", "lr_find", "warmup", "epoch_seconds_estimate")
+_RECORDED = ("learning_rate", "lr_find", "warmup", "epoch_seconds_estimate", "ema", "ema_dropped")
 NOTHING_TO_RESUME = "no epoch completed, nothing to resume from (no checkpoint written)"
 
 

@@ -1,4 +1,8 @@
-"""Train: a form from the entry's defaults; Start launches a run; the screen follows it live."""
+"""Train: a form from the entry's defaults; Start launches a run; the screen follows it live.
+
+Find LR runs the learning-rate sweep of ``cnntui lr-find`` in a worker thread, draws its
+smoothed loss and fills the learning-rate field with the suggestion.
+"""
 
 from __future__ import annotations
 
@@ -26,7 +30,7 @@ from cnntui.core.errors import CnntuiError
 from cnntui.core.event_stream import EventTail, RunProgress
 from cnntui.core.train.config import OPTIMIZERS, TrainConfig, split_names
 from cnntui.tui.launch import launch, reap, stop_run
-from cnntui.tui.messages import LaunchFailed, RunEvents, RunStarted
+from cnntui.tui.messages import LaunchFailed, RunEvents, RunStarted, SweepDone, SweepStep
 from cnntui.tui.screens.base import WorkbenchScreen
 from cnntui.tui.widgets.confirm import Confirm
 from cnntui.tui.widgets.nav import ScreenBar
@@ -76,6 +80,7 @@ class TrainScreen(WorkbenchScreen):
         Binding("ctrl+s", "start", "Start"),
         Binding("ctrl+t", "stop", "Stop"),
         Binding("ctrl+f", "toggle_form", "Form"),
+        Binding("ctrl+l", "find_lr", "Find LR"),
     ]
 
     def __init__(self) -> None:
@@ -86,6 +91,7 @@ class TrainScreen(WorkbenchScreen):
         self._lines_shown = 0
         self._carried_data = "sample"  # the data field's value as last carried from Data
         self._shown: dict[str, Any] = {}  # what each live widget shows now (see _render_progress)
+        self.last_sweep: SweepDone | None = None  # the LR sweep's result, once one finished
 
     def compose(self) -> ComposeResult:
         yield ScreenBar(self.SCREEN)
@@ -101,6 +107,7 @@ class TrainScreen(WorkbenchScreen):
                 yield Input(id="train-batch", compact=True, type="integer")
                 yield Label("learning rate")
                 yield Input(id="train-lr", compact=True)
+                yield Button("Find LR (sweep)", id="train-lrfind", compact=True)
                 yield Label("optimizer")
                 yield Select(
                     [(o, o) for o in OPTIMIZERS],
@@ -209,17 +216,31 @@ class TrainScreen(WorkbenchScreen):
     def _stop_pressed(self) -> None:
         self.action_stop()
 
+    @on(Button.Pressed, "#train-lrfind")
+    def _find_lr_pressed(self) -> None:
+        self.action_find_lr()
+
     # -- starting and stopping --------------------------------------------------------
+
+    def _free_request(self, what: str) -> TrainConfig | None:
+        """The form's request when nothing is running (a run followed, the LR sweep);
+        otherwise None, after saying why (``what`` names the action in the error title)."""
+        if self.sweeping:
+            self.notify("The LR sweep is running; wait for it or stop it (Ctrl+T).")
+            return None
+        if self.run_dir is not None and not self.progress.finished:
+            self.notify("A run is being followed; stop it first (Ctrl+T).", severity="warning")
+            return None
+        try:
+            return self.read_form()
+        except FormError as exc:
+            self.notify(str(exc), title=f"Cannot {what}", severity="error")
+            return None
 
     def action_start(self) -> None:
         """Ask, naming model, data and epochs; start the run only on a yes."""
-        if self.run_dir is not None and not self.progress.finished:
-            self.notify("A run is being followed; stop it first (Ctrl+T).", severity="warning")
-            return
-        try:
-            request = self.read_form()
-        except FormError as exc:
-            self.notify(str(exc), title="Cannot start", severity="error")
+        request = self._free_request("start")
+        if request is None:
             return
         epochs = request.epochs if request.epochs is not None else "the default number of"
         question = f"Train {request.model} on {request.data or 'sample'} for {epochs} epochs?"
@@ -262,6 +283,10 @@ class TrainScreen(WorkbenchScreen):
         """Ask, naming the run; stop it (it saves ``last.keras`` first) on a yes."""
         from cnntui.core.runs import Run
 
+        if self.sweeping:
+            self.workers.cancel_group(self, "lrfind")
+            self.query_one("#train-title", Static).update("LR sweep stopped; nothing was changed.")
+            return
         if self.run_dir is None or self.progress.finished:
             self.notify("No running run to stop.", severity="warning")
             return
@@ -298,6 +323,7 @@ class TrainScreen(WorkbenchScreen):
         self.query_one("#train-log", Log).clear()
         for plot_id in ("#train-loss", "#train-acc"):
             self.query_one(plot_id, SeriesPlot).clear_series()
+        self.query_one("#train-loss", SeriesPlot).xlabel = "epoch"  # the LR sweep changes it
 
     def follow(self, run_dir: Path) -> None:
         from cnntui.core.runs import Run
@@ -392,3 +418,87 @@ class TrainScreen(WorkbenchScreen):
     def worker_failed(self, worker: Any, error: BaseException | None) -> None:
         if worker.group == "launch":
             self.query_one("#train-title", Static).update("Training did not start.")
+        elif worker.group == "lrfind":
+            self.query_one("#train-title", Static).update("The LR sweep failed; form unchanged.")
+
+    # -- the learning-rate finder -----------------------------------------------------
+
+    @property
+    def sweeping(self) -> bool:
+        """Whether the LR sweep is running."""
+        return any(w.group == "lrfind" and not w.is_finished for w in self.workers)
+
+    def action_find_lr(self) -> None:
+        """Sweep the LR for the form's model, data and batch size; fill in the suggestion."""
+        request = self._free_request("sweep")
+        if request is None:
+            return
+        self.run_dir = None
+        self._reset(f"LR sweep: {request.model} on {request.data}…")
+        self.query_one("#train-loss", SeriesPlot).xlabel = "log10 lr"
+        self.lr_worker(request)
+
+    @work(thread=True, exclusive=True, group="lrfind", exit_on_error=False, name="Finding the LR")
+    def lr_worker(self, request: TrainConfig) -> None:
+        from cnntui.core.train.lr_find import find_lr
+
+        worker = get_current_worker()
+
+        def on_step(step: int, total: int, lr: float, loss: float) -> None:
+            if worker.is_cancelled:
+                raise _SweepCancelled
+            self.post_message(SweepStep(step, total, lr, loss))
+
+        try:
+            sweep, info = find_lr(request, on_step=on_step)
+        except _SweepCancelled:
+            return
+        self.post_message(SweepDone(sweep.to_dict(), info))
+
+    def on_sweep_step(self, message: SweepStep) -> None:
+        self.query_one("#train-status", Static).update(
+            f"step {message.step}/{message.total}  lr {message.lr:.1e}  "
+            f"smoothed loss {message.loss:.4f}"
+        )
+        self.query_one("#train-progress", ProgressBar).update(
+            total=message.total, progress=message.step
+        )
+
+    def on_sweep_done(self, message: SweepDone) -> None:
+        import math
+
+        sweep, info = message.sweep, message.info
+        self.last_sweep = message
+        pairs = zip(sweep["lrs"], sweep["smoothed"], strict=True)
+        points = [(math.log10(x), y) for x, y in pairs if y is not None]
+        plot = self.query_one("#train-loss", SeriesPlot)
+        plot.set_series("smoothed loss", [p[0] for p in points], [p[1] for p in points])
+        log = self.query_one("#train-log", Log)
+        tried = f"{len(sweep['lrs'])} of {info['steps']} steps"
+        if sweep["stopped_early"]:
+            tried += ", stopped when the loss exploded"
+        log.write_line(
+            f"{info['model']} on {info['data']}: batch {info['batch_size']}, "
+            f"{info['optimizer']}, {tried}"
+        )
+        suggestion = sweep["suggestion"]
+        if not suggestion:
+            self.query_one("#train-title", Static).update("LR sweep: no suggestion")
+            log.write_line("The loss never fell: no suggestion; the form is unchanged.")
+            return
+        if points:
+            ys = [p[1] for p in points]
+            x = math.log10(suggestion)
+            plot.set_series("suggested", [x, x], [min(ys), max(ys)], marker="x")
+        for rule, value in sweep["suggestions"].items():
+            log.write_line(f"  {rule}: {value:.2e}")
+        value = f"{suggestion:.2g}"
+        self.query_one("#train-lr", Input).value = value
+        self.query_one("#train-title", Static).update(
+            f"LR sweep: suggested {value} (valley), filled in; Start (Ctrl+S) to train"
+        )
+        self.query_one("#train-form").display = True
+
+
+class _SweepCancelled(Exception):
+    """Raised inside the sweep's step callback when its worker was cancelled."""
