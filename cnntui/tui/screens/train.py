@@ -35,6 +35,7 @@ from cnntui.tui.screens.base import WorkbenchScreen
 from cnntui.tui.widgets.confirm import Confirm
 from cnntui.tui.widgets.nav import ScreenBar
 from cnntui.tui.widgets.plots import SeriesPlot
+from cnntui.tui.widgets.status import StatusLine
 
 POLL_SECONDS = 0.1  # events are read at most ten times a second
 BATCH_PLOT_SECONDS = 1.0  # the running batch curves are redrawn at most once a second
@@ -128,7 +129,7 @@ class TrainScreen(WorkbenchScreen):
                     id="train-title",
                     classes="status",
                 )
-                yield Static("", id="train-status", classes="status")
+                yield StatusLine("", id="train-status", classes="status")
                 yield ProgressBar(id="train-progress", total=100, show_eta=False)
                 with Horizontal(classes="charts"):
                     yield SeriesPlot("loss", id="train-loss")
@@ -318,7 +319,7 @@ class TrainScreen(WorkbenchScreen):
         self._lines_shown = 0
         self._shown = {}
         self.query_one("#train-title", Static).update(title)
-        self.query_one("#train-status", Static).update("")
+        self.query_one("#train-status", StatusLine).set_text("")
         self.query_one("#train-progress", ProgressBar).update(total=100, progress=0)
         self.query_one("#train-log", Log).clear()
         for plot_id in ("#train-loss", "#train-acc"):
@@ -371,7 +372,7 @@ class TrainScreen(WorkbenchScreen):
         status = p.status_line(time.time())
         if status != self._shown.get("status"):
             self._shown["status"] = status
-            self.query_one("#train-status", Static).update(status)
+            self.query_one("#train-status", StatusLine).set_text(status)
             self.query_one("#train-progress", ProgressBar).update(
                 total=100, progress=round(p.fraction * 100, 1)
             )
@@ -456,7 +457,7 @@ class TrainScreen(WorkbenchScreen):
         self.post_message(SweepDone(sweep.to_dict(), info))
 
     def on_sweep_step(self, message: SweepStep) -> None:
-        self.query_one("#train-status", Static).update(
+        self.query_one("#train-status", StatusLine).set_text(
             f"step {message.step}/{message.total}  lr {message.lr:.1e}  "
             f"smoothed loss {message.loss:.4f}"
         )
