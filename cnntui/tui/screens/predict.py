@@ -62,7 +62,9 @@ def preview_pixels(path: str, size: int = 64) -> np.ndarray | None:
 def prediction_head(p: Any) -> Text:
     """The file's path, and why it could not be classified when it could not."""
     head = Text(p.path, style="bold", overflow="fold")
-    return head if p.ok else Text.assemble(head, "\n", f"cannot classify: {p.error}")
+    if p.ok:
+        return head
+    return Text.assemble(head, "\n", f"cannot classify: {p.error}", overflow="fold")
 
 
 def split_paths(text: str) -> list[str]:
@@ -247,7 +249,7 @@ class PredictScreen(HeatmapToggle, WorkbenchScreen):
         self.show_image(self.shown_pixels(i) if p.ok else None)
         bars: Any = topk_bars(p.top or []) if p.ok else None
         if note := self.heatmap_note(i):
-            bars = Group(bars, Text(note)) if bars else Text(note)
+            bars = Text(note) if bars is None else Group(bars, Text(note))
         self.show_bars(bars)
 
     def heatmap_job(self, index: int) -> Any:
