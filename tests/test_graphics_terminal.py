@@ -70,8 +70,10 @@ def test_auto_picks_sixel_when_the_terminal_says_it_has_it():
     assert in_pty("auto", SIXEL_TERMINAL) == "RESULT sixel (10, 20) True True"
 
 
-def test_bad_workbench_graphics_exits_2():
-    res = CliRunner().invoke(app, ["--graphics", "iterm"])
-    assert (
-        res.exit_code == 2 and "--graphics must be one of auto, kitty, sixel, blocks" in res.output
-    )
+def test_bad_workbench_graphics_exits_2_but_a_bad_variable_stops_no_command():
+    runner = CliRunner()
+    res = runner.invoke(app, ["--graphics", "iterm"])
+    assert res.exit_code == 2
+    assert "--graphics must be one of auto, kitty, sixel, blocks; got 'iterm'" in res.output
+    res = runner.invoke(app, ["zoo", "list"], env={"CNNTUI_GRAPHICS": "iterm"})
+    assert res.exit_code == 0 and "mnist-mlp" in res.stdout

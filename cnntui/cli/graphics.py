@@ -14,6 +14,7 @@ if TYPE_CHECKING:  # numpy is not imported for `cnntui --help`
 
 GRAPHICS = ("auto", "kitty", "sixel", "blocks")
 INSTALL = "pip install 'cnntui[graphics]'"
+ENV = "$CNNTUI_GRAPHICS"
 GRAPHICS_HELP = (
     "How images are drawn: auto (kitty or sixel when the terminal has it and textual-image "
     "is installed, else half blocks), kitty, sixel or blocks."
@@ -24,13 +25,28 @@ WORKBENCH_GRAPHICS_HELP = (
 )
 
 
-def check_graphics(requested: str) -> str:
+def check_graphics(requested: str, name: str = "--graphics") -> str:
     """``requested`` when it is one of :data:`GRAPHICS`, else a usage error (exit 2)."""
     if requested not in GRAPHICS:
-        raise typer.BadParameter(
-            f"--graphics must be one of {', '.join(GRAPHICS)}; got {requested!r}"
-        )
+        raise typer.BadParameter(f"{name} must be one of {', '.join(GRAPHICS)}; got {requested!r}")
     return requested
+
+
+def _from_environment(ctx: typer.Context) -> bool:
+    source = ctx.get_parameter_source("graphics")
+    return source is not None and source.name == "ENVIRONMENT"
+
+
+def graphics_option(ctx: typer.Context, value: str) -> str:
+    """Typer callback of a command's ``--graphics``: a bad value, typed or from
+    ``$CNNTUI_GRAPHICS``, is a usage error that names where it came from."""
+    return check_graphics(value, ENV if _from_environment(ctx) else "--graphics")
+
+
+def workbench_graphics_option(ctx: typer.Context, value: str) -> str:
+    """Typer callback of ``cnntui --graphics``: a bad typed value is a usage error; a bad
+    ``$CNNTUI_GRAPHICS`` only once the workbench opens, so it never stops other commands."""
+    return value if _from_environment(ctx) else check_graphics(value)
 
 
 def choose_graphics(requested: str, is_tty: bool) -> str:
@@ -75,6 +91,7 @@ def prepare_workbench(requested: str) -> str:
     textual-image queries the terminal when imported (the protocols, then the cell size in
     pixels), which no longer works once Textual reads the keyboard; ``blocks`` asks nothing.
     """
+    check_graphics(requested, f"--graphics (or {ENV})")
     mode = choose_graphics(requested, is_tty=True)
     if mode != "blocks":
         import textual_image.widget  # noqa: F401  (its import asks for the cell size too)

@@ -14,7 +14,11 @@ import typer
 
 from cnntui import __version__
 from cnntui.cli.errors import fail
-from cnntui.cli.graphics import WORKBENCH_GRAPHICS_HELP, check_graphics, prepare_workbench
+from cnntui.cli.graphics import (
+    WORKBENCH_GRAPHICS_HELP,
+    prepare_workbench,
+    workbench_graphics_option,
+)
 
 app = typer.Typer(
     name="cnntui",
@@ -73,7 +77,7 @@ def root(
         typer.Option(
             "--graphics",
             envvar="CNNTUI_GRAPHICS",
-            callback=check_graphics,
+            callback=workbench_graphics_option,
             help=WORKBENCH_GRAPHICS_HELP,
         ),
     ] = "auto",

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from cnntui.cli.errors import handle_errors
-from cnntui.cli.graphics import GRAPHICS_HELP, check_graphics, choose_graphics, print_image
+from cnntui.cli.graphics import GRAPHICS_HELP, choose_graphics, graphics_option, print_image
 
 BAR_WIDTH = 24
 EIGHTHS = " ▏▎▍▌▋▊▉█"
@@ -141,7 +141,7 @@ def predict(
         typer.Option(
             "--graphics",
             envvar="CNNTUI_GRAPHICS",
-            callback=check_graphics,
+            callback=graphics_option,
             help=f"With --show: {GRAPHICS_HELP[0].lower()}{GRAPHICS_HELP[1:]}",
         ),
     ] = "auto",
