@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from cnntui.cli.errors import handle_errors
-from cnntui.cli.graphics import GRAPHICS_HELP, choose_graphics, print_image
+from cnntui.cli.graphics import GRAPHICS_HELP, choose_graphics, graphics_option, print_image
 from cnntui.cli.predict import _side_by_side, _use_color
 
 METHOD_HELP = (
@@ -142,7 +142,10 @@ def explain(
     ] = None,
     cmap: Annotated[str, typer.Option("--cmap", help="inferno or viridis.")] = "inferno",
     graphics: Annotated[
-        str, typer.Option("--graphics", envvar="CNNTUI_GRAPHICS", help=GRAPHICS_HELP)
+        str,
+        typer.Option(
+            "--graphics", envvar="CNNTUI_GRAPHICS", callback=graphics_option, help=GRAPHICS_HELP
+        ),
     ] = "auto",
     width: Annotated[int, typer.Option("--width", min=4, help="Columns per image.")] = 24,
     labels: Annotated[

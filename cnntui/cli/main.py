@@ -14,6 +14,11 @@ import typer
 
 from cnntui import __version__
 from cnntui.cli.errors import fail
+from cnntui.cli.graphics import (
+    WORKBENCH_GRAPHICS_HELP,
+    prepare_workbench,
+    workbench_graphics_option,
+)
 
 app = typer.Typer(
     name="cnntui",
@@ -67,6 +72,15 @@ def root(
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
     ] = False,
+    graphics: Annotated[
+        str,
+        typer.Option(
+            "--graphics",
+            envvar="CNNTUI_GRAPHICS",
+            callback=workbench_graphics_option,
+            help=WORKBENCH_GRAPHICS_HELP,
+        ),
+    ] = "auto",
 ) -> None:
     """Open the interactive workbench when no command is given."""
     if ctx.invoked_subcommand is None:
@@ -75,7 +89,7 @@ def root(
             fail("the interactive workbench needs a terminal; run one of the commands above")
         from cnntui.tui.app import run_app
 
-        run_app()
+        run_app(prepare_workbench(graphics))
 
 
 _register()

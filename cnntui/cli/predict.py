@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from cnntui.cli.errors import handle_errors
+from cnntui.cli.graphics import GRAPHICS_HELP, choose_graphics, graphics_option, print_image
 
 BAR_WIDTH = 24
 EIGHTHS = " ▏▎▍▌▋▊▉█"
@@ -49,6 +50,23 @@ def _show_lines(path: str, width: int, color: bool) -> list[str]:
         return render(path, width=width, depth=color_depth(is_tty=color), max_height=width)
     except ImageReadError:
         return []
+
+
+def _print_pixels(out, path: str, mode: str, width: int) -> None:
+    """Draw the image file ``path`` with the protocol ``mode`` on ``out``'s terminal, after
+    the text already written to ``out`` (above the progress bar when one is drawn)."""
+    from cnntui.core.images import ImageReadError
+    from cnntui.core.termimage import rgb_pixels
+
+    try:
+        rgb = rgb_pixels(path)
+    except ImageReadError:
+        return
+    if hasattr(out, "drain"):  # lines printed above the progress bar: those first
+        out.drain()
+    else:
+        out.flush()
+    print_image(rgb, mode, width, console=getattr(out, "console", None))
 
 
 def _side_by_side(left: list[str], right: list[str], left_width: int) -> list[str]:
@@ -118,6 +136,15 @@ def predict(
     show_width: Annotated[
         int, typer.Option("--show-width", min=4, help="Columns for --show.")
     ] = 24,
+    graphics: Annotated[
+        str,
+        typer.Option(
+            "--graphics",
+            envvar="CNNTUI_GRAPHICS",
+            callback=graphics_option,
+            help=f"With --show: {GRAPHICS_HELP[0].lower()}{GRAPHICS_HELP[1:]}",
+        ),
+    ] = "auto",
     unsafe: Annotated[
         bool,
         typer.Option(
@@ -179,6 +206,7 @@ def predict(
         inputs = [(i, None) for i in examples.ids]
     label_list = parse_labels(labels)
     color = _use_color(sys.stdout)
+    drawing = choose_graphics(graphics, color) if show and not (as_json or as_csv) else "blocks"
     with StderrProgress(len(inputs), "loading model") as progress:
         loaded = None
         if any(err is None for _, err in inputs):
@@ -218,7 +246,9 @@ def predict(
                 else:
                     head = pred.path + (f"  (true: {pred.true})" if pred.true is not None else "")
                     lines = [head, *_text_lines(pred, color)]
-                    if show and pred.ok:
+                    if show and pred.ok and drawing != "blocks":  # real pixels, the text below
+                        _print_pixels(out, pred.path, drawing, show_width)
+                    elif show and pred.ok:
                         lines = _side_by_side(
                             _show_lines(pred.path, show_width, color), lines, show_width
                         )

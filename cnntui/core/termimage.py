@@ -61,6 +61,11 @@ def _rgb(img: Image.Image) -> Image.Image:
     return img.convert("RGB")
 
 
+def rgb_pixels(image: Image.Image | np.ndarray | str | Path) -> np.ndarray:
+    """``image`` (a file, PIL image or array) as uint8 RGB, transparency over black."""
+    return np.asarray(_rgb(_to_pil(image)), dtype=np.uint8)
+
+
 def _ansi256(rgb: np.ndarray) -> np.ndarray:
     """Nearest xterm-256 colour index (6x6x6 cube or grey ramp) per pixel."""
     rgb = rgb.astype(np.int64)

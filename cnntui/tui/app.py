@@ -51,6 +51,7 @@ class WorkbenchApp(App):
         runs_dir: str | Path | None = None,
         start: str | None = None,
         follow_running: bool = True,
+        graphics: str = "blocks",
     ) -> None:
         super().__init__()
         from cnntui.core.runs import runs_root
@@ -59,6 +60,7 @@ class WorkbenchApp(App):
         self.runs_dir = runs_root(runs_dir)
         self.start_mode = start or "zoo"
         self.follow_running = follow_running
+        self.graphics = graphics  # how images are drawn: kitty, sixel or blocks (widgets/pixels.py)
         self.selected_model: str | None = None
         self.data_source: str = "sample"  # the last source inspected on Data; Train uses it
 
@@ -126,13 +128,19 @@ def make_app(
     runs_dir: str | Path | None = None,
     start: str | None = None,
     follow_running: bool = True,
+    graphics: str = "blocks",
 ) -> WorkbenchApp:
-    """The workbench app, not yet running (used by ``cnntui`` and the tests)."""
+    """The workbench app, not yet running (used by ``cnntui`` and the tests); ``graphics``
+    (``kitty``, ``sixel``, ``blocks``) is what ``cnntui.cli.graphics.prepare_workbench`` chose."""
     return WorkbenchApp(
-        zoo_dirs=zoo_dirs, runs_dir=runs_dir, start=start, follow_running=follow_running
+        zoo_dirs=zoo_dirs,
+        runs_dir=runs_dir,
+        start=start,
+        follow_running=follow_running,
+        graphics=graphics,
     )
 
 
-def run_app() -> None:
-    """Open the workbench in this terminal."""
-    make_app().run()
+def run_app(graphics: str = "blocks") -> None:
+    """Open the workbench in this terminal, drawing images with ``graphics``."""
+    make_app(graphics=graphics).run()

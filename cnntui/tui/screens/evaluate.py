@@ -24,8 +24,8 @@ from textual.widgets.option_list import Option
 
 from cnntui.tui.heatmap import HEATMAP_BINDING, HeatmapToggle
 from cnntui.tui.screens.base import WorkbenchScreen
-from cnntui.tui.widgets.image import ImageView
 from cnntui.tui.widgets.nav import ScreenBar
+from cnntui.tui.widgets.pixels import PixelView
 from cnntui.tui.widgets.runpicker import RunSelect
 
 MAX_CELL_EXAMPLES = 200
@@ -78,7 +78,7 @@ class EvaluateScreen(HeatmapToggle, WorkbenchScreen):
                     with Vertical(id="eval-side"):
                         yield Static("Select a cell.", id="eval-cell")
                         yield OptionList(id="eval-examples")
-                        yield ImageView("", id="eval-preview")
+                        yield PixelView(id="eval-preview")
             with TabPane("Per class", id="eval-classes"):
                 yield DataTable(id="eval-table", zebra_stripes=True, cursor_type="row")
         yield Footer(compact=True)
@@ -194,7 +194,7 @@ class EvaluateScreen(HeatmapToggle, WorkbenchScreen):
         if len(self.cell_indices):
             options.highlighted = 0
         else:
-            self.query_one("#eval-preview", ImageView).update("")
+            self.query_one("#eval-preview", PixelView).show_text("")
 
     def heatmap_selected(self) -> int | None:
         """The evaluation index of the highlighted example."""
@@ -229,11 +229,11 @@ class EvaluateScreen(HeatmapToggle, WorkbenchScreen):
         if i is None:
             return
         images = self.result.images
-        preview = self.query_one("#eval-preview", ImageView)
+        preview = self.query_one("#eval-preview", PixelView)
         if images is not None and i < len(images):
             preview.show(self.heatmap_pixels(i, images[i]), 24, 8, note=self.heatmap_note(i))
         else:
-            preview.update(self.result.ids[i])
+            preview.show_text(self.result.ids[i])
 
     @on(OptionList.OptionHighlighted, "#eval-examples")
     def _example(self, event: OptionList.OptionHighlighted) -> None:

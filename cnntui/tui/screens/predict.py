@@ -21,14 +21,16 @@ from textual.worker import get_current_worker
 from cnntui.tui.heatmap import HEATMAP_BINDING, HeatmapToggle
 from cnntui.tui.messages import Predicted
 from cnntui.tui.screens.base import WorkbenchScreen
-from cnntui.tui.widgets.image import HalfBlockImage
 from cnntui.tui.widgets.nav import ScreenBar
 from cnntui.tui.widgets.picker import PathPicker
+from cnntui.tui.widgets.pixels import PixelView, graphics_of
 from cnntui.tui.widgets.runpicker import RunSelect
 
 TOP_K = 5
 RUNS_REFRESH_SECONDS = 2.0
 BAR_WIDTH = 20
+PREVIEW_SIDE = {"blocks": 64, "kitty": 256, "sixel": 256}  # pixels decoded for the preview
+IMAGE_CELLS = (32, 10)  # the preview's largest size in columns and rows
 
 
 def topk_bars(top: list[dict[str, Any]], width: int = BAR_WIDTH) -> Table:
@@ -57,16 +59,12 @@ def preview_pixels(path: str, size: int = 64) -> np.ndarray | None:
     return np.asarray(img)
 
 
-def render_prediction(p: Any, pixels: np.ndarray | None) -> Group:
-    """The image drawn in the terminal above its top-k bars (or why it failed)."""
-    parts: list[Any] = [Text(p.path, style="bold", overflow="fold")]
-    if not p.ok:
-        parts.append(Text(f"cannot classify: {p.error}"))
-        return Group(*parts)
-    if pixels is not None:
-        parts.append(HalfBlockImage(pixels, max_width=32, max_height=10))
-    parts.append(topk_bars(p.top or []))
-    return Group(*parts)
+def prediction_head(p: Any) -> Text:
+    """The file's path, and why it could not be classified when it could not."""
+    head = Text(p.path, style="bold", overflow="fold")
+    if p.ok:
+        return head
+    return Text.assemble(head, "\n", f"cannot classify: {p.error}", overflow="fold")
 
 
 def split_paths(text: str) -> list[str]:
@@ -112,9 +110,12 @@ class PredictScreen(HeatmapToggle, WorkbenchScreen):
             yield OptionList(id="predict-files")
             with VerticalScroll(id="predict-detail"):
                 yield Static("", id="predict-result")
+                yield PixelView(id="predict-image")
+                yield Static("", id="predict-bars")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
+        self.clear_detail()
         self.query_one("#predict-run", RunSelect).reload(self.app.runs_dir)
         self.set_interval(RUNS_REFRESH_SECONDS, self._refresh_runs)
 
@@ -154,7 +155,7 @@ class PredictScreen(HeatmapToggle, WorkbenchScreen):
         self.predictions, self.previews = [], []
         self.reset_heatmaps()
         self.query_one("#predict-files", OptionList).clear_options()
-        self.query_one("#predict-result", Static).update("")
+        self.clear_detail()
         self.query_one("#predict-summary", Static).update(f"Loading {run_id}…")
         self.predict_worker(run_id, paths)
 
@@ -169,13 +170,14 @@ class PredictScreen(HeatmapToggle, WorkbenchScreen):
         loaded = open_model(str(run.dir))
         self.loaded = loaded
         inputs = collect_inputs(paths)
+        side = PREVIEW_SIDE[graphics_of(self.app)]
         batch: list[Any] = []
         previews: list[Any] = []
         for prediction in predict_paths(loaded, inputs, top_k=TOP_K):
             if worker.is_cancelled:
                 return
             batch.append(prediction)
-            previews.append(preview_pixels(prediction.path) if prediction.ok else None)
+            previews.append(preview_pixels(prediction.path, side) if prediction.ok else None)
             if len(batch) >= 16:
                 self.post_message(Predicted(batch, previews, done=False))
                 batch, previews = [], []
@@ -216,14 +218,39 @@ class PredictScreen(HeatmapToggle, WorkbenchScreen):
         """The heatmap overlay of image ``i`` when toggled on and ready, else its preview."""
         return self.heatmap_pixels(i, self.previews[i])
 
+    def clear_detail(self) -> None:
+        """Nothing selected: no path, no image, no bars."""
+        self.query_one("#predict-result", Static).update("")
+        self.show_image(None)
+        self.show_bars(None)
+
+    def show_image(self, pixels: np.ndarray | None) -> None:
+        """Draw ``pixels`` (real pixels or half blocks), or take the image away."""
+        image = self.query_one("#predict-image", PixelView)
+        image.display = pixels is not None
+        if pixels is None:
+            image.release()
+        else:
+            image.show(pixels, *IMAGE_CELLS)
+
+    def show_bars(self, bars: Any) -> None:
+        """The top-k bars (and the heatmap's note) below the image, or nothing."""
+        widget = self.query_one("#predict-bars", Static)
+        widget.display = bars is not None
+        widget.update("" if bars is None else bars)
+
     def heatmap_redraw(self) -> None:
+        """Draw the selected file: its path, its image (or heatmap, Ctrl+K), its top-k bars."""
         i = self.heatmap_selected()
         if i is None:
             return
-        result = render_prediction(self.predictions[i], self.shown_pixels(i))
+        p = self.predictions[i]
+        self.query_one("#predict-result", Static).update(prediction_head(p))
+        self.show_image(self.shown_pixels(i) if p.ok else None)
+        bars: Any = topk_bars(p.top or []) if p.ok else None
         if note := self.heatmap_note(i):
-            result = Group(result, Text(note))
-        self.query_one("#predict-result", Static).update(result)
+            bars = Text(note) if bars is None else Group(bars, Text(note))
+        self.show_bars(bars)
 
     def heatmap_job(self, index: int) -> Any:
         loaded, p = self.loaded, self.predictions[index]
