@@ -29,6 +29,7 @@ from textual.worker import get_current_worker
 from cnntui.core.errors import CnntuiError
 from cnntui.core.event_stream import EventTail, RunProgress
 from cnntui.core.train.config import OPTIMIZERS, TrainConfig, split_names
+from cnntui.tui.heap import settle_heap
 from cnntui.tui.launch import launch, reap, stop_run
 from cnntui.tui.messages import LaunchFailed, RunEvents, RunStarted, SweepDone, SweepStep
 from cnntui.tui.screens.base import WorkbenchScreen
@@ -151,6 +152,7 @@ class TrainScreen(WorkbenchScreen):
         self.query_one("#train-form").can_focus = False
         self._carry_data_source()
         self.set_interval(1.0, self._reap)
+        self.call_after_refresh(settle_heap)  # the screen's widgets live as long as the app
 
     def on_screen_resume(self) -> None:
         self._carry_data_source()
