@@ -3,7 +3,8 @@
 ``Text.from_ansi`` and Textual's content rendering cost about as much as building the
 chart itself; a chart's lines use a handful of colour states and most of its lines repeat
 from one drawing to the next. Each distinct state is styled once, through Textual's own
-path (so the cells look exactly as they would), and each distinct line is cut once.
+path (so the cells look exactly as they would), and each distinct line is cut once, its
+neighbouring runs of the same final style joined (fewer segments to paint, crop and filter).
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ class AnsiStrips:
             segments.append(Segment(line[pos:], self._style(tuple(state))))
         if any("\x1b" in text for text, _, _ in segments):  # not plain SGR: the generic way
             return self._generic(line)
-        return Strip(segments)
+        return Strip(segments).simplify()  # neighbours styled alike: one segment
 
     def _style(self, state: tuple[str, ...]) -> Style:
         style = self._styles.get(state)
