@@ -46,6 +46,7 @@ class CachedPlot(PlotextPlot):
         self._key: tuple | None = None
         self._strips: list[Strip] = []
         self._ansi: tuple[object, AnsiStrips] | None = None
+        self._build_after = False  # a build at the new size waits for the next refresh
         self.builds = 0  # figures built so far (a test and the follow bench read it)
 
     def changed(self) -> None:
@@ -91,9 +92,12 @@ class CachedPlot(PlotextPlot):
         shows or hides a panel is answered without waiting for the charts)."""
         pad = self.visual_style.rich_style
         self._strips = [s.crop(0, width).extend_cell_length(width, pad) for s in self._strips]
+        if self._build_after:
+            return
+        self._build_after = True
 
         def again() -> None:
-            self._key = None
+            self._build_after, self._key = False, None
             self.refresh()
 
         self.call_after_refresh(again)
