@@ -13,6 +13,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
+from cnntui.tui.heap import release_heap, settle_heap
 from cnntui.tui.widgets.nav import SCREENS
 
 SCREENS_ORDER = tuple(name for name, _ in SCREENS)
@@ -69,8 +70,12 @@ class WorkbenchApp(App):
 
         registry.load_zoo(self.zoo_dirs)
         self.switch_mode(self.start_mode)
+        self.call_after_refresh(settle_heap)
         if self.follow_running:
             self.call_after_refresh(self._resume_running)
+
+    def on_unmount(self) -> None:
+        release_heap()
 
     async def _resume_running(self) -> None:
         """Reopened while a run trains: follow it on the Train screen."""

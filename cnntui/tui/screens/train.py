@@ -29,6 +29,7 @@ from textual.worker import get_current_worker
 from cnntui.core.errors import CnntuiError
 from cnntui.core.event_stream import EventTail, RunProgress
 from cnntui.core.train.config import OPTIMIZERS, TrainConfig, split_names
+from cnntui.tui.heap import settle_heap
 from cnntui.tui.launch import launch, reap, stop_run
 from cnntui.tui.messages import LaunchFailed, RunEvents, RunStarted, SweepDone, SweepStep
 from cnntui.tui.screens.base import WorkbenchScreen
@@ -37,7 +38,8 @@ from cnntui.tui.widgets.nav import ScreenBar
 from cnntui.tui.widgets.plots import SeriesPlot
 from cnntui.tui.widgets.status import StatusLine
 
-POLL_SECONDS = 0.1  # events are read at most ten times a second
+POLL_SECONDS = 0.25  # events are read four times a second
+FRAME_SECONDS = 0.25  # the live widgets are updated at most four times a second
 BATCH_PLOT_SECONDS = 1.0  # the running batch curves are redrawn at most once a second
 
 
@@ -92,6 +94,8 @@ class TrainScreen(WorkbenchScreen):
         self._lines_shown = 0
         self._carried_data = "sample"  # the data field's value as last carried from Data
         self._shown: dict[str, Any] = {}  # what each live widget shows now (see _render_progress)
+        self._frame_due = False  # the fold changed since the live widgets were updated
+        self._last_frame = 0.0  # time.monotonic() of the last update of the live widgets
         self.last_sweep: SweepDone | None = None  # the LR sweep's result, once one finished
 
     def compose(self) -> ComposeResult:
@@ -148,6 +152,7 @@ class TrainScreen(WorkbenchScreen):
         self.query_one("#train-form").can_focus = False
         self._carry_data_source()
         self.set_interval(1.0, self._reap)
+        self.call_after_refresh(settle_heap)  # the screen's widgets live as long as the app
 
     def on_screen_resume(self) -> None:
         self._carry_data_source()
@@ -364,6 +369,24 @@ class TrainScreen(WorkbenchScreen):
         self._show_skipped(message.events)
         self.progress.feed(message.events)
         self.progress.apply_status(message.status)
+        self._schedule_frame()
+
+    def _schedule_frame(self) -> None:
+        """Update the live widgets now, or once ``FRAME_SECONDS`` after the last update.
+
+        However fast events come, the widgets change (and the screen repaints) at most
+        four times a second; the end of a run is shown at once.
+        """
+        wait = self._last_frame + FRAME_SECONDS - time.monotonic()
+        if self.progress.finished or (wait <= 0 and not self._frame_due):
+            self._frame()
+        elif not self._frame_due:
+            self._frame_due = True
+            self.set_timer(wait, self._frame)
+
+    def _frame(self) -> None:
+        self._frame_due = False
+        self._last_frame = time.monotonic()
         self._render_progress()
 
     def _render_progress(self) -> None:

@@ -1,14 +1,14 @@
-"""Plot widgets that hold their own data and redraw from it (at most ~10 times a second)."""
+"""Plot widgets that hold their own data and draw it when painted after a change."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
 
-from rich.text import Text
+from textual.strip import Strip
 from textual_plotext import PlotextPlot
 
-REDRAW_INTERVAL = 0.1  # seconds: charts redraw at most ten times a second
+from cnntui.tui.widgets.ansi import AnsiStrips
 
 
 def _finite(xs: Sequence[float], ys: Sequence[float]) -> tuple[list[float], list[float]]:
@@ -27,32 +27,91 @@ def thin(xs: Sequence[float], ys: Sequence[float], limit: int = 160) -> tuple[li
 
 
 class CachedPlot(PlotextPlot):
-    """A plotext chart that builds its text only when its data, size or theme changed.
+    """A plotext chart drawn only when it is painted after its data, size or theme changed.
 
-    Textual asks a widget to render again after any layout change on its screen (a status
-    line growing by a character is enough); building a plotext figure and decoding its ANSI
-    colours costs tens of milliseconds, which kept a follower busy and key presses waiting.
+    Setting data only marks the chart changed (:meth:`changed`): however often that happens,
+    the figure is drawn (:meth:`draw`) and built at most once per paint, and never while it
+    is not on screen. Textual asks a widget to paint again after any layout change on its
+    screen (a status line growing by a character is enough); that reuses the strips built
+    last. plotext's ANSI text becomes strips through :class:`AnsiStrips` (Rich's decoder
+    and Textual's content rendering cost as much as plotext's own build). Text in a chart
+    is not selectable.
     """
+
+    ALLOW_SELECT = False
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:  # noqa: A002
         super().__init__(id=id, classes=classes)
         self._version = 0
-        self._built: tuple[tuple, Text] | None = None
+        self._key: tuple | None = None
+        self._strips: list[Strip] = []
+        self._ansi: tuple[object, AnsiStrips] | None = None
+        self._build_after = False  # a build at the new size waits for the next refresh
+        self.builds = 0  # figures built so far (a test and the follow bench read it)
 
     def changed(self) -> None:
-        """The figure was redrawn: build its text on the next render."""
+        """The data changed: draw and build the figure when it is next painted."""
         self._version += 1
         self.refresh()
 
-    def render(self) -> Text:
-        key = (self._version, self.size.width, self.size.height, self.app.theme)
-        if self._built is None or self._built[0] != key:
-            self._built = (key, super().render())
-        return self._built[1]
+    def draw(self) -> None:
+        """Make the plotext calls for the data held (``self.plt`` is cleared first)."""
+
+    def ansi(self) -> str:
+        """The figure as plotext's ANSI text, at the widget's size and the app's theme.
+
+        The same calls as ``PlotextPlot.render``, without its ``Text.from_ansi``.
+        """
+        width, height = self.size
+        plt = self.plt
+        plt.clear_data()
+        plt.clear_figure()
+        self.draw()
+        plt.plotsize(width, height)
+        plt._set_size(width, height)
+        plt.theme(self._get_plotext_theme_name(self.app.theme))
+        return plt.build()
+
+    def render_line(self, y: int) -> Strip:
+        width, height = self.size
+        key = (self._version, width, height, self.app.theme, self.theme)
+        if key != self._key:
+            old, self._key = self._key, key
+            if old is not None and old[0] == key[0] and old[3:] == key[3:] and self._strips:
+                self._resized(width)
+            else:
+                self._strips = self._converter().strips(self.ansi(), width) if width else []
+                self.builds += 1
+        if y < len(self._strips):
+            return self._strips[y]
+        return Strip.blank(width, self.visual_style.rich_style)
+
+    def _resized(self, width: int) -> None:
+        """Only the size changed: this paint shows the last figure cut or padded to the new
+        size, and the figure is built again at the new size right after it (a key that
+        shows or hides a panel is answered without waiting for the charts)."""
+        pad = self.visual_style.rich_style
+        self._strips = [s.crop(0, width).extend_cell_length(width, pad) for s in self._strips]
+        if self._build_after:
+            return
+        self._build_after = True
+
+        def again() -> None:
+            self._build_after, self._key = False, None
+            self.refresh()
+
+        self.call_after_refresh(again)
+
+    def _converter(self) -> AnsiStrips:
+        """The ANSI converter for the current theme and styles (styles are cached in it)."""
+        styles = (self.app.theme, self.theme, self.visual_style)
+        if self._ansi is None or self._ansi[0] != styles:
+            self._ansi = (styles, AnsiStrips(self))
+        return self._ansi[1]
 
 
 class SeriesPlot(CachedPlot):
-    """A line chart of named series; ``replot()`` redraws from the series it holds."""
+    """A line chart of named series, drawn from the series it holds."""
 
     def __init__(
         self,
@@ -66,34 +125,20 @@ class SeriesPlot(CachedPlot):
         self.title_text = title
         self.xlabel = xlabel
         self.series: dict[str, tuple[list[float], list[float], str]] = {}
-        self._dirty = True
-
-    def on_mount(self) -> None:
-        super().on_mount()
-        self.set_interval(REDRAW_INTERVAL, self._redraw_if_dirty)
-        self.replot()
 
     def set_series(
         self, name: str, xs: Sequence[float], ys: Sequence[float], marker: str = "hd"
     ) -> None:
-        """Replace one series; the chart redraws on the next tick."""
+        """Replace one series (drawn when the chart is next painted)."""
         self.series[name] = (list(xs), list(ys), marker)
-        self._dirty = True
+        self.changed()
 
     def clear_series(self) -> None:
         self.series.clear()
-        self._dirty = True
+        self.changed()
 
-    def _redraw_if_dirty(self) -> None:
-        if self._dirty and self.screen.is_current:
-            self.replot()
-
-    def replot(self) -> None:
-        """Clear and redraw every series now."""
-        self._dirty = False
+    def draw(self) -> None:
         plt = self.plt
-        plt.clear_data()
-        plt.clear_figure()
         plt.title(self.title_text)
         plt.xlabel(self.xlabel)
         drawn = False
@@ -105,11 +150,10 @@ class SeriesPlot(CachedPlot):
         if not drawn:
             plt.xlim(0, 1)
             plt.ylim(0, 1)
-        self.changed()
 
 
 class BarPlot(CachedPlot):
-    """A bar chart of labelled counts; ``replot()`` redraws from the data it holds."""
+    """A bar chart of labelled counts, drawn from the data it holds."""
 
     def __init__(
         self,
@@ -123,21 +167,14 @@ class BarPlot(CachedPlot):
         self.labels: list[str] = []
         self.values: list[float] = []
 
-    def on_mount(self) -> None:
-        super().on_mount()
-        self.replot()
-
     def set_bars(self, labels: Sequence[str], values: Sequence[float], title: str = "") -> None:
         self.labels, self.values = [str(x) for x in labels], [float(v) for v in values]
         if title:
             self.title_text = title
-        self.replot()
+        self.changed()
 
-    def replot(self) -> None:
+    def draw(self) -> None:
         plt = self.plt
-        plt.clear_data()
-        plt.clear_figure()
         plt.title(self.title_text)
         if self.labels:
             plt.bar(self.labels, self.values, marker="hd")
-        self.changed()
