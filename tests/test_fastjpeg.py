@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from cnntui.core import fastjpeg
-from cnntui.core.images import Preprocessing, load_image_uint8, try_load_image_uint8
+from cnntui.core.images import Preprocessing, load_image_uint8, open_image, try_load_image_uint8
 from tests.image_factory import photo_like, write_bad_file
 
 
@@ -146,3 +146,16 @@ def test_bad_and_unusual_jpegs_keep_pillows_verdict(tmp_path, monkeypatch):
         else:
             np.testing.assert_array_equal(arr, want)
     assert auto[1][0].shape == (32, 32, 3) and "truncated" in auto[2][1]
+
+
+def test_multi_picture_jpegs_are_decoded_at_reduced_scale_like_plain_ones(tmp_path):
+    first = Image.fromarray(photo_like(1, (600, 800), 1), "RGB")
+    second = Image.fromarray(photo_like(2, (600, 800), 2), "RGB")
+    mpo, plain = tmp_path / "camera.jpg", tmp_path / "plain.jpg"
+    first.save(mpo, "MPO", save_all=True, append_images=[second])
+    first.save(plain, "JPEG")
+    with Image.open(mpo) as img:
+        assert img.format == "MPO"
+    assert open_image(mpo, draft=(128, 128)).size == (200, 150)  # 1/4 scale, frame 0
+    pre = Preprocessing((128, 128), "rgb")
+    np.testing.assert_array_equal(load_image_uint8(mpo, pre), load_image_uint8(plain, pre))

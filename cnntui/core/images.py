@@ -167,7 +167,7 @@ def _open_loaded(path: str | Path, draft: tuple[int, int] | None) -> tuple[Image
         if orientation in (5, 6, 7, 8):
             width, height = height, width
         info = ImageInfo(width, height, img.mode, img.format or "?")
-        if draft and img.format == "JPEG":
+        if draft and img.format in ("JPEG", "MPO"):  # MPO: frame 0 is a plain JPEG stream
             side = max(draft)
             img.draft(None, (side, side))
         img.load()
@@ -182,7 +182,7 @@ def probe_image(path: str | Path) -> ImageInfo:
     prove it is readable; raise :class:`ImageReadError` otherwise."""
     with _decoding(path) as img:
         info = _info(img)
-        if img.format == "JPEG":
+        if img.format in ("JPEG", "MPO"):
             img.draft(None, (1, 1))
         img.load()
         return info
