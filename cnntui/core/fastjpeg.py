@@ -4,8 +4,9 @@ what Pillow's reduce-on-load path in :mod:`cnntui.core.images` gives.
 Both call libjpeg-turbo with the same settings (accurate integer DCT, fancy upsampling,
 the same 1/2, 1/4 or 1/8 scale), so the pixels are the same bytes; what this skips is
 Pillow's Python around each file (header parse, load loop): 1.37 instead of 1.47 CPU ms
-per 375x500 photo in epoch 1 (docs/data.md). It only takes plain files: a baseline or progressive JPEG in
-YCbCr or grey, at most one EXIF block, no XMP orientation, no multi-picture (MPO) data.
+per 375x500 photo in epoch 1 (docs/data.md). It only takes plain files: a baseline or
+progressive JPEG in YCbCr or grey, at most one EXIF block, no XMP orientation, no
+multi-picture (MPO) data.
 Anything else, any doubt and any error returns ``None``, and Pillow decodes the file
 (and names what is wrong with it). Without ``simplejpeg`` installed, or with
 ``CNNTUI_JPEG_DECODER=pillow``, Pillow decodes every file.
