@@ -31,6 +31,7 @@ Keras measured in the same run (>1: cnntui is faster), in wall and in CPU second
     python bench/bench_data_pipeline.py [--images 2000] [--source-size 375x500]
         [--image-size 128] [--batch-size 32] [--epochs 3] [--rounds 3] [--folder DIR]
         [--pattern photo|noisy] [--skip-gap] [--skip-doctor] [--skip-profile]
+        [--jpeg-decoder auto|pillow]
 """
 
 from __future__ import annotations
@@ -87,6 +88,17 @@ def with_bad_files(root: Path, dst: Path) -> int:
     bad = write_bad_files(classes[0], ["truncated", "empty", "text", "header"])
     bad2 = write_bad_files(classes[-1], ["truncated"])
     return len(bad) + len(bad2)
+
+
+def decoder() -> str:
+    """cnntui's JPEG decoder: Pillow, or simplejpeg when installed (the same pixels)."""
+    import PIL.features
+
+    from cnntui.core import fastjpeg
+
+    turbo = PIL.features.version("libjpeg_turbo")
+    name = fastjpeg.decoder_name()
+    return f"{name} (Pillow's libjpeg-turbo {turbo})" if name == "pillow" else name
 
 
 def cpu() -> float:
@@ -257,7 +269,14 @@ def folder_rounds(args, root: Path, bad_root: Path, n_images: int) -> dict[str, 
 
 def profile_epoch1(args, root: Path, per_image: dict[str, np.ndarray] | None) -> None:
     """Epoch 1's CPU per image, stage by stage, on a sample of the photos (one thread)."""
-    from cnntui.core.images import Preprocessing, check_header, load_image_uint8, resize
+    from cnntui.core import fastjpeg
+    from cnntui.core.images import (
+        MAX_PIXELS,
+        Preprocessing,
+        check_header,
+        load_image_uint8,
+        resize,
+    )  # fmt: skip
 
     pre = Preprocessing((args.image_size, args.image_size), "rgb")
     paths = sorted(root.rglob("*.jpg"))[: args.profile_images]
@@ -275,8 +294,13 @@ def profile_epoch1(args, root: Path, per_image: dict[str, np.ndarray] | None) ->
         "header check (structural pass)": check_header,
         "Pillow open + reduce-on-load decode": decoded,
         "  + area resize + array": boxed,
+        "simplejpeg decode (the fast path, if on)": lambda p: fastjpeg.decode(
+            p, max(pre.image_size), MAX_PIXELS
+        ),
         "load_image_uint8 (the whole decode)": lambda p: load_image_uint8(p, pre),
     }
+    if fastjpeg.decoder_name() == "pillow":
+        del stages["simplejpeg decode (the fast path, if on)"]
     ms: dict[str, list[float]] = {k: [] for k in stages}
     for _ in range(max(3, args.rounds)):
         for name, fn in stages.items():  # alternating, so load hits each stage alike
@@ -285,7 +309,8 @@ def profile_epoch1(args, root: Path, per_image: dict[str, np.ndarray] | None) ->
                 fn(p)
             ms[name].append((time.process_time() - c0) / len(paths) * 1000)
     print(f"\nepoch 1, CPU ms per image on {len(paths)} of the photos (one thread, median "
-          f"(min-max) of {max(3, args.rounds)} repeats):")  # fmt: skip
+          f"(min-max) of {max(3, args.rounds)} repeats; JPEG decoder "
+          f"{fastjpeg.decoder_name()}):")  # fmt: skip
     for name, v in ms.items():
         print(f"  {name:<42} {med(v)}")
     if per_image:
@@ -408,7 +433,11 @@ def main() -> None:
     parser.add_argument("--skip-doctor", action="store_true", help="no data doctor line")
     parser.add_argument("--skip-profile", action="store_true", help="no per-stage epoch-1 cost")
     parser.add_argument("--profile-images", type=int, default=200, help="photos profiled")
+    parser.add_argument("--jpeg-decoder", choices=("auto", "pillow"), default="auto",
+                        help="pillow: turn the optional simplejpeg fast path off")  # fmt: skip
     args = parser.parse_args()
+    if args.jpeg_decoder == "pillow":
+        os.environ["CNNTUI_JPEG_DECODER"] = "pillow"
 
     started = time.perf_counter()
     tmp = Path(tempfile.mkdtemp(prefix="cnntui-bench-"))
@@ -430,7 +459,7 @@ def main() -> None:
         f"folder {root}: {n_images} JPEGs ~{sh}x{sw} (+{n_bad} bad files for cnntui), "
         f"image size {args.image_size}x{args.image_size}x3, batch {args.batch_size}, "
         f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}, "
-        f"tensorflow {tf.__version__}, keras {keras.__version__}"
+        f"tensorflow {tf.__version__}, keras {keras.__version__}, JPEG decoder {decoder()}"
     )
     try:
         per_image = folder_rounds(args, root, bad_root, n_images)

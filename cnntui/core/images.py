@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageOps
 
+from cnntui.core import fastjpeg
 from cnntui.core.errors import CnntuiError
 
 IMAGE_EXTENSIONS = (
@@ -147,14 +148,26 @@ def _orientation(img: Image.Image) -> int:
 
 def _open_loaded(path: str | Path, draft: tuple[int, int] | None) -> tuple[Image.Image, ImageInfo]:
     """Decode ``path`` and apply its EXIF rotation (read once), as ImageOps.exif_transpose
-    would, without rewriting the EXIF block nobody reads afterwards."""
+    would, without rewriting the EXIF block nobody reads afterwards. With ``draft``, a plain
+    JPEG goes through :mod:`cnntui.core.fastjpeg` when it is installed (the same pixels)."""
+    if draft:
+        fast = fastjpeg.decode(path, max(draft), MAX_PIXELS)
+        if fast is not None:
+            arr, orientation, mode, (width, height) = fast
+            img = Image.fromarray(arr)
+            method = _TRANSPOSE.get(orientation)
+            if method is not None:
+                img = img.transpose(method)
+            if orientation in (5, 6, 7, 8):
+                width, height = height, width
+            return img, ImageInfo(width, height, mode, "JPEG")
     with _decoding(path) as img:
         orientation = _orientation(img)
         width, height = img.size
         if orientation in (5, 6, 7, 8):
             width, height = height, width
         info = ImageInfo(width, height, img.mode, img.format or "?")
-        if draft and img.format == "JPEG":
+        if draft and img.format in ("JPEG", "MPO"):  # MPO: frame 0 is a plain JPEG stream
             side = max(draft)
             img.draft(None, (side, side))
         img.load()
@@ -169,7 +182,7 @@ def probe_image(path: str | Path) -> ImageInfo:
     prove it is readable; raise :class:`ImageReadError` otherwise."""
     with _decoding(path) as img:
         info = _info(img)
-        if img.format == "JPEG":
+        if img.format in ("JPEG", "MPO"):
             img.draft(None, (1, 1))
         img.load()
         return info

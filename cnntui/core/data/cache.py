@@ -34,7 +34,7 @@ from cnntui.core.atomic import atomic_write_bytes, atomic_write_json
 from cnntui.core.images import Preprocessing, try_load_image_uint8
 
 CACHE_ENV = "CNNTUI_CACHE_DIR"
-FORMAT = 1
+FORMAT = 2  # 2: multi-picture (MPO) JPEGs decoded at reduced scale too, as plain ones
 PENDING, OK, BAD, HEADER_BAD = 0, 1, 2, 3  # BAD: failed to decode; HEADER_BAD: structural
 SAVE_EVERY_S = 20.0
 DEFAULT_CACHE_CAP = 4 << 30
