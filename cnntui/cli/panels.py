@@ -9,8 +9,12 @@ options without a panel (``--help``). A command module opts in with
 
 from __future__ import annotations
 
-import click
+from typing import TYPE_CHECKING
+
 from typer.core import TyperCommand
+
+if TYPE_CHECKING:  # Typer 0.29 vendors click (typer._click): no `click` package at run time
+    import click
 
 OTHER = "Other options"
 
