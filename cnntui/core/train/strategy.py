@@ -18,8 +18,15 @@ CPU_DEVICES_ENV = "CNNTUI_CPU_DEVICES"
 
 def check_strategy(name: str) -> str:
     """Validate a ``--strategy`` value (and ``TF_CONFIG`` for ``multiworker``)."""
+    from cnntui.core import backend
+
     if name not in STRATEGIES:
         raise ValueError(f"--strategy must be one of {', '.join(STRATEGIES)}; got {name!r}")
+    if name != "default" and not backend.is_tensorflow():
+        raise backend.BackendError(
+            f"--strategy {name} is TensorFlow's tf.distribute and Keras runs on "
+            f"{backend.current()}; use --strategy default (or --backend tensorflow)"
+        )
     if name == "multiworker":
         tf_config_task()
     return name
@@ -77,11 +84,6 @@ def make_strategy(name: str = "default"):
 
     check_strategy(name)
     if not backend.is_tensorflow():
-        if name != "default":
-            raise backend.BackendError(
-                f"--strategy {name} is TensorFlow's tf.distribute and Keras runs on "
-                f"{backend.current()}; use --strategy default (or --backend tensorflow)"
-            )
         return OneDevice()
     import tensorflow as tf
 
