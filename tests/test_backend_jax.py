@@ -70,7 +70,8 @@ def test_a_jax_checkpoint_evaluates_and_predicts_alike_under_jax_and_tensorflow(
 
     from cnntui.core.evaluate import evaluate_run
 
-    report = _last_json(assert_ok(run_cli(["evaluate", jax_run.id, "--json"], env=child_env)).stdout)
+    evaluated = run_cli(["evaluate", jax_run.id, "--json"], env=child_env)
+    report = _last_json(assert_ok(evaluated).stdout)
     assert report["examples"] == 30 and report["split"] == "val"
     _, here = evaluate_run(str(jax_run.dir), write=False)  # this process: TensorFlow
     assert here["examples"] == 30
