@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from backend_harness import assert_ok, needs_backend, run_cli
+from backend_harness import assert_ok, needs_backend, run_cli, run_python
 from PIL import Image
 
 from cnntui.core.runs import Run
@@ -125,3 +125,45 @@ def test_what_tensorflow_alone_does_fails_in_one_line_before_any_work(child_env)
     assert "Traceback" not in out.stderr and out.stderr.strip().count("\n") == 0
     runs = Path(child_env["CNNTUI_RUNS_DIR"])
     assert not any(p.name.endswith("-mirrored") for p in runs.glob("*"))
+
+
+TUI_PILOT = """
+import asyncio, json
+from cnntui.core.backend import select
+select()  # as `cnntui` does before it opens the workbench
+from cnntui.tui.app import make_app
+from tui_factory import wait_until
+
+async def main():
+    app = make_app(follow_running=False)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await app.use_model("mnist-mlp")
+        await pilot.pause()
+        screen = app.screen
+        for field, value in (("epochs", "1"), ("batch", "32"), ("limit", "300")):
+            screen.query_one(f"#train-{field}").value = value
+        screen.query_one("#train-model").focus()
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        await pilot.press("enter")  # Start, in the confirmation
+        await wait_until(pilot, lambda: screen.run_dir is not None, 60, "the run directory")
+        await wait_until(pilot, lambda: screen.progress.finished, 240, "training to finish")
+        print(json.dumps({
+            "state": screen.progress.state, "run": str(screen.run_dir),
+            "status": str(screen.query_one("#train-status").render()),
+            "lines": list(screen.progress.lines),
+        }))
+
+asyncio.run(main())
+"""
+
+
+def test_a_tui_pilot_trains_under_jax(child_env):
+    out = run_python(TUI_PILOT, env=child_env, cwd=Path(__file__).parent, timeout=400)
+    seen = _last_json(assert_ok(out).stdout)
+    assert seen["state"] == "finished", seen["lines"]
+    assert seen["status"].startswith("finished") and seen["status"].endswith("jax")
+    assert any(" on jax: 1 epochs" in line for line in seen["lines"])
+    run = Run(Path(seen["run"]))
+    assert run.status == "finished" and run.config["backend"] == "jax"
+    assert run.path("best.keras").exists()
