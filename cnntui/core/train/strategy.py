@@ -143,7 +143,10 @@ def _has_gpu() -> bool:
         return bool(tf.config.list_logical_devices("GPU"))
     import keras
 
-    return bool(keras.distribution.list_devices("gpu")) if hasattr(keras, "distribution") else False
+    try:
+        return bool(keras.distribution.list_devices("gpu"))
+    except (RuntimeError, ValueError, AttributeError):  # JAX: "no platforms … gpu"
+        return False
 
 
 def describe(strategy) -> dict[str, Any]:
