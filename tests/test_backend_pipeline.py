@@ -86,3 +86,22 @@ def test_labels_and_batch_augmentation_on_the_python_pipeline():
     assert xa.shape == x.shape and xa.dtype == np.float32 and ya.shape == (16, 10)
     assert np.allclose(ya.sum(1), 1, atol=1e-5) and 0 < ya.max() and (ya < 1).any()  # mixed
     assert not np.allclose(xa, x) and xa.min() >= 0.0 and xa.max() <= 1.0 + 1e-6
+
+
+def test_training_on_the_python_pipeline_announces_files_epoch_one_could_not_decode(
+    tmp_path, monkeypatch
+):
+    import json
+
+    from cnntui.core.train.config import TrainConfig
+    from cnntui.core.train.runner import train
+
+    monkeypatch.setenv("CNNTUI_PIPELINE", "python")  # Keras reads batches before fit's begin
+    root = make_image_folder(tmp_path / "pets", {"cat": 8, "dog": 8}, kinds=["rgb"])
+    write_bad_files(root / "dog", ["truncated"])
+    result = train(TrainConfig("mnist-mlp", data=str(root), epochs=1, val_split=0.0))
+    assert result.status == "finished" and result.run.config["data"]["pipeline"] == "python"
+    events = [json.loads(line) for line in result.run.path("events.jsonl").read_text().splitlines()]
+    late = [e for e in events if e["event"] == "skipped"]
+    assert [Path(f["path"]).name for e in late for f in e["skipped_files"]] == ["truncated.jpg"]
+    assert "truncated.jpg\t" in result.run.path("skipped.txt").read_text()
