@@ -144,7 +144,7 @@ def make_predictor(
         if loaded.runtime is not None:  # an exported model, in its own runtime
             raw = loaded.runtime.predict(x)
         elif eager:
-            raw = np.asarray(model(x, training=False))
+            raw = _to_numpy(model(x, training=False))
         elif pad_to and n < pad_to:
             padded = np.zeros((pad_to, *x.shape[1:]), dtype=x.dtype)
             padded[:n] = x
@@ -157,6 +157,13 @@ def make_predictor(
     from cnntui.core.tta import with_tta
 
     return with_tta(predict, tta)
+
+
+def _to_numpy(tensor: Any) -> np.ndarray:
+    """A backend tensor as numpy (PyTorch's eager outputs need ``keras.ops`` for it)."""
+    from keras import ops
+
+    return np.asarray(ops.convert_to_numpy(tensor))
 
 
 def top_classes(probs: np.ndarray, class_names: list[str], k: int) -> list[dict[str, Any]]:
