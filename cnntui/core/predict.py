@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from cnntui.core import backend
 from cnntui.core.calibration import apply_temperature
 from cnntui.core.checkpoints import LoadedModel
 from cnntui.core.exact_png import decodes_exactly
@@ -346,10 +347,11 @@ def _threaded_batches(
 
 
 def _batches(paths: list[str], pre: Preprocessing, batch_size: int) -> Iterator[Decoded]:
-    """Decoded batches in order, by the fastest way that gives Pillow's pixels."""
+    """Decoded batches in order, by the fastest way that gives Pillow's pixels (TensorFlow's
+    PNG decoder on the TensorFlow backend, else Pillow threads)."""
     if len(paths) <= max(SMALL, batch_size):
         return _inline_batches(paths, pre, batch_size)
-    if all(decodes_exactly(p, pre) for p in paths[:batch_size]):
+    if backend.is_tensorflow() and all(decodes_exactly(p, pre) for p in paths[:batch_size]):
         return _png_batches(paths, pre, batch_size)
     return _threaded_batches(paths, pre, batch_size)
 

@@ -62,6 +62,7 @@ class TrainConfig:
     class_weight: str | None = None  # auto | none | JSON file
     time_budget: str | None = None  # "10m", "1h30m"
     builder_args: dict[str, Any] = field(default_factory=dict)
+    backend: str | None = None  # the Keras backend (recorded: the process's, at the start)
     argv: list[str] = field(default_factory=list)
 
     def validate(self) -> TrainConfig:

@@ -60,11 +60,31 @@ def split_cpu(count: int) -> None:
     )
 
 
+class OneDevice:
+    """``default`` on a backend other than TensorFlow: Keras places the model itself."""
+
+    num_replicas_in_sync = 1
+
+    def scope(self):
+        import contextlib
+
+        return contextlib.nullcontext()
+
+
 def make_strategy(name: str = "default"):
-    """The ``tf.distribute.Strategy`` for ``name``."""
-    import tensorflow as tf
+    """The ``tf.distribute.Strategy`` for ``name`` (:class:`OneDevice` off TensorFlow)."""
+    from cnntui.core import backend
 
     check_strategy(name)
+    if not backend.is_tensorflow():
+        if name != "default":
+            raise backend.BackendError(
+                f"--strategy {name} is TensorFlow's tf.distribute and Keras runs on "
+                f"{backend.current()}; use --strategy default (or --backend tensorflow)"
+            )
+        return OneDevice()
+    import tensorflow as tf
+
     cpus = int(os.environ.get(CPU_DEVICES_ENV) or 0)
     if cpus > 1:
         try:
@@ -103,14 +123,25 @@ def is_chief() -> bool:
 def set_precision(mixed: bool) -> str:
     """Set Keras's global dtype policy; returns the policy name."""
     import keras
-    import tensorflow as tf
 
     if not mixed:
         policy = "float32"
     else:
-        policy = "mixed_float16" if tf.config.list_logical_devices("GPU") else "mixed_bfloat16"
+        policy = "mixed_float16" if _has_gpu() else "mixed_bfloat16"
     keras.mixed_precision.set_global_policy(policy)
     return policy
+
+
+def _has_gpu() -> bool:
+    from cnntui.core import backend
+
+    if backend.is_tensorflow():
+        import tensorflow as tf
+
+        return bool(tf.config.list_logical_devices("GPU"))
+    import keras
+
+    return bool(keras.distribution.list_devices("gpu")) if hasattr(keras, "distribution") else False
 
 
 def describe(strategy) -> dict[str, Any]:
