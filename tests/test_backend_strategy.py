@@ -17,6 +17,7 @@ TWO_CPUS = {"XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
 class TestUnderJax:
     pytestmark = needs_backend("jax")
 
+    @pytest.mark.slow  # a real training under JAX on two CPU devices: ~25 s of CPU here
     def test_mirrored_is_data_parallel_over_two_cpu_devices_in_bfloat16(self):
         """113 images (odd) in batches of 32: an epoch's short last batches do not split
         over two devices, and must still run (replicated)."""
