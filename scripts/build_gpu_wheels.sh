@@ -25,13 +25,24 @@ DEPS=(
   typer rich shellingham annotated-doc pydantic pydantic-core annotated-types
   typing-inspection pillow imagehash PyWavelets
 )
+# The versions this environment runs (and tests) where it has them, else the newest.
+mapfile -t PINNED < <(python3 - "${DEPS[@]}" <<'PY'
+import sys
+from importlib import metadata
+for name in sys.argv[1:]:
+    try:
+        print(f"{name}=={metadata.version(name)}")
+    except metadata.PackageNotFoundError:
+        print(name)
+PY
+)
 rm -rf "$OUT" && mkdir -p "$OUT"
 python3 -m pip wheel --quiet --no-deps --no-build-isolation -w "$OUT" .
 python3 -m pip download --quiet --no-deps --only-binary=:all: --dest "$OUT" \
   --python-version "$PY" --implementation cp \
   --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 \
   --platform manylinux2014_x86_64 --platform any \
-  "${DEPS[@]}"
+  "${PINNED[@]}"
 cp bench/gpu_check.py "$OUT/"
 total=$(du -sm "$OUT" | cut -f1)
 ls -1 "$OUT"
