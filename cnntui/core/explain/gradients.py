@@ -190,10 +190,11 @@ def _jax_step(model: Any, layer: Any | None, binary: bool, logits: bool) -> Any:
     steps = _JAX_STEPS.setdefault(model, {})
     key = (id(layer), binary, logits)
     if key not in steps:
+        owner = weakref.ref(model)  # the cache must not keep the model alive
 
         def total(trainable, frozen, xv, delta, classes):
             with capturing(layer, add=delta) as seen:
-                out, _ = model.stateless_call(trainable, frozen, xv, training=False)
+                out, _ = owner().stateless_call(trainable, frozen, xv, training=False)
             scores = class_score(out, classes, binary, logits)
             acts = None if layer is None else _target(seen, layer, xv)
             return jnp.sum(scores), (scores, acts)
@@ -246,9 +247,10 @@ def forward(model: Any, x: np.ndarray) -> np.ndarray:
     steps = _JAX_STEPS.setdefault(model, {})
     key = ("forward", head_activation(model))
     if key not in steps:
+        owner = weakref.ref(model)
 
         def run(trainable, frozen, xv):
-            return model.stateless_call(trainable, frozen, xv, training=False)[0]
+            return owner().stateless_call(trainable, frozen, xv, training=False)[0]
 
         steps[key] = jax.jit(run)
     trainable = [v.value for v in model.trainable_variables]
