@@ -109,7 +109,23 @@ def select(name: str | None = None) -> str:
             f"start a new one with --backend {chosen} (or {ENV}={chosen})"
         )
     os.environ[ENV] = chosen
+    if chosen == "jax":
+        use_jax_compilation_cache()
     return chosen
+
+
+def use_jax_compilation_cache() -> None:
+    """Keep JAX's compiled programs in the user cache folder (``jax/``), every one of them:
+    a later run skips the seconds each eager op and train step costs to compile on a CPU.
+    Off with ``CNNTUI_CACHE_DIR=off``; the user's own ``JAX_*`` settings win."""
+    from cnntui.core.data.cache import cache_root
+
+    root = cache_root()
+    if root is None:
+        return
+    os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", str(root / "jax"))
+    os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
+    os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "0")
 
 
 def current() -> str:

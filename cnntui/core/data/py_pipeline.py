@@ -45,7 +45,9 @@ def pipeline_kind(requested: str | None = None) -> str:
     ``tf.data`` on the TensorFlow backend and ``python`` on any other."""
     from cnntui.core import backend
 
-    value = (requested or os.environ.get(PIPELINE_ENV) or "auto").strip().lower()
+    if requested in (None, "", "auto"):
+        requested = os.environ.get(PIPELINE_ENV)
+    value = (requested or "auto").strip().lower()
     if value not in PIPELINES:
         raise DataError(f"pipeline must be one of {', '.join(PIPELINES)}; got {value!r}")
     if value == "auto":
