@@ -17,7 +17,8 @@ Use::
         assert_ok(run_cli(["train", "mnist-mlp", "--epochs", "1"], backend="jax"))
 
 The child inherits the parent's environment (so the autouse ``isolated_home`` fixture's
-runs, data and cache folders), with ``JAX_PLATFORMS=cpu`` unless the caller sets it.
+runs, data and cache folders), with ``JAX_PLATFORMS=cpu`` and a JAX compilation cache
+shared by the children of one test run, unless the caller sets them.
 """
 
 from __future__ import annotations
@@ -89,11 +90,15 @@ _sys.meta_path[:] = [_Hide(f) for f in _sys.meta_path]
 
 
 @cache
-def _hider_dir() -> str:
-    """A temporary folder holding the TensorFlow-hiding ``sitecustomize.py``."""
-    folder = tempfile.mkdtemp(prefix="cnntui-no-tf-")
+def _scratch() -> Path:
+    """This test process's folder: ``site/sitecustomize.py`` (hides TensorFlow) and
+    ``jax-cache/`` (XLA's compilation cache, shared by every child: the same model's
+    kernels compile once per test run instead of once per child)."""
+    folder = Path(tempfile.mkdtemp(prefix="cnntui-backends-"))
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
-    Path(folder, "sitecustomize.py").write_text(_SITECUSTOMIZE)
+    (folder / "site").mkdir()
+    (folder / "site" / "sitecustomize.py").write_text(_SITECUSTOMIZE)
+    (folder / "jax-cache").mkdir()
     return folder
 
 
@@ -127,10 +132,14 @@ def backend_env(
     out = dict(os.environ)
     out["KERAS_BACKEND"] = backend
     out.setdefault("JAX_PLATFORMS", "cpu")
+    if "JAX_COMPILATION_CACHE_DIR" not in out:
+        out["JAX_COMPILATION_CACHE_DIR"] = str(_scratch() / "jax-cache")
+        out["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0"
+        out["JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES"] = "-1"
     out["PYTHONUNBUFFERED"] = "1"
     path = [p for p in out.get("PYTHONPATH", "").split(os.pathsep) if p]
     if hide_tensorflow:
-        path.insert(0, _hider_dir())
+        path.insert(0, str(_scratch() / "site"))
     if path:
         out["PYTHONPATH"] = os.pathsep.join(path)
     out.update(env or {})

@@ -119,12 +119,14 @@ def test_lr_find_under_jax(child_env):
 
 
 def test_what_tensorflow_alone_does_fails_in_one_line_before_any_work(child_env):
-    out = run_cli(["train", *TRAIN, "--strategy", "mirrored"], env=child_env)
-    assert out.returncode == 2, out.stderr
-    assert "tf.distribute" in out.stderr and "--strategy default" in out.stderr
-    assert "Traceback" not in out.stderr and out.stderr.strip().count("\n") == 0
+    # (mirrored is JAX's DataParallel: tests/test_backend_strategy.py; multiworker is TF's)
     runs = Path(child_env["CNNTUI_RUNS_DIR"])
-    assert not any(p.name.endswith("-mirrored") for p in runs.glob("*"))
+    before = sorted(runs.glob("*"))
+    out = run_cli(["train", *TRAIN, "--strategy", "multiworker"], env=child_env)
+    assert out.returncode == 2, out.stderr
+    assert "MultiWorkerMirroredStrategy" in out.stderr and "--backend tensorflow" in out.stderr
+    assert "Traceback" not in out.stderr and out.stderr.strip().count("\n") == 0
+    assert sorted(runs.glob("*")) == before
 
 
 TUI_PILOT = """

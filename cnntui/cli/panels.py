@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from typer.core import TyperCommand
 
-if TYPE_CHECKING:  # Typer 0.29 vendors click (typer._click): no `click` package at run time
+if TYPE_CHECKING:  # Typer 0.2x vendors click (typer._click): never import it at run time
     import click
 
 OTHER = "Other options"
