@@ -84,6 +84,11 @@ class _filtered_stderr:
         return False
 
 
+def is_quiet_finder(finder: object) -> bool:
+    """Whether ``finder`` is this module's hook (asking it about TensorFlow removes it)."""
+    return isinstance(finder, _QuietTensorFlowFinder)
+
+
 def install() -> None:
     """Install the hook once, unless TensorFlow is already loaded or the user opted out."""
     if "tensorflow" in sys.modules or os.environ.get("CNNTUI_TF_VERBOSE"):

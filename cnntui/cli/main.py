@@ -22,7 +22,8 @@ from cnntui.cli.graphics import (
 
 app = typer.Typer(
     name="cnntui",
-    help="A terminal workbench for CNN image classifiers (Keras 3 on TensorFlow).\n\n"
+    help="A terminal workbench for CNN image classifiers (Keras 3 on TensorFlow, JAX or "
+    "PyTorch).\n\n"
     "Run `cnntui` with no command to open the interactive workbench.",
     context_settings={"help_option_names": ["-h", "--help"]},
     no_args_is_help=False,
@@ -81,8 +82,22 @@ def root(
             help=WORKBENCH_GRAPHICS_HELP,
         ),
     ] = "auto",
+    backend: Annotated[
+        str | None,
+        typer.Option(
+            "--backend",
+            metavar="NAME",
+            help="Keras backend: tensorflow (default), jax or torch; else $KERAS_BACKEND.",
+        ),
+    ] = None,
 ) -> None:
     """Open the interactive workbench when no command is given."""
+    from cnntui.core.backend import BackendError, select
+
+    try:
+        select(backend)  # before anything imports Keras, which reads it once
+    except BackendError as exc:
+        fail(exc.describe(), exc.exit_code)
     if ctx.invoked_subcommand is None:
         if not (sys.stdin.isatty() and sys.stdout.isatty()):
             print(ctx.get_help())

@@ -146,7 +146,13 @@ def load_keras_model(path: str | Path, unsafe: bool = False, zoo_files: list[str
                 "refuses to run. Only if you trust where this file came from, pass --unsafe"
             ) from None
         first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
-        raise CheckpointError(f"cannot load checkpoint {path}: {first[:300]}") from None
+        from cnntui.core import backend
+
+        hint = "" if backend.is_tensorflow() else (
+            f"Keras runs on {backend.current()} here: a layer that needs TensorFlow loads "
+            "with --backend tensorflow"
+        )  # fmt: skip
+        raise CheckpointError(f"cannot load checkpoint {path}: {first[:300]}", hint=hint) from None
 
 
 def _output_is_logits(model: Any) -> bool:

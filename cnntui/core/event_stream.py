@@ -114,6 +114,7 @@ class RunProgress:
 
     run_id: str = ""
     model: str = ""
+    backend: str = ""  # the Keras backend of the latest session (begin event)
     epochs: int = 0
     steps: int = 0
     batch_size: int = 0
@@ -170,6 +171,7 @@ class RunProgress:
     def _on_begin(self, ev: dict[str, Any]) -> None:
         self.run_id = ev.get("run_id") or self.run_id
         self.model = ev.get("model") or self.model
+        self.backend = ev.get("backend") or self.backend
         self.epochs = int(ev.get("epochs") or 0)
         self.steps = int(ev.get("steps_per_epoch") or 0)
         self.batch_size = int(ev.get("batch_size") or 0)
@@ -374,7 +376,8 @@ class RunProgress:
         return next((k for k in sorted(logs) if "acc" in k and not k.startswith("val_")), None)
 
     def status_fields(self, now: float | None = None) -> list[str]:
-        """The state in short fields, most important first: epoch, step, ETA, speed, lr."""
+        """The state in short fields, most important first: epoch, step, ETA, speed, lr,
+        Keras backend."""
         fields = [self.state]
         if self.epochs:
             fields.append(f"epoch {self.current_epoch}/{self.epochs}")
@@ -386,6 +389,8 @@ class RunProgress:
             fields.append(fmt_rate(self.images_per_sec))
         if self.learning_rate is not None:
             fields.append(f"lr {fmt_metric('learning_rate', self.learning_rate)}")
+        if self.backend:
+            fields.append(self.backend)
         return fields
 
     def status_line(self, now: float | None = None) -> str:

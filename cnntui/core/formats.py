@@ -138,7 +138,9 @@ def describe(event: dict[str, Any]) -> str | None:
         resumed = f", resuming after epoch {start}" if start else ""
         return (
             (
-                f"training {event.get('model')} (run {event.get('run_id')}): "
+                f"training {event.get('model')} (run {event.get('run_id')})"
+                + (f" on {event['backend']}" if event.get("backend") else "")
+                + ": "
                 f"{event.get('epochs')} epochs, {event.get('samples') or 0:,} images, "
                 f"batch {event.get('batch_size')}, {event.get('steps_per_epoch')} steps/epoch"
                 f"{resumed}"

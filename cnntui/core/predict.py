@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from cnntui.core import backend
 from cnntui.core.calibration import apply_temperature
 from cnntui.core.checkpoints import LoadedModel
 from cnntui.core.exact_png import decodes_exactly
@@ -143,7 +144,7 @@ def make_predictor(
         if loaded.runtime is not None:  # an exported model, in its own runtime
             raw = loaded.runtime.predict(x)
         elif eager:
-            raw = np.asarray(model(x, training=False))
+            raw = _to_numpy(model(x, training=False))
         elif pad_to and n < pad_to:
             padded = np.zeros((pad_to, *x.shape[1:]), dtype=x.dtype)
             padded[:n] = x
@@ -156,6 +157,13 @@ def make_predictor(
     from cnntui.core.tta import with_tta
 
     return with_tta(predict, tta)
+
+
+def _to_numpy(tensor: Any) -> np.ndarray:
+    """A backend tensor as numpy (PyTorch's eager outputs need ``keras.ops`` for it)."""
+    from keras import ops
+
+    return np.asarray(ops.convert_to_numpy(tensor))
 
 
 def top_classes(probs: np.ndarray, class_names: list[str], k: int) -> list[dict[str, Any]]:
@@ -346,10 +354,11 @@ def _threaded_batches(
 
 
 def _batches(paths: list[str], pre: Preprocessing, batch_size: int) -> Iterator[Decoded]:
-    """Decoded batches in order, by the fastest way that gives Pillow's pixels."""
+    """Decoded batches in order, by the fastest way that gives Pillow's pixels (TensorFlow's
+    PNG decoder on the TensorFlow backend, else Pillow threads)."""
     if len(paths) <= max(SMALL, batch_size):
         return _inline_batches(paths, pre, batch_size)
-    if all(decodes_exactly(p, pre) for p in paths[:batch_size]):
+    if backend.is_tensorflow() and all(decodes_exactly(p, pre) for p in paths[:batch_size]):
         return _png_batches(paths, pre, batch_size)
     return _threaded_batches(paths, pre, batch_size)
 

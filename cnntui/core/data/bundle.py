@@ -49,9 +49,11 @@ def load_arrays(
     kind: str = "arrays",
 ) -> DataBundle:
     """A bundle from in-memory arrays, shuffled and split by ``val_split`` and ``seed``."""
-    from cnntui.core.data.pipeline import array_dataset
+    from cnntui.core.data.py_pipeline import pipeline_kind, pipelines
 
     opts = options or DataOptions()
+    kind_of_pipeline = pipeline_kind(opts.pipeline)
+    array_dataset = pipelines(kind_of_pipeline).array_dataset
     label_mode, batch_size, seed, limit = (
         opts.label_mode, opts.batch_size, opts.seed, opts.limit
     )  # fmt: skip
@@ -110,7 +112,7 @@ def load_arrays(
         source=source, class_names=list(class_names), preprocessing=pre, label_mode=label_mode,
         batch_size=batch_size, train=train, val=val, test=test, counts=counts,
         augment=describe(spec), val_split=opts.val_split, seed=seed, kind=kind, layout="arrays",
-        ids=ids, options=opts,
+        ids=ids, options=opts, pipeline=kind_of_pipeline,
     )  # fmt: skip
 
 

@@ -56,6 +56,7 @@ class DataOptions:
     color_mode: str | None = None
     cache_budget_bytes: int | None = None
     rescale: str = "unit"
+    pipeline: str = "auto"  # auto, tf.data or python (see cnntui.core.data.py_pipeline)
 
     def __post_init__(self) -> None:
         if self.input_shape is not None:
@@ -193,6 +194,7 @@ class DataBundle:
     options: DataOptions = field(default_factory=DataOptions)
     cache: dict[str, Any] | None = None
     store: Any = field(default=None, repr=False)  # folders: the DecodedStore behind the splits
+    pipeline: str = "tf.data"  # or "python" (keras.utils.PyDataset threads; any backend)
     _reported: int = 0
 
     @property
@@ -227,4 +229,5 @@ class DataBundle:
             "seed": self.seed,
             "options": self.options.with_(label_mode=self.label_mode).to_dict(),
             "cache": dict(self.cache) if self.cache else None,
+            "pipeline": self.pipeline,
         }

@@ -22,7 +22,8 @@ from cnntui.core.data.contract import DataBundle, DataOptions, resolve_preproces
 from cnntui.core.data.errors import DataError
 from cnntui.core.data.folders import FolderScan, scan_folder
 from cnntui.core.data.inspect import folder_report
-from cnntui.core.data.pipeline import SkipLog, file_dataset, store_dataset
+from cnntui.core.data.pipeline import SkipLog
+from cnntui.core.data.py_pipeline import pipeline_kind, pipelines
 from cnntui.core.images import Preprocessing
 
 
@@ -171,6 +172,8 @@ def load_folder(
                 ok = store.decode_now(parts[split])
                 parts[split] = [i for i, keep in zip(parts[split], ok, strict=True) if keep]
     augmenter = build_augmenter(spec, seed) if spec else None
+    kind = pipeline_kind(opts.pipeline)
+    build = pipelines(kind)  # tf.data, or PyDataset threads on another backend
     datasets: dict[str, Any] = {}
     for split, idx in parts.items():
         if not idx:
@@ -179,11 +182,11 @@ def load_folder(
         aug = augmenter if split == "train" else None
         train = split == "train"
         if store is not None:
-            datasets[split] = store_dataset(
+            datasets[split] = build.store_dataset(
                 store, idx, y, batch_size, shuffle=train, seed=seed, augmenter=aug
             )
         else:
-            datasets[split] = file_dataset(
+            datasets[split] = build.file_dataset(
                 [checks[i].path for i in idx], y, pre, batch_size, shuffle=train, seed=seed,
                 skip_log=log, augmenter=aug,
             )  # fmt: skip
@@ -197,5 +200,5 @@ def load_folder(
         warnings=list(report["warnings"]) + cache_warnings,
         ids={s: [checks[i].path for i in ix] for s, ix in parts.items() if s != "train"},
         options=opts, cache=store.describe() if store is not None else None,
-        store=store,
+        store=store, pipeline=kind,
     )  # fmt: skip

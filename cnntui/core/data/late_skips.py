@@ -30,10 +30,11 @@ def late_skip_callback(bundle: DataBundle, log: Any, skipped_txt: str | Path):
     (anything with ``emit(kind, **fields)``) and keeping ``skipped_txt`` complete."""
     import keras
 
-    class LateSkips(keras.callbacks.Callback):
-        def on_train_begin(self, logs=None):
-            bundle.new_skips()  # the begin event has announced these
+    # The begin event, made with this callback, announces these. Not at on_train_begin: a
+    # PyDataset's workers (and Keras under JAX, to build the model) start decoding before it.
+    bundle.new_skips()
 
+    class LateSkips(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
             new = bundle.new_skips()
             if not new:

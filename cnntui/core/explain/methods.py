@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from cnntui.core.explain.gradients import class_gradients, head_activation
+from cnntui.core.explain.gradients import class_gradients, forward, head_activation
 
 IG_STEPS = 64
 SMOOTHGRAD_SAMPLES = 25
@@ -155,7 +155,7 @@ def _probabilities(model: Any, x: np.ndarray, binary: bool) -> np.ndarray:
     from cnntui.core.predict import to_class_probabilities
 
     logits = head_activation(model) == "linear"
-    out = [np.asarray(model(x[i : i + CHUNK], training=False)) for i in range(0, len(x), CHUNK)]
+    out = [forward(model, x[i : i + CHUNK]) for i in range(0, len(x), CHUNK)]
     return to_class_probabilities(np.concatenate(out), binary, logits)
 
 

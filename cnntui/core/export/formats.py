@@ -92,7 +92,17 @@ def require_onnx(purpose: str) -> None:
 
 
 def check_available(formats: Iterable[str]) -> None:
-    """Refuse, before any work, formats whose extra is not installed."""
+    """Refuse, before any work, formats whose extra is not installed, and any export off
+    the TensorFlow backend (SavedModel, TFLite and tf2onnx all run the model in TensorFlow)."""
+    from cnntui.core import backend
+
+    formats = list(formats)
+    if not backend.is_tensorflow():
+        raise ExportError(
+            f"export ({', '.join(formats)}) needs the TensorFlow backend and Keras runs on "
+            f"{backend.current()} here: run it with --backend tensorflow (pip install "
+            "tensorflow); the .keras checkpoint is the same file on every backend"
+        )
     if any(FORMATS[f].extra == "onnx" for f in formats):
         require_onnx("--format onnx")
 

@@ -51,6 +51,10 @@ class SavedModelRuntime(Runtime):
     kind = "savedmodel"
 
     def __init__(self, path: Path):
+        _require_tensorflow(
+            f"running the SavedModel {path}",
+            "or use the .onnx export (ONNX Runtime) or a .tflite one (pip install ai-edge-litert)",
+        )
         import tensorflow as tf
 
         try:
@@ -69,10 +73,21 @@ class SavedModelRuntime(Runtime):
         return np.asarray(next(iter(out.values())))
 
 
+def _require_tensorflow(what: str, instead: str) -> None:
+    """``ExportError`` (one line: what to install or use instead) when TensorFlow is absent."""
+    from cnntui.core import backend
+
+    if not backend.installed("tensorflow"):
+        raise ExportError(
+            f"{what} needs TensorFlow, which is not installed: pip install tensorflow, {instead}"
+        )
+
+
 def _interpreter_class() -> Any:
     try:
         from ai_edge_litert.interpreter import Interpreter
     except ImportError:
+        _require_tensorflow("a .tflite file", "or pip install ai-edge-litert (LiteRT alone)")
         import tensorflow as tf
 
         return tf.lite.Interpreter

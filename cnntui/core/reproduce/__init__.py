@@ -234,12 +234,15 @@ def reproduce(
 
 def _run(plan, epochs, limit, runs_dir, zoo, positive_class, tolerance, seed, sinks) -> ReproRow:
     import keras
-    import tensorflow as tf
 
+    from cnntui.core import backend
     from cnntui.core.train.config import TrainConfig
     from cnntui.core.train.runner import train
 
-    tf.get_logger().setLevel("ERROR")  # retracing notes: one model after another is expected
+    if backend.is_tensorflow():
+        import tensorflow as tf
+
+        tf.get_logger().setLevel("ERROR")  # retracing notes: one model after another is expected
     entry, r = plan.entry, plan.entry.reported
     terms = _terms(plan, epochs, limit)
     row = ReproRow(entry.name, plan.label, "", terms, epochs=epochs or entry.hyperparameters.epochs)

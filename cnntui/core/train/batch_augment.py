@@ -1,7 +1,8 @@
 """Batch-level augmentation for training: MixUp, CutMix, RandAugment, random erasing.
 
 Keras's own layers (``keras.layers.MixUp``, ``CutMix``, ``RandAugment``,
-``RandomErasing``) run on each training batch inside the ``tf.data`` pipeline, never at
+``RandomErasing``) run on each training batch inside the ``tf.data`` pipeline (TensorFlow),
+or through ``keras.ops`` in the PyDataset's worker threads (any backend), never at
 validation or prediction time. MixUp and CutMix need one-hot labels; with both, each
 batch gets one of the two at random (timm's ``switch_prob`` 0.5).
 """
@@ -47,13 +48,38 @@ def parse_randaugment(text: str | None) -> tuple[int, int] | None:
 
 
 def apply(dataset, spec: BatchAugment, num_classes: int, seed: int = 0):
-    """Map ``spec`` over a batched ``(x, y)`` dataset of images in [0, 1].
+    """Map ``spec`` over a batched ``(x, y)`` dataset of images in [0, 1] (a ``tf.data``
+    dataset, or a PyDataset of :mod:`cnntui.core.data.py_pipeline` on any backend).
 
     ``y`` must be one-hot when MixUp or CutMix is on.
     """
     if dataset is None or not spec.active:
         return dataset
+    from cnntui.core.data.py_pipeline import is_python_dataset
+
+    per_image, mixers = _layers(spec, seed)
+    if is_python_dataset(dataset):
+        return dataset.map(_batch_function(per_image, mixers, seed))
     import tensorflow as tf
+
+    def augment(x, y):
+        for layer in per_image:
+            x = _keep_channels(layer, x, tf)
+        if not mixers:
+            return x, y
+        if len(mixers) == 1:
+            out = mixers[0]({"images": x, "labels": y}, training=True)
+            return out["images"], out["labels"]
+        pick = tf.random.uniform(()) < 0.5
+        a = lambda: tuple(_mix(mixers[0], x, y))  # noqa: E731
+        b = lambda: tuple(_mix(mixers[1], x, y))  # noqa: E731
+        return tf.cond(pick, a, b)
+
+    return dataset.map(augment, num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def _layers(spec: BatchAugment, seed: int) -> tuple[list[Any], list[Any]]:
+    """The Keras layers of ``spec``: per-image ones, then the batch mixers."""
     from keras import layers
 
     per_image: list[Any] = []
@@ -71,21 +97,30 @@ def apply(dataset, spec: BatchAugment, num_classes: int, seed: int = 0):
         mixers.append(layers.MixUp(alpha=spec.mixup, seed=seed + 2))
     if spec.cutmix:
         mixers.append(layers.CutMix(factor=spec.cutmix, seed=seed + 3))
+    return per_image, mixers
+
+
+def _batch_function(per_image: list[Any], mixers: list[Any], seed: int):
+    """The same augmentation as a function of a numpy batch, through ``keras.ops`` on the
+    active backend (the PyDataset calls it one batch at a time)."""
+    import numpy as np
+    from keras import ops
+
+    pick = np.random.default_rng(seed + 4)
 
     def augment(x, y):
         for layer in per_image:
-            x = _keep_channels(layer, x, tf)
+            if x.shape[-1] == 1:  # colour operations want RGB, as in _keep_channels
+                rgb = ops.repeat(ops.convert_to_tensor(x), 3, axis=-1)
+                x = ops.image.rgb_to_grayscale(layer(rgb, training=True))
+            else:
+                x = layer(x, training=True)
         if not mixers:
             return x, y
-        if len(mixers) == 1:
-            out = mixers[0]({"images": x, "labels": y}, training=True)
-            return out["images"], out["labels"]
-        pick = tf.random.uniform(()) < 0.5
-        a = lambda: tuple(_mix(mixers[0], x, y))  # noqa: E731
-        b = lambda: tuple(_mix(mixers[1], x, y))  # noqa: E731
-        return tf.cond(pick, a, b)
+        mixer = mixers[0] if len(mixers) == 1 or pick.random() < 0.5 else mixers[1]
+        return _mix(mixer, x, y)
 
-    return dataset.map(augment, num_parallel_calls=tf.data.AUTOTUNE)
+    return augment
 
 
 def _mix(layer, x, y):

@@ -93,8 +93,8 @@ def probe_epoch_seconds(model, train_ds, val_ds, steps: int, val_steps: int) -> 
     opt = model.optimizer
     if not opt.built:
         opt.build(model.trainable_variables)
-    saved_model = [np.array(v.numpy()) for v in model.variables]
-    saved_opt = [np.array(v.numpy()) for v in opt.variables]
+    saved_model = [np.array(v) for v in model.variables]  # keras Variables: any backend
+    saved_opt = [np.array(v) for v in opt.variables]
     it = iter(train_ds.repeat())
     n = min(PROBE_STEPS, max(1, steps - 1))
     x, y = next(it)

@@ -6,7 +6,7 @@ import importlib.util
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from cnntui.core import registry
+from cnntui.core import backend, registry
 from cnntui.core.data.contract import RESCALES
 from cnntui.core.data.sources import classify_source
 from cnntui.core.errors import ConfigError
@@ -62,6 +62,7 @@ class TrainConfig:
     class_weight: str | None = None  # auto | none | JSON file
     time_budget: str | None = None  # "10m", "1h30m"
     builder_args: dict[str, Any] = field(default_factory=dict)
+    backend: str | None = None  # the Keras backend (recorded: the process's, at the start)
     argv: list[str] = field(default_factory=list)
 
     def validate(self) -> TrainConfig:
@@ -82,6 +83,12 @@ class TrainConfig:
             )
         if self.limit is not None and self.limit < 2:
             raise ConfigError(f"--limit must be at least 2 images; got {self.limit}")
+        if self.tensorboard and not backend.installed("tensorflow"):
+            raise ConfigError(
+                "--tensorboard writes its logs with TensorFlow, which is not installed; "
+                "pip install tensorflow tensorboard (or drop --tensorboard; events.jsonl and "
+                "history.csv are always written)"
+            )
         if self.tensorboard and importlib.util.find_spec("tensorboard") is None:
             raise ConfigError(
                 "--tensorboard needs the tensorboard package: `pip install tensorboard` "

@@ -246,9 +246,19 @@ def compile_model(
         optimizer=make_optimizer(hp, learning_rate, momentum, total_steps),
         loss=loss,
         metrics=hp["metrics"],
-        jit_compile=jit_compile,
+        jit_compile=keras_jit_compile(jit_compile),
     )
     return model, units, loss, mode
+
+
+def keras_jit_compile(requested: bool) -> bool | str:
+    """``compile(jit_compile=…)``: ``--jit-compile`` is XLA on TensorFlow (a graph either
+    way); on JAX a step is compiled or eager, so Keras's ``auto`` (jit) unless asked."""
+    from cnntui.core import backend
+
+    if backend.is_tensorflow():
+        return requested
+    return True if requested else "auto"
 
 
 def has_batchnorm(model) -> bool:

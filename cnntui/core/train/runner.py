@@ -15,6 +15,7 @@ import time
 from importlib import metadata
 from pathlib import Path
 
+from cnntui.core import backend
 from cnntui.core.atomic import atomic_write_json
 from cnntui.core.data.sources import classify_source
 from cnntui.core.errors import ConfigError
@@ -29,19 +30,23 @@ __all__ = ["TrainResult", "execute", "prepare_resume", "prepare_run", "resume", 
 
 
 def versions() -> dict[str, str]:
-    """Versions of cnntui, Keras, TensorFlow and Python (without importing TensorFlow)."""
+    """Versions of cnntui, Keras, TensorFlow, the Keras backend's package and Python
+    (without importing any of them)."""
     out = {"python": sys.version.split()[0]}
     for name in ("cnntui", "keras", "tensorflow"):
         try:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             out[name] = "unknown"
+    info = backend.describe()
+    out[info["name"]] = info["version"]
     return out
 
 
 def prepare_run(cfg: TrainConfig) -> Run:
     """Validate ``cfg``, create its run directory and record the request. No TensorFlow."""
     cfg.validate()
+    cfg.backend = cfg.backend or backend.current()
     if cfg.data and Path(cfg.data).expanduser().exists():
         cfg.data = str(Path(cfg.data).expanduser().resolve())
     cfg.zoo = [str(Path(z).expanduser().resolve()) for z in cfg.zoo]
@@ -65,6 +70,7 @@ def prepare_run(cfg: TrainConfig) -> Run:
             "input_shape": list(cfg.input_shape or entry.input_shape),
             "num_classes": None,
             "seed": cfg.seed,
+            "backend": cfg.backend,
             "created": time.time(),
             "versions": versions(),
             "argv": list(cfg.argv),

@@ -232,6 +232,8 @@ class TrainingSession:
         )
         seed = self.cfg.seed + self.initial_epoch
         self.train_ds = apply(self.train_ds, self.mixing, bundle.num_classes, seed)
+        if hasattr(self.train_ds, "set_epoch"):  # a PyDataset: resume its shuffle sequence
+            self.train_ds.set_epoch(self.initial_epoch)
         self.class_weight = _class_weight(hp, bundle)
         self.budget = None
         if hp["time_budget_s"] and not resuming:
@@ -296,7 +298,9 @@ class TrainingSession:
 
     def record_config(self) -> None:
         """Complete ``config.json`` with the data, the head and the model; ``skipped.txt``."""
+        from cnntui.core import backend
         from cnntui.core.train import strategy as strat
+        from cnntui.core.train.runner import versions as runner_versions
 
         bundle = self.bundle
         config = {
@@ -310,6 +314,8 @@ class TrainingSession:
             "params": int(self.model.count_params()),
             "dtype_policy": self.policy,
             "strategy": strat.describe(self.strategy),
+            "backend": backend.current(),  # this session's (a resume may use another)
+            "versions": {**(self.run.config.get("versions") or {}), **runner_versions()},
         }
         atomic_write_json(self.run.path(CONFIG), config)
         if bundle.skipped:
@@ -325,6 +331,7 @@ class TrainingSession:
         """The run's typed callbacks (imports Keras's callback module)."""
         import keras
 
+        from cnntui.core import backend
         from cnntui.core.data.cache import cache_line
         from cnntui.core.data.late_skips import late_skip_callback
         from cnntui.core.train import keras_callbacks as kc
@@ -346,6 +353,7 @@ class TrainingSession:
                 "input": self.input_choice.to_dict(),
                 "recipe": summary(self.hp),
                 "class_weight": self.hp.get("class_weights"),
+                "backend": backend.current(),
                 "data_cache": cache_line(self.bundle.cache)
                 if self.bundle.kind == "folder"
                 else None,
@@ -589,6 +597,15 @@ def _reencode(dataset: Any, label_mode: str, num_classes: int) -> Any:
     """Map int labels of a batched dataset to ``binary`` or ``categorical``."""
     if dataset is None or label_mode == "int":
         return dataset
+    from cnntui.core.data.py_pipeline import is_python_dataset
+
+    if is_python_dataset(dataset):
+        import numpy as np
+
+        if label_mode == "binary":
+            return dataset.map(lambda x, y: (x, np.asarray(y, np.float32).reshape(-1, 1)))
+        eye = np.eye(num_classes, dtype=np.float32)
+        return dataset.map(lambda x, y: (x, eye[np.asarray(y, np.int64)]))
     import tensorflow as tf
 
     if label_mode == "binary":

@@ -206,7 +206,8 @@ def train_fields() -> set[str]:
     """The ``TrainConfig`` fields a space may set."""
     from cnntui.core.train.config import TrainConfig
 
-    return {f.name for f in fields(TrainConfig)} - {"model", "argv", "runs_dir", "zoo", "name"}
+    skip = {"model", "argv", "runs_dir", "zoo", "name", "backend"}  # backend: the process's
+    return {f.name for f in fields(TrainConfig)} - skip
 
 
 def builder_params(entry) -> dict[str, Any]:
