@@ -52,6 +52,7 @@ def test_cli_refuses_a_bad_backend_before_any_work(monkeypatch):
     for args, words in (
         (["--backend", "mxnet", "train", "mnist-mlp"], ["unknown Keras backend 'mxnet'"]),
         (["--backend", "torch", "train", "mnist-mlp"], ["'torch'", "pip install torch"]),
+        (["train", "mnist-mlp", "--backend", "mxnet"], ["unknown Keras backend 'mxnet'"]),
     ):
         result = runner.invoke(app, args)
         assert result.exit_code == 2, result.output

@@ -40,8 +40,10 @@ def _last_json(stdout: str) -> dict:
 
 @pytest.fixture(scope="module")
 def jax_run(child_env) -> Run:
-    """One epoch under JAX, then resumed to two (two processes, TensorFlow hidden in both)."""
-    first = _last_json(assert_ok(run_cli(["train", *TRAIN, "--epochs", "1"], env=child_env)).stdout)
+    """One epoch under JAX (asked for with train's own --backend), then resumed to two (two
+    processes, TensorFlow hidden in both)."""
+    args = ["train", *TRAIN, "--epochs", "1", "--backend", "jax"]
+    first = _last_json(assert_ok(run_cli(args, env=child_env)).stdout)
     assert first["status"] == "finished"
     resumed = run_cli(["train", "--resume", first["run_id"], "--epochs", "2", "--json"],
                       env=child_env)  # fmt: skip

@@ -232,6 +232,16 @@ MixedPrecision = Annotated[
     bool, _opt("--mixed-precision", panel=SCALE, help="float16 on GPU, bfloat16 on CPU.")
 ]
 JitCompile = Annotated[bool, _opt("--jit-compile", panel=SCALE, help="Compile with XLA.")]
+Backend = Annotated[
+    str | None,
+    typer.Option(
+        "--backend",
+        metavar="NAME",
+        rich_help_panel=SCALE,
+        help="Keras backend: tensorflow (default), jax or torch; else $KERAS_BACKEND "
+        "(the same as `cnntui --backend NAME train`).",
+    ),
+]
 # -- output -------------------------------------------------------------------------
 View = Annotated[
     str,
@@ -317,6 +327,7 @@ def train(
     strategy: Strategy = "default",
     mixed_precision: MixedPrecision = False,
     jit_compile: JitCompile = False,
+    backend: Backend = None,
     view: View = "auto",
     as_json: AsJson = False,
     quiet: Quiet = False,
@@ -326,7 +337,11 @@ def train(
     storage: TuneStorage = None,
 ) -> None:
     """Train a zoo entry; defaults come from the entry (the article's setup)."""
+    from cnntui.core.backend import select
     from cnntui.core.runs import resolve_run
+
+    if backend:
+        select(backend)  # before the imports below bring in Keras, which reads it once
     from cnntui.core.train import execute, multiworker, prepare_resume, prepare_run
 
     if view not in VIEWS:
