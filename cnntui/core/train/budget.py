@@ -90,7 +90,10 @@ def probe_epoch_seconds(model, train_ds, val_ds, steps: int, val_steps: int) -> 
     """
     import numpy as np
 
+    from cnntui.core.train.prebuild import build_before_fit
+
     opt = model.optimizer
+    build_before_fit(model, train_ds)  # one trace of the step, shared with the fit after
     if not opt.built:
         opt.build(model.trainable_variables)
     saved_model = [np.array(v) for v in model.variables]  # keras Variables: any backend

@@ -116,8 +116,11 @@ def run_sweep(
     model, train_ds, steps: int, start: float = START_LR, end: float = END_LR, on_step=None
 ) -> Sweep:
     """Sweep a compiled ``model`` (float learning rate) over ``train_ds``; it is changed."""
+    from cnntui.core.train.prebuild import build_before_fit
+
     sweep = Sweep()
     best = math.inf
+    build_before_fit(model, train_ds)  # one trace of the train step, not two
     it = iter(train_ds.repeat())
     for i, lr in enumerate(lr_values(steps, start, end)):
         model.optimizer.learning_rate = float(lr)

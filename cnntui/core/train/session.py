@@ -409,7 +409,11 @@ class TrainingSession:
 
     def fit(self) -> None:
         """``model.fit`` with the run's callbacks, from the resume point."""
+        from cnntui.core.train.prebuild import build_before_fit
+
         assert self.callbacks is not None, "make_callbacks() comes before fit()"
+        with self.strategy.scope():
+            build_before_fit(self.model, self.train_ds)  # one trace of the train step
         self.model.fit(
             self.train_ds,
             validation_data=self.val_ds,
