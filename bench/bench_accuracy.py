@@ -9,7 +9,8 @@ their order rotates from seed to seed):
 - ``adam``: the fast entry with the old modern default, a constant-LR Adam (1e-3, no
   warm-up, smoothing, decay or EMA), for the same epochs and batch size.
 - ``ladder``: the time to the tutorial's accuracy, as a user with a short budget gets it: the
-  fast entry sized for speed (``--ladder-width``, ``--ladder-batch``) trained for each
+  short-budget entry (``--ladder-model``, default fast-cnn, with its own settings unless
+  ``--ladder-width``, ``--ladder-batch``… say otherwise) trained for each
   epoch count of ``--ladder`` (a real run each, the one-cycle schedule fitted to that
   count, as ``--time`` does). The time to the tutorial's final accuracy is the training
   time of the shortest rung whose final accuracy reaches it for every seed, as a ratio of
@@ -25,7 +26,7 @@ training seconds (sum of epoch times, validation included) and the time to reach
 the ratio of that time to the tutorial's, and process CPU seconds ÷ cores: on a machine
 shared with other work, that is the estimate of the quiet wall time.
 
-    python bench/bench_accuracy.py                 # 3 seeds, the defaults (~15 min quiet)
+    python bench/bench_accuracy.py                 # 3 seeds, the defaults (~8 min quiet)
     python bench/bench_accuracy.py --quick         # 1 seed, fewer epochs: a smoke run
     python bench/bench_accuracy.py --budget 120    # fail (exit 1) if modern trains longer
     python bench/bench_accuracy.py --arms tutorial,ladder --ladder 1,2   # the ratio only
@@ -48,13 +49,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 MODERN = "fast-resnet"
 TUTORIAL = "mnist-2conv"  # the best MNIST tutorial on the bundled digits (seed 0: 96.0%)
 TARGET = 0.988
-# The ladder arm: fast-resnet sized for speed (docs/training.md: time to the tutorial's accuracy)
-LADDER = "2,3"  # one epoch ended at 56% (width 32, seed 0)
-LADDER_WIDTH = 32
-LADDER_DEPTH = 0  # no residual pairs: a third of the graph to trace in the first step
-LADDER_MAX_SIDE = 14  # the stem halves the digits first
-LADDER_BATCH = 128
-LADDER_LR = 8e-3
+# The ladder arm: fast-cnn with its own settings (docs/training.md: time to the tutorial's
+# accuracy). The earlier ladder, fast-resnet sized for speed, is
+# --ladder-model fast-resnet --ladder-width 32 --ladder-depth 0 --ladder-max-side 14
+# --ladder-batch 128 --ladder-lr 8e-3 --ladder 2,3 (one epoch of it ended at 56%).
+LADDER_MODEL = "fast-cnn"
+LADDER = "1,2"
 
 
 @dataclass
@@ -258,22 +258,17 @@ def _parser() -> argparse.ArgumentParser:
         "--ladder", default=LADDER, help=f"ladder arm's epoch counts (default {LADDER})"
     )
     parser.add_argument(
-        "--ladder-width", type=int, default=LADDER_WIDTH, help=f"default {LADDER_WIDTH}"
+        "--ladder-model", default=LADDER_MODEL, help=f"ladder arm's entry (default {LADDER_MODEL})"
     )
+    for flag, what in (
+        ("--ladder-width", "builder width"),
+        ("--ladder-depth", "builder depth"),
+        ("--ladder-max-side", "builder max_side"),
+        ("--ladder-batch", "batch size"),
+    ):
+        parser.add_argument(flag, type=int, help=f"ladder arm's {what} (default: the entry's)")
     parser.add_argument(
-        "--ladder-depth", type=int, default=LADDER_DEPTH, help=f"default {LADDER_DEPTH}"
-    )
-    parser.add_argument(
-        "--ladder-max-side",
-        type=int,
-        default=LADDER_MAX_SIDE,
-        help=f"the builder's max_side (default {LADDER_MAX_SIDE})",
-    )
-    parser.add_argument(
-        "--ladder-batch", type=int, default=LADDER_BATCH, help=f"default {LADDER_BATCH}"
-    )
-    parser.add_argument(
-        "--ladder-lr", type=float, default=LADDER_LR, help=f"peak LR (default {LADDER_LR:g})"
+        "--ladder-lr", type=float, help="ladder arm's peak LR (default: the entry's)"
     )
     parser.add_argument(
         "--ladder-augment", default="", help="ladder arm's --augment (default: none)"
@@ -361,24 +356,25 @@ def main(argv: list[str] | None = None) -> int:
         "label_smoothing": 0.0,
         "ema": False,
     }
+    ladder_entry = registry.get_model(args.ladder_model)
+    sizes = {"width": args.ladder_width, "depth": args.ladder_depth}
+    sizes["max_side"] = args.ladder_max_side
     ladder = {
-        "builder_args": {
-            "width": args.ladder_width,
-            "depth": args.ladder_depth,
-            "max_side": args.ladder_max_side,
-        },
+        "builder_args": {k: v for k, v in sizes.items() if v is not None},
         "batch_size": args.ladder_batch,
         "learning_rate": args.ladder_lr,
         "augment": [a for a in args.ladder_augment.split(",") if a],
     }
+    ladder_hp = ladder_entry.hyperparameters
     if args.quick:
         rungs = rungs[:1]
     arm_runs = [f"ladder-{n}" for n in rungs] if "ladder" in arms else []
     order = [a for a in arms if a != "ladder"] + arm_runs
     labels = {
-        "ladder": f"{entry.name} width {args.ladder_width}, depth {args.ladder_depth}, "
-        f"max_side {args.ladder_max_side}, --batch-size {args.ladder_batch} "
-        f"--lr {args.ladder_lr:g} (its recipe; augment {args.ladder_augment or 'none'}) "
+        "ladder": f"{ladder_entry.name} {ladder['builder_args'] or 'its defaults'}, "
+        f"--batch-size {args.ladder_batch or ladder_hp.batch_size} "
+        f"--lr {args.ladder_lr or ladder_hp.learning_rate:g} "
+        f"(its recipe; augment {args.ladder_augment or 'none'}) "
         f"for {','.join(map(str, rungs))} epochs",
         "tutorial": f"{tutorial.name}, article setup via cnntui train ({tut_epochs} epochs)",
         "adam": f"{entry.name}, constant-LR Adam 1e-3 via cnntui train "
@@ -391,7 +387,7 @@ def main(argv: list[str] | None = None) -> int:
                 keras.backend.clear_session()
                 if arm.startswith("ladder"):
                     n = int(arm.split("-")[1])
-                    r = train_cnntui(arm, entry.name, seed, runs_dir, epochs=n, **ladder)
+                    r = train_cnntui(arm, ladder_entry.name, seed, runs_dir, epochs=n, **ladder)
                 elif arm == "modern":
                     r = train_cnntui(arm, entry.name, seed, runs_dir, **shared)
                     labels.setdefault(

@@ -6,7 +6,7 @@ import pytest
 
 from cnntui.core import registry
 
-FAST = ["fast-resnet", "fast-mobilenet"]
+FAST = ["fast-resnet", "fast-mobilenet", "fast-cnn"]
 
 
 @pytest.mark.parametrize("name", FAST)
@@ -60,7 +60,10 @@ def test_large_inputs_are_reduced_by_the_stem_before_the_stages(name):
     # max_side: digits at 14x14 in the stages (one stride-2 stem step)
     halved = entry.build((28, 28, 1), 10, width=8, depth=1, max_side=14)
     assert halved.get_layer("stem_down1_conv").output.shape[1:3] == (14, 14)
-    assert halved.count_params() > small.count_params()  # the extra stem convolution
+    convs = [
+        sum(isinstance(layer, keras.layers.Conv2D) for layer in m.layers) for m in (small, halved)
+    ]
+    assert convs[1] == convs[0] + 1  # the extra stem convolution
 
 
 def test_fast_resnet_width_and_depth_scale_the_parameter_count():
@@ -89,6 +92,25 @@ def test_fast_mobilenet_width_and_depth_scale_the_parameter_count():
     assert deep - base == extra
 
 
+def test_fast_cnn_is_two_strided_convolutions_and_a_dense_head():
+    import keras
+
+    entry = registry.get_model("fast-cnn")
+    model = entry.build((28, 28, 1), 10)
+    convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert [(c.filters, c.kernel_size, c.strides) for c in convs] == [
+        (32, (5, 5), (2, 2)),
+        (64, (3, 3), (2, 2)),
+    ]
+    assert not any(isinstance(layer, keras.layers.BatchNormalization) for layer in model.layers)
+    # 5x5x1x32 + 32, 3x3x32x64 + 64, then 5*5*64 -> 10
+    assert model.count_params() == (25 * 32 + 32) + (9 * 32 * 64 + 64) + (1600 * 10 + 10)
+    deeper = entry.build((28, 28, 1), 10, depth=1).count_params()
+    assert deeper - model.count_params() == 9 * 64 * 64 + 64  # one more 3x3 conv, same size
+    with pytest.raises(ValueError, match="at least 9x9 pixels; got 8x12"):
+        entry.build((8, 12, 1), 10)
+
+
 @pytest.mark.parametrize(
     "name,args,match",
     [
@@ -97,6 +119,7 @@ def test_fast_mobilenet_width_and_depth_scale_the_parameter_count():
         ("fast-mobilenet", {"se": 2.0}, "se must be between 0"),
         ("fast-mobilenet", {"width": 2.5}, "width must be of type int"),
         ("fast-resnet", {"max_side": 2}, "max_side must be an integer >= 4; got 2"),
+        ("fast-cnn", {"max_side": 4}, "max_side must be an integer >= 9; got 4"),
     ],
 )
 def test_bad_builder_parameters_are_refused_with_a_clear_message(name, args, match):

@@ -26,7 +26,7 @@ def _final_val_accuracy(model: str, **kw) -> float:
     return result.metrics["final"]["val_accuracy"]
 
 
-@pytest.mark.parametrize("name", ["fast-resnet", "fast-mobilenet"])
+@pytest.mark.parametrize("name", ["fast-resnet", "fast-mobilenet", "fast-cnn"])
 def test_the_modern_recipe_beats_constant_lr_adam_on_the_digits(name):
     """Same entry, data, seed and epochs: only the recipe differs."""
     modern = _final_val_accuracy(name, epochs=4)
