@@ -244,6 +244,19 @@ def test_input_size_for_folders(tmp_path):
     assert arrays.shape == resnet.input_shape
 
 
+@pytest.mark.parametrize("name", ["fast-resnet", "fast-mobilenet", "fast-cnn"])
+def test_the_fast_entries_train_folders_at_the_photos_size(tmp_path, name):
+    """Their builders take any size (a strided stem for large ones): not 28x28x1 digits."""
+    from tests.image_factory import make_image_folder
+
+    root = make_image_folder(tmp_path / "photos", per_class=3, size=(300, 400), vary_sizes=False)
+    entry = _entry(name)
+    choice = choose_input(entry, "folder", str(root), None)
+    assert choice.shape == (128, 171, 3) and f"{name} takes any size" in choice.reason
+    model = entry.build(choice.shape, 3)
+    assert model.input_shape == (None, 128, 171, 3) and model.output_shape == (None, 3)
+
+
 # -- command-line mistakes: exit 2, before any run directory --------------------------
 
 

@@ -62,7 +62,10 @@ def _check(name: str, value: int, low: int = 1) -> None:
 
 
 def _stem_strides(input_shape, max_side: int = _MAX_STAGE_INPUT) -> int:
-    """How many stride-2 steps bring the short side down to ``max_side`` or less."""
+    """How many stride-2 steps bring the short side down to ``max_side`` or less (none for
+    an unknown size: cnntui builds at the data's size, asking first with ``None``)."""
+    if None in (input_shape[0], input_shape[1]):
+        return 0
     side, steps = min(input_shape[0], input_shape[1]), 0
     while side > max_side:
         side, steps = (side + 1) // 2, steps + 1
@@ -237,14 +240,16 @@ _CNN_MIN_SIDE = 9  # the two valid strided convolutions need 9 pixels
 def fast_cnn(input_shape, num_classes, width=32, depth=0, max_side=32):
     """``width``: filters of the first convolution (2x in the second); ``depth``: extra 3x3
     convolutions after them; ``max_side``: 3x3/2 convolutions halve the input until its
-    short side is at most this."""
+    short side is at most this. Any size of at least 9x9 pixels: a folder of photos trains
+    at a size chosen from its images, as for the other fast entries."""
     import keras
     from keras import layers
 
     _check("width", width)
     _check("depth", depth, low=0)
     _check("max_side", max_side, low=_CNN_MIN_SIDE)
-    if min(input_shape[0], input_shape[1]) < _CNN_MIN_SIDE:
+    known = None not in (input_shape[0], input_shape[1])
+    if known and min(input_shape[0], input_shape[1]) < _CNN_MIN_SIDE:
         raise ValueError(
             f"fast-cnn needs images of at least {_CNN_MIN_SIDE}x{_CNN_MIN_SIDE} pixels; "
             f"got {input_shape[0]}x{input_shape[1]} (pass a larger --input-shape)"
@@ -260,6 +265,8 @@ def fast_cnn(input_shape, num_classes, width=32, depth=0, max_side=32):
     x = layers.Conv2D(width * 2, 3, strides=2, activation="relu", name="conv2")(x)
     for d in range(1, depth + 1):
         x = layers.Conv2D(width * 2, 3, padding="same", activation="relu", name=f"conv{d + 2}")(x)
-    x = layers.Flatten(name="flatten")(x)
+    # the map's size is known for any real input; only a model asked for unknown sizes
+    # (how cnntui asks whether a builder takes any size) pools instead of flattening
+    x = layers.Flatten(name="flatten")(x) if known else layers.GlobalMaxPooling2D(name="gmp")(x)
     outputs = classifier_head(x, num_classes, binary=True)
     return keras.Model(inputs, outputs, name="fast_cnn")
