@@ -30,6 +30,9 @@ watched/alone throughput ratio and the follower's CPU share, and the p95 of all 
     python bench/bench_tui_follow.py              # 4 rounds x 2 batch sizes x 2 sides
     python bench/bench_tui_follow.py --quick      # 1 round, 1,000 images: a smoke run
 
+The follower lowers its thread's priority as the workbench does (``cnntui/tui/priority.py``);
+``CNNTUI_TUI_NICE=0`` measures it without.
+
 Wall-clock figures depend on what else the machine runs; the follower's CPU seconds much
 less so. The total runtime is printed at the end.
 """
@@ -53,6 +56,9 @@ import asyncio, json, resource, sys, time
 from textual import events
 from cnntui.core.runs import list_runs
 from cnntui.tui.app import make_app
+from cnntui.tui.priority import lower_this_thread
+
+lower_this_thread()  # as run_app does: the workbench's thread yields to training
 from cnntui.tui.widgets.plots import CachedPlot
 
 runs_dir, passive_share, key = sys.argv[1], float(sys.argv[2]), sys.argv[3]

@@ -147,5 +147,9 @@ def make_app(
 
 
 def run_app(graphics: str = "blocks") -> None:
-    """Open the workbench in this terminal, drawing images with ``graphics``."""
+    """Open the workbench in this terminal, drawing images with ``graphics``; its thread
+    yields the CPU to training (tui/priority.py)."""
+    from cnntui.tui.priority import lower_this_thread
+
+    lower_this_thread()
     make_app(graphics=graphics).run()

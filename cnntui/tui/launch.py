@@ -25,6 +25,7 @@ def launch(request: TrainConfig, runs_dir: Path, zoo: list[str] | None = None) -
     entry's default); the runs folder and zoo folders are the workbench's.
     """
     from cnntui.core.train import prepare_run, start_detached
+    from cnntui.tui.priority import spawn
 
     cfg = replace(
         request,
@@ -35,7 +36,7 @@ def launch(request: TrainConfig, runs_dir: Path, zoo: list[str] | None = None) -
     )
     run = prepare_run(cfg)
     try:
-        pid = start_detached(run)
+        pid = spawn(start_detached, run)  # at the priority the workbench started with
     except OSError as exc:
         run.set_status("failed", reason=f"could not start the training process: {exc}")
         raise
