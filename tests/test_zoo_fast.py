@@ -125,3 +125,41 @@ def test_fast_cnn_is_two_strided_convolutions_and_a_dense_head():
 def test_bad_builder_parameters_are_refused_with_a_clear_message(name, args, match):
     with pytest.raises(ValueError, match=match):
         registry.get_model(name).build(None, None, **args)
+
+
+@pytest.mark.parametrize(
+    "name,args,match",
+    [
+        ("fast-resnet", {"width": 0}, "width must be an integer >= 1; got 0"),
+        ("fast-mobilenet", {"se": 2.0}, "se must be between 0"),
+        ("fast-cnn", {"max_side": 4}, "max_side must be an integer >= 9; got 4"),
+        ("fast-cnn", {"l2": -1.0}, "no builder parameter 'l2'"),
+        ("resnet-mini", {"l2": -1e-4}, "l2 must be 0 or more"),
+    ],
+)
+def test_builder_values_are_checked_without_building(name, args, match):
+    with pytest.raises(ValueError, match=match):
+        registry.get_model(name).check_builder_args(args)
+    registry.get_model(name).check_builder_args({})  # the defaults pass
+
+
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["fast-cnn", "--width", "0"], "fast-cnn: width must be an integer >= 1; got 0"),
+        (["fast-resnet", "--depth", "-1"], "fast-resnet: depth must be an integer >= 0"),
+        (["fast-cnn", "--max-side", "4"], "max_side must be an integer >= 9; got 4"),
+        (["resnet-mini", "--l1", "-0.5"], "resnet-mini: l1 must be 0 or more"),
+    ],
+)
+def test_a_bad_builder_value_exits_2_before_any_run(argv, message):
+    from typer.testing import CliRunner
+
+    from cnntui.cli.main import app
+    from cnntui.core.runs import runs_root
+
+    result = CliRunner().invoke(app, ["train", *argv, "--epochs", "1"])
+    assert result.exit_code == 2, result.output
+    assert message in result.output and "Traceback" not in result.output
+    root = runs_root()
+    assert not root.exists() or not any(root.iterdir())  # nothing started, not even a folder

@@ -61,6 +61,27 @@ def _check(name: str, value: int, low: int = 1) -> None:
         raise ValueError(f"{name} must be an integer >= {low}; got {value!r}")
 
 
+def _resnet_args(width, depth, max_side, **_) -> None:
+    _check("width", width)
+    _check("depth", depth, low=0)
+    _check("max_side", max_side, low=4)
+
+
+def _mobilenet_args(width, depth, expansion, se, max_side, **_) -> None:
+    _check("width", width)
+    _check("depth", depth)
+    _check("expansion", expansion)
+    _check("max_side", max_side, low=4)
+    if not 0.0 <= se <= 1.0:
+        raise ValueError(f"se must be between 0 (off) and 1; got {se!r}")
+
+
+def _cnn_args(width, depth, max_side, **_) -> None:
+    _check("width", width)
+    _check("depth", depth, low=0)
+    _check("max_side", max_side, low=_CNN_MIN_SIDE)
+
+
 def _stem_strides(input_shape, max_side: int = _MAX_STAGE_INPUT) -> int:
     """How many stride-2 steps bring the short side down to ``max_side`` or less (none for
     an unknown size: cnntui builds at the data's size, asking first with ``None``)."""
@@ -106,6 +127,7 @@ def _stem(inputs, filters, input_shape, act, max_side):
     hyperparameters=_RESNET_HP,
     tags=("modern", "fast", "residual", "batchnorm", "conv"),
     recipe="modern",
+    check_args=_resnet_args,
 )
 def fast_resnet(
     input_shape, num_classes, width=16, depth=1, scale=0.125, max_side=_MAX_STAGE_INPUT
@@ -115,9 +137,7 @@ def fast_resnet(
     import keras
     from keras import layers
 
-    _check("width", width)
-    _check("depth", depth, low=0)
-    _check("max_side", max_side, low=4)
+    _resnet_args(width=width, depth=depth, max_side=max_side)
     inputs = image_input(input_shape)
     x = _stem(inputs, max(8, width // 2), input_shape, "relu", max_side)
     for s, filters in enumerate((width, width * 2, width * 4), start=1):
@@ -173,6 +193,7 @@ def _inverted_residual(x, filters, strides, expansion, se, name):
     hyperparameters=_FAST_HP,
     tags=("modern", "fast", "inverted-residual", "depthwise", "batchnorm", "conv", "mobile"),
     recipe="modern",
+    check_args=_mobilenet_args,
 )
 def fast_mobilenet(
     input_shape, num_classes, width=16, depth=2, expansion=4, se=0.0, max_side=_MAX_STAGE_INPUT
@@ -183,12 +204,7 @@ def fast_mobilenet(
     import keras
     from keras import layers
 
-    _check("width", width)
-    _check("depth", depth)
-    _check("expansion", expansion)
-    _check("max_side", max_side, low=4)
-    if not 0.0 <= se <= 1.0:
-        raise ValueError(f"se must be between 0 (off) and 1; got {se!r}")
+    _mobilenet_args(width=width, depth=depth, expansion=expansion, se=se, max_side=max_side)
     inputs = image_input(input_shape)
     x = _stem(inputs, max(8, width // 2), input_shape, "relu6", max_side)
     for s, filters in enumerate((width, width * 2, width * 4), start=1):
@@ -225,6 +241,7 @@ _CNN_MIN_SIDE = 9  # the two valid strided convolutions need 9 pixels
     hyperparameters=_CNN_HP,
     tags=("modern", "fast", "conv", "cpu"),
     recipe="modern",
+    check_args=_cnn_args,
 )
 def fast_cnn(input_shape, num_classes, width=32, depth=0, max_side=32):
     """``width``: filters of the first convolution (2x in the second); ``depth``: extra 3x3
@@ -234,9 +251,7 @@ def fast_cnn(input_shape, num_classes, width=32, depth=0, max_side=32):
     import keras
     from keras import layers
 
-    _check("width", width)
-    _check("depth", depth, low=0)
-    _check("max_side", max_side, low=_CNN_MIN_SIDE)
+    _cnn_args(width=width, depth=depth, max_side=max_side)
     known = None not in (input_shape[0], input_shape[1])
     if known and min(input_shape[0], input_shape[1]) < _CNN_MIN_SIDE:
         raise ValueError(

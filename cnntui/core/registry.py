@@ -99,6 +99,7 @@ class ModelEntry:
     choices: str = ""
     source_file: str = ""
     recipe: str = "article"
+    check_args: Callable[..., None] | None = None  # the builder's own value checks, no Keras
 
     def builder_params(self) -> dict[str, Any]:
         """The builder's own keyword parameters (e.g. ``width``, ``depth``) with defaults.
@@ -115,33 +116,45 @@ class ModelEntry:
         return out
 
     def check_builder_args(self, builder_args: dict[str, Any]) -> None:
-        """Raise ValueError for a name the builder does not take, or a value of a wrong type."""
+        """Raise ValueError for a name the builder does not take, a value of a wrong type, or
+        a value the entry's ``check_args`` refuses (all without Keras)."""
         params = self.builder_params()
         takes_any = any(
             p.kind is p.VAR_KEYWORD for p in _builder_signature(self.builder).parameters.values()
         )
         for key, value in builder_args.items():
-            if key not in params:
-                if takes_any:
-                    continue
+            if key in params:
+                self._check_type(key, value, params[key])
+            elif not takes_any:
                 accepted = ", ".join(params) or "none"
                 raise ValueError(
                     f"{self.name} has no builder parameter {key!r}; it accepts: {accepted}"
                 )
-            default = params[key]
-            if isinstance(default, bool) or default is None:
-                ok = default is None or isinstance(value, bool)
-            elif isinstance(default, int):
-                ok = isinstance(value, int) and not isinstance(value, bool)
-            elif isinstance(default, float):
-                ok = isinstance(value, int | float) and not isinstance(value, bool)
-            else:
-                ok = True
-            if not ok:
-                raise ValueError(
-                    f"{self.name}: builder parameter {key} must be of type "
-                    f"{type(default).__name__} (default {default!r}); got {value!r}"
-                )
+        for key in ("l1", "l2"):  # the penalties of zoo_layers.regularize
+            value = builder_args.get(key)
+            if key in params and isinstance(value, int | float) and value < 0:
+                raise ValueError(f"{self.name}: {key} must be 0 or more; got {value!r}")
+        if self.check_args is not None:
+            merged = {k: v for k, v in {**params, **builder_args}.items() if k in params}
+            try:
+                self.check_args(**merged)
+            except ValueError as exc:
+                raise ValueError(f"{self.name}: {exc}") from None
+
+    def _check_type(self, key: str, value: Any, default: Any) -> None:
+        if isinstance(default, bool) or default is None:
+            ok = default is None or isinstance(value, bool)
+        elif isinstance(default, int):
+            ok = isinstance(value, int) and not isinstance(value, bool)
+        elif isinstance(default, float):
+            ok = isinstance(value, int | float) and not isinstance(value, bool)
+        else:
+            ok = True
+        if not ok:
+            raise ValueError(
+                f"{self.name}: builder parameter {key} must be of type "
+                f"{type(default).__name__} (default {default!r}); got {value!r}"
+            )
 
     def build(
         self,
@@ -250,12 +263,15 @@ def register_model(
     tags: Iterable[str] = (),
     choices: str = "",
     recipe: str = "article",
+    check_args: Callable[..., None] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Decorator: register ``builder(input_shape, num_classes, **kw) -> keras.Model``.
 
     ``recipe`` is the training recipe the entry defaults to: ``"article"`` (its source's
     own setup) or ``"modern"`` (cnntui's schedule, warm-up, label smoothing, EMA…).
     Keyword parameters of the builder (``width=32``…) are its builder parameters.
+    ``check_args(**params)`` raises ValueError for values the builder refuses; cnntui calls
+    it, without Keras, before a run starts (the builder should call it too).
     """
     if recipe not in RECIPES:
         raise ValueError(
@@ -279,6 +295,7 @@ def register_model(
             choices=choices,
             source_file=str(source_file),
             recipe=recipe,
+            check_args=check_args,
         )
         previous = _REGISTRY.get(name)
         if previous is not None and previous.source_file != entry.source_file:

@@ -52,6 +52,10 @@ def prepare_run(cfg: TrainConfig) -> Run:
     cfg.zoo = [str(Path(z).expanduser().resolve()) for z in cfg.zoo]
     classify_source(cfg.data)  # a typo fails here, before a run directory exists
     entry = cfg.entry()
+    try:  # a builder value the entry refuses fails here too, not after the run has begun
+        entry.check_builder_args(cfg.builder_args)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
     runs_dir = cfg.runs_dir
     if not multiworker.writes_run(cfg.strategy):  # only the chief writes the real run
         runs_dir = multiworker.scratch_runs_dir()
