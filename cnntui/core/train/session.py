@@ -19,6 +19,7 @@ import signal
 import threading
 import time
 import traceback
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -414,16 +415,20 @@ class TrainingSession:
         assert self.callbacks is not None, "make_callbacks() comes before fit()"
         with self.strategy.scope():
             build_before_fit(self.model, self.train_ds)  # one trace of the train step
-        self.model.fit(
-            self.train_ds,
-            validation_data=self.val_ds,
-            epochs=self.fit_epochs(),
-            initial_epoch=self.initial_epoch,
-            callbacks=self.callbacks.as_list(),
-            verbose=0,
-            shuffle=False,
-            class_weight=self.class_weight,
-        )
+        with warnings.catch_warnings():
+            # a folder's pipeline has no length Keras knows (a batch of bad files drops out),
+            # so Keras ends its first epoch at the data's end and calls that running out
+            warnings.filterwarnings("ignore", message="Your input ran out of data")
+            self.model.fit(
+                self.train_ds,
+                validation_data=self.val_ds,
+                epochs=self.fit_epochs(),
+                initial_epoch=self.initial_epoch,
+                callbacks=self.callbacks.as_list(),
+                verbose=0,
+                shuffle=False,
+                class_weight=self.class_weight,
+            )
 
     def fit_epochs(self) -> int:
         """Epochs ``fit`` may run: with a time budget, room for a faster machine than the
