@@ -167,7 +167,7 @@ def test_a_tui_pilot_trains_under_jax(child_env):
     seen = _last_json(assert_ok(out).stdout)
     assert seen["state"] == "finished", seen["lines"]
     assert seen["status"].startswith("finished") and seen["status"].endswith("jax")
-    assert any(" on jax: 1 epochs" in line for line in seen["lines"])
+    assert any(" on jax: 1 epoch," in line for line in seen["lines"])
     run = Run(Path(seen["run"]))
     assert run.status == "finished" and run.config["backend"] == "jax"
     assert run.path("best.keras").exists()

@@ -175,7 +175,7 @@ async def test_real_training_from_the_train_screen_then_evaluate_and_predict(dig
         await pilot.press("ctrl+s")  # asks first, naming model, data and epochs
         await pilot.pause()
         question = str(app.screen.query_one("#confirm-question").render())
-        assert "mnist-mlp" in question and "sample" in question and "1 epochs" in question
+        assert "mnist-mlp" in question and "sample" in question and "for 1 epoch?" in question
         await pilot.press("enter")  # the focused Start button
         await wait_until(pilot, lambda: screen.run_dir is not None, 30, "the run directory")
         run = Run(screen.run_dir)

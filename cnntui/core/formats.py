@@ -29,6 +29,12 @@ def fmt_duration(seconds: float | None) -> str:
     return f"{s}s"
 
 
+def count(n: Any, noun: str) -> str:
+    """``1 epoch``, ``3 epochs``, ``1,000 images``: the noun plural unless ``n`` is 1."""
+    number = f"{n:,}" if isinstance(n, int) else str(n)
+    return f"{number} {noun if n == 1 else noun + 's'}"
+
+
 def fmt_metric(key: str, value: Any, pct: bool = False) -> str:
     """A reported metric: ``0.9712`` (``97.12%`` with ``pct``), a learning rate ``1.0e-03``.
 
@@ -141,7 +147,8 @@ def describe(event: dict[str, Any]) -> str | None:
                 f"training {event.get('model')} (run {event.get('run_id')})"
                 + (f" on {event['backend']}" if event.get("backend") else "")
                 + ": "
-                f"{event.get('epochs')} epochs, {event.get('samples') or 0:,} images, "
+                f"{count(event.get('epochs'), 'epoch')}, "
+                f"{count(event.get('samples') or 0, 'image')}, "
                 f"batch {event.get('batch_size')}, {event.get('steps_per_epoch')} steps/epoch"
                 f"{resumed}"
             )
@@ -155,7 +162,7 @@ def describe(event: dict[str, Any]) -> str | None:
         m = event.get("metrics") or {}
         text = "done:"
         if m.get("epochs_completed") is not None:
-            text += f" {m['epochs_completed']} epochs"
+            text += f" {count(m['epochs_completed'], 'epoch')}"
         if m.get("wall_seconds") is not None:
             text += f" in {fmt_duration(m['wall_seconds'])}"
         best = m.get("best_val_accuracy")

@@ -28,6 +28,7 @@ from textual.worker import get_current_worker
 
 from cnntui.core.errors import CnntuiError
 from cnntui.core.event_stream import EventTail, RunProgress
+from cnntui.core.formats import count
 from cnntui.core.train.config import OPTIMIZERS, TrainConfig, split_names
 from cnntui.tui.heap import settle_heap
 from cnntui.tui.launch import launch, reap, stop_run
@@ -248,8 +249,12 @@ class TrainScreen(WorkbenchScreen):
         request = self._free_request("start")
         if request is None:
             return
-        epochs = request.epochs if request.epochs is not None else "the default number of"
-        question = f"Train {request.model} on {request.data or 'sample'} for {epochs} epochs?"
+        epochs = (
+            count(request.epochs, "epoch")
+            if request.epochs is not None
+            else "the default number of epochs"
+        )
+        question = f"Train {request.model} on {request.data or 'sample'} for {epochs}?"
 
         def answered(yes: bool | None) -> None:
             if yes:
