@@ -134,7 +134,9 @@ def test_bad_builder_parameters_are_refused_with_a_clear_message(name, args, mat
         ("fast-mobilenet", {"se": 2.0}, "se must be between 0"),
         ("fast-cnn", {"max_side": 4}, "max_side must be an integer >= 9; got 4"),
         ("fast-cnn", {"l2": -1.0}, "no builder parameter 'l2'"),
-        ("resnet-mini", {"l2": -1e-4}, "l2 must be 0 or more"),
+        ("resnet-mini", {"l2": -1e-4}, "l1 and l2 must be 0 or more"),
+        ("vgg-bn-dropout", {"dropout": 1.0}, r"dropout must be in \[0, 1\)"),
+        ("separable-cnn", {"width": 0}, "width and depth must be at least 1"),
     ],
 )
 def test_builder_values_are_checked_without_building(name, args, match):
@@ -149,7 +151,8 @@ def test_builder_values_are_checked_without_building(name, args, match):
         (["fast-cnn", "--width", "0"], "fast-cnn: width must be an integer >= 1; got 0"),
         (["fast-resnet", "--depth", "-1"], "fast-resnet: depth must be an integer >= 0"),
         (["fast-cnn", "--max-side", "4"], "max_side must be an integer >= 9; got 4"),
-        (["resnet-mini", "--l1", "-0.5"], "resnet-mini: l1 must be 0 or more"),
+        (["resnet-mini", "--l1", "-0.5"], "resnet-mini: l1 and l2 must be 0 or more"),
+        (["resnet-mini", "--depth", "0"], "resnet-mini: width and depth must be at least 1"),
     ],
 )
 def test_a_bad_builder_value_exits_2_before_any_run(argv, message):

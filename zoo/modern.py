@@ -7,7 +7,7 @@ kernel, the regularisation the MNIST comparison article names.
 """
 
 from cnntui.core.registry import Hyperparameters, Reported, register_model
-from cnntui.core.zoo_layers import classifier_head, image_input, regularize
+from cnntui.core.zoo_layers import check_penalties, classifier_head, image_input, regularize
 
 _HP = Hyperparameters(
     optimizer="adam",
@@ -25,6 +25,15 @@ _BEATS = Reported(
     note="no article: meant to beat the tutorial entries on the same data "
     "(compare with `cnntui reproduce` and `cnntui runs compare`)",
 )
+
+
+def _check_args(width=32, depth=1, dropout=0.0, l1=0.0, l2=0.0, **_) -> None:
+    """The values these builders refuse (each passes the parameters it has)."""
+    if width < 1 or depth < 1:
+        raise ValueError(f"width and depth must be at least 1; got width={width}, depth={depth}")
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError(f"dropout must be in [0, 1); got {dropout}")
+    check_penalties(l1, l2)
 
 
 def _conv_bn_relu(x, filters, kernel=3, strides=1, name=""):
@@ -51,6 +60,7 @@ def _conv_bn_relu(x, filters, kernel=3, strides=1, name=""):
     num_classes=10,
     hyperparameters=_HP,
     recipe="modern",
+    check_args=_check_args,
     tags=("modern", "batchnorm", "dropout", "conv"),
 )
 def vgg_bn_dropout(input_shape, num_classes, width=32, dropout=0.25, l1=0.0, l2=0.0):
@@ -104,6 +114,7 @@ def _residual_block(x, filters, strides, name):
     num_classes=10,
     hyperparameters=_HP,
     recipe="modern",
+    check_args=_check_args,
     tags=("modern", "residual", "batchnorm", "conv"),
 )
 def resnet_mini(input_shape, num_classes, width=32, depth=2, l1=0.0, l2=0.0):
@@ -148,6 +159,7 @@ def _inception_module(x, f1, f3r, f3, f5r, f5, fp, name):
     num_classes=10,
     hyperparameters=_HP,
     recipe="modern",
+    check_args=_check_args,
     tags=("modern", "inception", "batchnorm", "conv"),
 )
 def inception_mini(input_shape, num_classes, l1=0.0, l2=0.0):
@@ -192,6 +204,7 @@ def _separable_block(x, filters, strides, name):
     num_classes=10,
     hyperparameters=_HP,
     recipe="modern",
+    check_args=_check_args,
     tags=("modern", "separable", "depthwise", "batchnorm", "conv", "mobile"),
 )
 def separable_cnn(input_shape, num_classes, width=32, l1=0.0, l2=0.0):

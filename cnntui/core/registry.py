@@ -130,10 +130,6 @@ class ModelEntry:
                 raise ValueError(
                     f"{self.name} has no builder parameter {key!r}; it accepts: {accepted}"
                 )
-        for key in ("l1", "l2"):  # the penalties of zoo_layers.regularize
-            value = builder_args.get(key)
-            if key in params and isinstance(value, int | float) and value < 0:
-                raise ValueError(f"{self.name}: {key} must be 0 or more; got {value!r}")
         if self.check_args is not None:
             merged = {k: v for k, v in {**params, **builder_args}.items() if k in params}
             try:
@@ -271,7 +267,7 @@ def register_model(
     own setup) or ``"modern"`` (cnntui's schedule, warm-up, label smoothing, EMA…).
     Keyword parameters of the builder (``width=32``…) are its builder parameters.
     ``check_args(**params)`` raises ValueError for values the builder refuses; cnntui calls
-    it, without Keras, before a run starts (the builder should call it too).
+    it, without Keras, before a run starts and before every :meth:`ModelEntry.build`.
     """
     if recipe not in RECIPES:
         raise ValueError(

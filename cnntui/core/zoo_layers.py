@@ -28,12 +28,17 @@ KERNELS = {
 }  # weight -> the layer's config key for its regularizer
 
 
+def check_penalties(l1: float = 0.0, l2: float = 0.0, **_: Any) -> None:
+    """Raise ValueError unless both penalties of :func:`regularize` are 0 or more."""
+    if l1 < 0 or l2 < 0:
+        raise ValueError(f"l1 and l2 must be 0 or more; got l1={l1:g}, l2={l2:g}")
+
+
 def regularize(model: Any, l1: float = 0.0, l2: float = 0.0) -> Any:
     """Add an L1/L2 penalty on every kernel of ``model`` (Conv2D, Dense, depthwise and
     separable convolutions; not biases or BatchNorm); recorded in the layers' configs, so a
     saved model keeps it. ``model`` is returned; with ``l1 = l2 = 0`` it is unchanged."""
-    if l1 < 0 or l2 < 0:
-        raise ValueError(f"l1 and l2 must be 0 or more; got l1={l1:g}, l2={l2:g}")
+    check_penalties(l1, l2)
     if not (l1 or l2):
         return model
     from keras import regularizers
