@@ -244,6 +244,20 @@ def test_input_size_for_folders(tmp_path):
     assert arrays.shape == resnet.input_shape
 
 
+def test_a_folder_of_many_sizes_trains_at_the_median_size(tmp_path):
+    """No size shared by half the photos: the median height and width, not a lone one."""
+    from PIL import Image
+
+    sizes = [(300, 400), (310, 420), (290, 380), (305, 500), (700, 200), (300, 410)]
+    for k, (h, w) in enumerate(sizes):
+        folder = tmp_path / "photos" / ("a" if k % 2 else "b")
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", (w, h), (k * 40, 90, 160)).save(folder / f"{k}.jpg")
+    choice = choose_input(_entry("resnet-mini"), "folder", str(tmp_path / "photos"), None)
+    assert "median image size 302x405 (of 6 peeked)" in choice.reason, choice.reason
+    assert choice.shape == fit_size(302, 405) + (3,)
+
+
 @pytest.mark.parametrize("name", ["fast-resnet", "fast-mobilenet", "fast-cnn"])
 def test_the_fast_entries_train_folders_at_the_photos_size(tmp_path, name):
     """Their builders take any size (a strided stem for large ones): not 28x28x1 digits."""

@@ -4,7 +4,9 @@ Order: ``--input-shape`` > for a folder, when the entry's builder takes any inpu
 size chosen from the images > the entry's own input shape. The chosen size is the most
 common (height, width) among (a seeded sample of) the folder's image headers, scaled down,
 keeping the aspect, so the short side is at most ``FOLDER_SHORT_SIDE`` (128) and the long
-side at most ``FOLDER_LONG_SIDE``; colour is grayscale only when every image is.
+side at most ``FOLDER_LONG_SIDE``; colour is grayscale only when every image is. When no
+size is shared by at least ``COMMON_SHARE`` of the headers (photos of many sizes), the
+median height and width stand in for the most common size.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import numpy as np
 FOLDER_SHORT_SIDE = 128
 FOLDER_LONG_SIDE = 512
 HEADER_SAMPLE = 2000
+COMMON_SHARE = 0.5  # below this share the most common size says little: take the median
 MIN_SIDE = 8
 
 
@@ -58,8 +61,9 @@ def takes_any_size(entry, builder_args: dict[str, Any] | None = None) -> bool:
     return True
 
 
-def folder_image_size(root: str, seed: int = 0) -> tuple[tuple[int, int], str, int]:
-    """Most common (height, width), suggested colour mode and files peeked, for a folder."""
+def folder_image_size(root: str, seed: int = 0) -> tuple[tuple[int, int], str, str, int]:
+    """A folder's typical (height, width), how it was found (``most common`` or ``median``),
+    the suggested colour mode and the files peeked."""
     from cnntui.core.data.folders import scan_folder
     from cnntui.core.data.inspect import suggest_color_mode
     from cnntui.core.images import peek_image
@@ -70,9 +74,13 @@ def folder_image_size(root: str, seed: int = 0) -> tuple[tuple[int, int], str, i
     infos = [i for i in (peek_image(paths[k]) for k in order) if i]
     if not infos:
         raise ValueError(f"no readable image in {root}; check the folder (`cnntui data {root}`)")
-    shapes = Counter((i.height, i.width) for i in infos)
+    ((size, times),) = Counter((i.height, i.width) for i in infos).most_common(1)
+    how = "most common"
+    if times < COMMON_SHARE * len(infos):
+        size = tuple(int(np.median([getattr(i, k) for i in infos])) for k in ("height", "width"))
+        how = "median"
     modes = Counter(i.mode for i in infos)
-    return shapes.most_common(1)[0][0], suggest_color_mode(modes), len(infos)
+    return size, how, suggest_color_mode(modes), len(infos)
 
 
 def choose_input(
@@ -88,12 +96,12 @@ def choose_input(
         return InputChoice(own, f"{entry.name}'s default input {label}")
     if not takes_any_size(entry, builder_args):
         return InputChoice(own, f"{entry.name} takes a fixed input size ({label})")
-    (h, w), color, n = folder_image_size(str(source_path), seed)
+    (h, w), how, color, n = folder_image_size(str(source_path), seed)
     fh, fw = fit_size(h, w)
     channels = 1 if color == "grayscale" else 3
     scaled = "" if (fh, fw) == (h, w) else f", short side capped at {FOLDER_SHORT_SIDE}"
     return InputChoice(
         (fh, fw, channels),
-        f"the folder's most common image size {h}x{w} (of {n} peeked){scaled}; "
+        f"the folder's {how} image size {h}x{w} (of {n} peeked){scaled}; "
         f"{entry.name} takes any size",
     )
