@@ -52,8 +52,8 @@ def prepare_run(cfg: TrainConfig) -> Run:
     cfg.zoo = [str(Path(z).expanduser().resolve()) for z in cfg.zoo]
     classify_source(cfg.data)  # a typo fails here, before a run directory exists
     entry = cfg.entry()
-    try:  # a builder value the entry refuses fails here too, not after the run has begun
-        entry.check_builder_args(cfg.builder_args)
+    try:  # builder values and recipe settings fail here, before a run directory exists
+        hp = hyperparameters(cfg, entry)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
     runs_dir = cfg.runs_dir
@@ -69,7 +69,7 @@ def prepare_run(cfg: TrainConfig) -> Run:
             "title": entry.title,
             "source_file": entry.source_file,
             "model_source": entry.file_source(),
-            "hyperparameters": hyperparameters(cfg, entry),
+            "hyperparameters": hp,
             "data": {"source": cfg.data or "sample"},
             "input_shape": list(cfg.input_shape or entry.input_shape),
             "num_classes": None,
