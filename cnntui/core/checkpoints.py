@@ -130,6 +130,10 @@ def load_keras_model(path: str | Path, unsafe: bool = False, zoo_files: list[str
         raise CheckpointError(f"{path} is not a valid .keras file (truncated or not a zip)")
     import keras
 
+    from cnntui.core import jax_pooling
+
+    jax_pooling.install()
+
     try:
         try:
             return keras.models.load_model(path, compile=False, safe_mode=not unsafe)

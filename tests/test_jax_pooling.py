@@ -1,0 +1,104 @@
+"""Tiled max pooling on JAX (cnntui/core/jax_pooling.py): the same values and the same
+gradients as Keras's own ``reduce_window`` pooling, bit for bit, ties and odd sizes
+included; Keras's code kept where windows overlap; and a MaxPooling2D model trained with it
+is a plain Keras model. Each check runs in a child under KERAS_BACKEND=jax, TensorFlow
+hidden (tests/backend_harness.py)."""
+
+from __future__ import annotations
+
+from backend_harness import needs_backend, run_json
+
+pytestmark = needs_backend("jax")
+
+COMPARE = r"""
+import json
+import jax, jax.numpy as jnp, numpy as np
+import keras
+from keras.src.backend.jax import nn
+from cnntui.core import jax_pooling
+
+keras_pool = nn.max_pool
+assert jax_pooling.install() and jax_pooling.install()  # idempotent
+assert nn.max_pool is not keras_pool and nn.max_pool.keras_max_pool is keras_pool
+rng = np.random.default_rng(0)
+cases = [
+    ((16, 28, 28, 8), 2, 2, "valid", "channels_last"),
+    ((16, 8, 28, 28), 2, 2, "valid", "channels_first"),
+    ((8, 27, 23, 5), 2, 2, "same", "channels_last"),
+    ((8, 5, 27, 23), 3, 3, "same", "channels_first"),
+    ((8, 27, 23, 5), 2, 2, "valid", "channels_last"),
+    ((8, 27, 23, 5), (2, 3), (2, 3), "valid", "channels_last"),
+    ((8, 27, 23, 5), 3, 2, "valid", "channels_last"),   # overlapping: Keras's own code
+    ((8, 27, 23, 5), 3, 1, "same", "channels_last"),
+]
+out = []
+for shape, pool, strides, padding, fmt in cases:
+    # ReLU-like input: many windows tie at 0; a block of 1.0 ties at a positive value
+    x = np.maximum(rng.standard_normal(shape), 0).astype("float32")
+    x[:, :4, :4] = 1.0
+    x = jnp.asarray(x)
+    ours = lambda v: nn.max_pool(v, pool, strides, padding, fmt)
+    theirs = lambda v: keras_pool(v, pool, strides, padding, fmt)
+    y, y_ref = ours(x), theirs(x)
+    g = jnp.asarray(rng.standard_normal(y_ref.shape).astype("float32"))
+    dx = jax.jit(lambda v: jax.vjp(ours, v)[1](g)[0])(x)
+    dx_ref = jax.jit(lambda v: jax.vjp(theirs, v)[1](g)[0])(x)
+    fast = jax_pooling._tiled_max_pool(x, pool, strides, padding, fmt) is not None
+    out.append({
+        "case": f"{shape} {pool}/{strides} {padding} {fmt}", "tiled": fast,
+        "same_values": bool(np.array_equal(y, y_ref)) and y.shape == y_ref.shape,
+        "same_gradient": bool(np.array_equal(dx, dx_ref)),
+        "gradient_sum": float(jnp.abs(dx).sum()),
+    })
+print(json.dumps(out))
+"""
+
+TRAIN = r"""
+import json, os, tempfile
+import numpy as np
+import keras
+from cnntui.core.registry import get_model
+from keras.src.backend.jax import nn
+
+keras.utils.set_random_seed(0)
+model = get_model("mnist-conv-pool").build((28, 28, 1), 10)  # installs the pooling
+model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+with np.load(os.environ["DIGITS"]) as d:
+    pick = np.random.default_rng(0).permutation(len(d["y"]))[:512]  # the file is sorted
+    x, y = d["x"][pick, :, :, None].astype("float32") / 255.0, d["y"][pick]
+history = model.fit(x, y, batch_size=64, epochs=5, verbose=0).history
+path = os.path.join(tempfile.mkdtemp(), "m.keras")
+model.save(path)
+back = keras.models.load_model(path)
+same = bool(np.allclose(back.predict(x[:64], verbose=0), model.predict(x[:64], verbose=0)))
+print(json.dumps({"patched": hasattr(nn.max_pool, "keras_max_pool"), "loss": history["loss"],
+                  "accuracy": history["accuracy"][-1], "reloaded_same": same}))
+"""
+
+
+def test_tiled_pooling_matches_keras_bit_for_bit():
+    rows = run_json(COMPARE)
+    assert [r["tiled"] for r in rows] == [True] * 6 + [False, False], rows
+    for r in rows:
+        assert r["same_values"], r
+        assert r["same_gradient"], r
+        assert r["gradient_sum"] > 0, r  # the gradient reached the input
+
+
+def test_off_switch_keeps_keras_pooling():
+    code = (
+        "import json, keras\nfrom cnntui.core import jax_pooling\n"
+        "from keras.src.backend.jax import nn\n"
+        "print(json.dumps([jax_pooling.install(), hasattr(nn.max_pool, 'keras_max_pool')]))"
+    )
+    assert run_json(code, env={"CNNTUI_JAX_POOLING": "keras"}) == [False, False]
+
+
+def test_a_pooling_model_trains_and_saves_as_plain_keras():
+    from cnntui.core.data.array_sources import sample_path
+
+    out = run_json(TRAIN, env={"DIGITS": str(sample_path())}, timeout=400)
+    assert out["patched"]
+    assert out["loss"][-1] < out["loss"][0] * 0.8, out  # it learned
+    assert out["accuracy"] > 0.5, out
+    assert out["reloaded_same"]
