@@ -64,3 +64,46 @@ def test_cli_refuses_a_bad_backend_before_any_work(monkeypatch):
 def test_the_begin_line_names_the_backend():
     line = describe({"event": "begin", "model": "m", "run_id": "r", "epochs": 2, "backend": "jax"})
     assert line.startswith("training m (run r) on jax: 2 epochs")
+
+
+def _jaxlib(monkeypatch, version: str | None) -> None:
+    real = backend.metadata.version
+
+    def version_of(dist: str) -> str:
+        if dist == "jaxlib":
+            if version is None:
+                raise backend.metadata.PackageNotFoundError(dist)
+            return version
+        return real(dist)
+
+    monkeypatch.setattr(backend.metadata, "version", version_of)
+
+
+def test_xla_cpu_convolution_flag_only_where_checked(monkeypatch):
+    monkeypatch.delenv(backend.TUNING_ENV, raising=False)
+    monkeypatch.setenv("XLA_FLAGS", "--xla_force_host_platform_device_count=2")
+    _jaxlib(monkeypatch, "0.10.2")
+    backend.use_xla_cpu_convolutions()
+    assert os.environ["XLA_FLAGS"] == (
+        "--xla_force_host_platform_device_count=2 " + backend.XLA_CPU_FLAG
+    )  # the user's flags kept, ours after them
+    backend.use_xla_cpu_convolutions()
+    assert os.environ["XLA_FLAGS"].count("ynn_fusion_type") == 1  # set once
+    for version in ("0.11.0", None):  # a jaxlib it was not checked with, or none: unknown
+        monkeypatch.setenv("XLA_FLAGS", "")  # flags make XLA abort, so nothing is added
+        _jaxlib(monkeypatch, version)
+        backend.use_xla_cpu_convolutions()
+        assert os.environ["XLA_FLAGS"] == ""
+
+
+def test_xla_cpu_flag_leaves_the_users_choice_and_the_off_switch(monkeypatch):
+    _jaxlib(monkeypatch, "0.10.2")
+    mine = "--xla_cpu_experimental_ynn_fusion_type=dot"
+    monkeypatch.setenv("XLA_FLAGS", mine)
+    backend.use_xla_cpu_convolutions()
+    assert os.environ["XLA_FLAGS"] == mine
+    monkeypatch.setenv("XLA_FLAGS", "")
+    monkeypatch.setenv(backend.TUNING_ENV, "off")
+    assert not backend.jax_tuning()
+    backend.use_xla_cpu_convolutions()
+    assert os.environ["XLA_FLAGS"] == ""

@@ -91,7 +91,7 @@ def test_off_switch_keeps_keras_pooling():
         "from keras.src.backend.jax import nn\n"
         "print(json.dumps([jax_pooling.install(), hasattr(nn.max_pool, 'keras_max_pool')]))"
     )
-    assert run_json(code, env={"CNNTUI_JAX_POOLING": "keras"}) == [False, False]
+    assert run_json(code, env={"CNNTUI_JAX_TUNING": "off"}) == [False, False]
 
 
 def test_a_pooling_model_trains_and_saves_as_plain_keras():

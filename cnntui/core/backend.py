@@ -32,6 +32,11 @@ INSTALL = {
 }
 
 
+TUNING_ENV = "CNNTUI_JAX_TUNING"
+XLA_CPU_FLAG = "--xla_cpu_experimental_ynn_fusion_type=-individual_convolution"
+XLA_CPU_FLAG_JAXLIB = "0.10."  # the jaxlib series the flag was checked with
+
+
 class BackendError(CnntuiError):
     """An unknown or uninstalled backend, or work the active backend cannot do (exit 2)."""
 
@@ -111,7 +116,35 @@ def select(name: str | None = None) -> str:
     os.environ[ENV] = chosen
     if chosen == "jax":
         use_jax_compilation_cache()
+        use_xla_cpu_convolutions()
     return chosen
+
+
+def jax_tuning() -> bool:
+    """Whether cnntui's JAX speed-ups are on (``CNNTUI_JAX_TUNING=off`` turns them off):
+    XLA's own CPU convolutions (:func:`use_xla_cpu_convolutions`) and tiled max pooling
+    (:mod:`cnntui.core.jax_pooling`)."""
+    return os.environ.get(TUNING_ENV, "").strip().lower() not in ("off", "0", "false", "no")
+
+
+def use_xla_cpu_convolutions() -> None:
+    """Keep XLA:CPU's own convolutions instead of YNNPACK's, which jaxlib 0.10 picks by
+    default and which train the zoo's CNNs 1.3-3x slower on a CPU (docs/backends.md).
+
+    The flag is experimental, and XLA aborts on a flag it does not know, so it is set only
+    for the jaxlib series it was checked with (``XLA_CPU_FLAG_JAXLIB``), and never when the
+    user's ``XLA_FLAGS`` already choose YNN fusions.
+    """
+    flags = os.environ.get("XLA_FLAGS", "")
+    if not jax_tuning() or XLA_CPU_FLAG.split("=")[0] in flags:
+        return
+    try:
+        version = metadata.version("jaxlib")
+    except metadata.PackageNotFoundError:
+        return
+    if not version.startswith(XLA_CPU_FLAG_JAXLIB):
+        return
+    os.environ["XLA_FLAGS"] = f"{flags} {XLA_CPU_FLAG}".strip()
 
 
 def use_jax_compilation_cache() -> None:

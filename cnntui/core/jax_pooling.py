@@ -11,17 +11,15 @@ gradients are bit for bit the same and a trained model is the same plain Keras m
 Other poolings (overlapping windows, 1D/3D) keep Keras's own code.
 
 :func:`install` swaps the function in Keras's JAX backend once per process; it does
-nothing on other backends.
+nothing on other backends, or with ``CNNTUI_JAX_TUNING=off``.
 """
 
 from __future__ import annotations
 
 import functools
-import os
 import sys
 from typing import Any
 
-OFF_ENV = "CNNTUI_JAX_POOLING"  # "keras": leave Keras's reduce_window pooling in place
 MAX_WINDOW = 16  # pool_size cells above which the slices cost more than they save
 _installed = False
 
@@ -34,7 +32,9 @@ def install() -> bool:
     keras = sys.modules.get("keras")
     if keras is None or keras.backend.backend() != "jax":
         return False
-    if os.environ.get(OFF_ENV, "").strip().lower() == "keras":
+    from cnntui.core.backend import jax_tuning
+
+    if not jax_tuning():  # CNNTUI_JAX_TUNING=off: Keras's reduce_window pooling stays
         return False
     from keras.src.backend.jax import nn
 
