@@ -154,3 +154,19 @@ def test_fold_cache_reads_only_what_was_appended(tmp_path):
     assert again.curve("loss")[1][-1] == 0.1
     assert cache._folds[str(path)][0].offset > size
     assert fold_file(path).epoch_x == [1, 2, 3]
+
+
+def test_a_time_budgets_epoch_total_reads_as_an_estimate():
+    from cnntui.core.event_stream import RunProgress
+    from cnntui.core.train.live import progress_line
+
+    state = RunProgress()
+    state.feed([
+        {"event": "begin", "epochs": 51, "epochs_estimated": True, "steps_per_epoch": 3},
+        {"event": "epoch", "epoch": 1, "epochs": 112, "epochs_estimated": True, "logs": {}},
+    ])  # fmt: skip
+    assert "epoch 1/~112" in state.status_fields()
+    assert progress_line(state, 100).startswith("epoch 2/~112 ")
+    plain = RunProgress()
+    plain.feed([{"event": "begin", "epochs": 5, "steps_per_epoch": 3}])
+    assert "epoch 1/5" in plain.status_fields()  # no budget: no "~"

@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cnntui.cli.main import app
+from cnntui.core.formats import describe
 from cnntui.core.runs import BEST, LAST
 from cnntui.core.train import TrainConfig, resume, train
 from cnntui.core.train.events import read_events
@@ -126,6 +127,12 @@ def test_time_budget_ends_within_ten_percent():
     assert lrs[-1] < max(lrs)  # the schedule was fitted to the budget and decayed
     request = json.loads(result.run.path("request.json").read_text())
     assert request["time_budget"] == "20s"
+    # the epoch total is the budget's projection, and says so: "epoch 2/~14"
+    begin = next(e for e in read_events(result.run.path("events.jsonl"), 0)[0]
+                 if e["event"] == "begin")  # fmt: skip
+    assert begin["epochs_estimated"] and "~" in describe(begin).splitlines()[0]
+    assert all(events[e]["epochs_estimated"] for e in events)
+    assert describe(events[1]).startswith(f"epoch {1:>{len(str(events[1]['epochs']))}}/~")
 
 
 def test_lr_find_cli_and_lr_auto():

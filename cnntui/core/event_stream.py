@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cnntui.core.formats import describe, fmt_duration, fmt_metric, fmt_rate
+from cnntui.core.formats import describe, epoch_of, fmt_duration, fmt_metric, fmt_rate
 
 FINAL_EVENT_STATUS = {"done": "finished", "stopped": "stopped", "failed": "failed"}
 FINAL_STATUSES = ("finished", "stopped", "failed", "interrupted")
@@ -116,6 +116,7 @@ class RunProgress:
     model: str = ""
     backend: str = ""  # the Keras backend of the latest session (begin event)
     epochs: int = 0
+    epochs_estimated: bool = False  # a time budget's projection: shown as "epoch 2/~72"
     steps: int = 0
     batch_size: int = 0
     samples: int = 0
@@ -173,6 +174,7 @@ class RunProgress:
         self.model = ev.get("model") or self.model
         self.backend = ev.get("backend") or self.backend
         self.epochs = int(ev.get("epochs") or 0)
+        self.epochs_estimated = bool(ev.get("epochs_estimated"))
         self.steps = int(ev.get("steps_per_epoch") or 0)
         self.batch_size = int(ev.get("batch_size") or 0)
         self.samples = int(ev.get("samples") or 0)
@@ -207,6 +209,7 @@ class RunProgress:
         self.state = "running"
         epoch = int(ev.get("epoch") or 0)
         self.epochs = int(ev.get("epochs") or self.epochs)
+        self.epochs_estimated = bool(ev.get("epochs_estimated", self.epochs_estimated))
         self.epoch, self.step, self.batch_logs = epoch, 0, {}
         logs = ev.get("logs") or {}
         self._truncate(epoch - 1)  # a repeated epoch (written before a kill -9) replaces the first
@@ -380,7 +383,7 @@ class RunProgress:
         Keras backend."""
         fields = [self.state]
         if self.epochs:
-            fields.append(f"epoch {self.current_epoch}/{self.epochs}")
+            fields.append(epoch_of(self.current_epoch, self.epochs, self.epochs_estimated))
         if self.steps and self.step:
             fields.append(f"step {self.step}/{self.steps}")
         if not self.finished:

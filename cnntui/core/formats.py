@@ -35,6 +35,12 @@ def count(n: Any, noun: str) -> str:
     return f"{number} {noun if n == 1 else noun + 's'}"
 
 
+def epoch_of(epoch: Any, epochs: Any, estimated: bool = False, width: int = 0) -> str:
+    """``epoch 2/5``; ``epoch 2/~72`` when the total is a time budget's projection."""
+    total = f"~{epochs}" if estimated and epochs else f"{epochs or '?'}"
+    return f"epoch {epoch:>{width}}/{total}"
+
+
 def fmt_metric(key: str, value: Any, pct: bool = False) -> str:
     """A reported metric: ``0.9712`` (``97.12%`` with ``pct``), a learning rate ``1.0e-03``.
 
@@ -125,7 +131,8 @@ def epoch_fields(event: dict[str, Any]) -> list[str]:
     """An ``epoch`` event as fields, most important first (see :func:`fit_fields`)."""
     width = len(str(event.get("epochs", "")))
     logs = event.get("logs") or {}
-    fields = [f"epoch {event['epoch']:>{width}}/{event.get('epochs')}"]
+    estimated = bool(event.get("epochs_estimated"))
+    fields = [epoch_of(event["epoch"], event.get("epochs"), estimated, width)]
     fields += [fmt_logs(logs, (k,)) for k in (*ORDER, *sorted(set(logs) - set(ORDER)))]
     fields += [
         f"{event.get('seconds') or 0:.1f}s",
@@ -147,6 +154,7 @@ def describe(event: dict[str, Any]) -> str | None:
                 f"training {event.get('model')} (run {event.get('run_id')})"
                 + (f" on {event['backend']}" if event.get("backend") else "")
                 + ": "
+                f"{'~' if event.get('epochs_estimated') else ''}"
                 f"{count(event.get('epochs'), 'epoch')}, "
                 f"{count(event.get('samples') or 0, 'image')}, "
                 f"batch {event.get('batch_size')}, {event.get('steps_per_epoch')} steps/epoch"

@@ -83,6 +83,7 @@ class EventCallback(keras.callbacks.Callback):
             run_id=info.run_id,
             model=info.model_name,
             epochs=self.params.get("epochs"),
+            **_estimated(self.params),
             initial_epoch=info.initial_epoch,
             steps_per_epoch=p.steps,
             batch_size=info.batch_size,
@@ -142,6 +143,7 @@ class EventCallback(keras.callbacks.Callback):
             "epoch",
             epoch=epoch + 1,
             epochs=epochs,
+            **_estimated(self.params),
             logs=clean_logs(logs),
             seconds=round(seconds, 3),
             images_per_sec=round(train_images / seconds, 1) if seconds else None,
@@ -316,6 +318,12 @@ class TrainingCallbacks:
 # -- the recipe's callbacks (see budget.py, ema.py, schedules.py) ---------------------
 
 
+def _estimated(params: dict) -> dict[str, bool]:
+    """``epochs_estimated: true`` in an event whose epoch total is the time budget's
+    current projection (it changes after each epoch), else nothing."""
+    return {"epochs_estimated": True} if params.get("epochs_estimated") else {}
+
+
 class TimeBudget(keras.callbacks.Callback):
     """``--time``: project the epochs the budget allows after each epoch; stop when spent."""
 
@@ -331,6 +339,7 @@ class TimeBudget(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         self.params["epochs"] = self.planned  # what events and the live view show
+        self.params["epochs_estimated"] = True  # shown as "epoch 2/~72"
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch_started = time.monotonic()

@@ -22,7 +22,14 @@ from collections import deque
 from typing import Any, TextIO
 
 from cnntui.core.event_stream import RunProgress
-from cnntui.core.formats import fit_fields, fmt_duration, fmt_logs, fmt_metric, fmt_rate
+from cnntui.core.formats import (
+    epoch_of,
+    fit_fields,
+    fmt_duration,
+    fmt_logs,
+    fmt_metric,
+    fmt_rate,
+)
 from cnntui.core.train.events import FINAL_EVENTS
 
 CSI = "\x1b["
@@ -84,7 +91,7 @@ def progress_line(state: RunProgress, width: int, now: float | None = None) -> s
     epoch_eta, run_eta = state.epoch_eta(), state.eta(now)
     return fit_fields(
         [
-            f"epoch {min(shown, state.epochs or shown)}/{state.epochs or '?'} "
+            f"{epoch_of(min(shown, state.epochs or shown), state.epochs, state.epochs_estimated)} "
             f"[{_bar(frac, bar_w)}] {state.step}/{state.steps or '?'}",
             f"epoch eta {fmt_duration(epoch_eta)}" if epoch_eta is not None else "",
             f"run eta {fmt_duration(run_eta)}" if run_eta is not None else "",
