@@ -132,6 +132,7 @@ def test_time_budget_ends_within_ten_percent():
                  if e["event"] == "begin")  # fmt: skip
     assert begin["epochs_estimated"] and "~" in describe(begin).splitlines()[0]
     assert all(events[e]["epochs_estimated"] for e in events)
+    assert all(events[e]["eta_seconds"] <= budget for e in events)  # never past the budget
     assert describe(events[1]).startswith(f"epoch {1:>{len(str(events[1]['epochs']))}}/~")
 
 

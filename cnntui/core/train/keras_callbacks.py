@@ -137,6 +137,9 @@ class EventCallback(keras.callbacks.Callback):
             logs["learning_rate"] = self._epoch_lr
         epochs = self.params.get("epochs") or epoch + 1
         recent = self._epoch_seconds[-3:]
+        eta = sum(recent) / len(recent) * (epochs - epoch - 1)
+        if self.params.get("budget_left") is not None:
+            eta = min(eta, max(0.0, self.params["budget_left"]()))
         samples, batch_size = self.info.samples, self.info.batch_size
         train_images = min(samples, (p.steps or 0) * batch_size) or samples
         self.log.emit(
@@ -147,7 +150,7 @@ class EventCallback(keras.callbacks.Callback):
             logs=clean_logs(logs),
             seconds=round(seconds, 3),
             images_per_sec=round(train_images / seconds, 1) if seconds else None,
-            eta_seconds=round(sum(recent) / len(recent) * (epochs - epoch - 1), 1),
+            eta_seconds=round(eta, 1),
         )
         if p.stop.is_set():  # asked between epochs: do not start another one
             self.model.stop_training = True
@@ -340,6 +343,7 @@ class TimeBudget(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         self.params["epochs"] = self.planned  # what events and the live view show
         self.params["epochs_estimated"] = True  # shown as "epoch 2/~72"
+        self.params["budget_left"] = self.budget.left  # the ETA never exceeds what is left
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch_started = time.monotonic()
