@@ -1,8 +1,9 @@
-"""Tiled max pooling on JAX (cnntui/core/jax_pooling.py): the same values and the same
-gradients as Keras's own ``reduce_window`` pooling, bit for bit, ties and odd sizes
-included; Keras's code kept where windows overlap; and a MaxPooling2D model trained with it
-is a plain Keras model. Each check runs in a child under KERAS_BACKEND=jax, TensorFlow
-hidden (tests/backend_harness.py)."""
+"""Slice-based max pooling on JAX (cnntui/core/jax_pooling.py): the same values and
+gradients as Keras's own ``reduce_window`` pooling (bit for bit where windows tile the
+input, ties and odd sizes included; to float rounding where they overlap); Keras's code
+kept for big windows; and a MaxPooling2D model trained with it is a plain Keras model.
+Each check runs in a child under KERAS_BACKEND=jax, TensorFlow hidden
+(tests/backend_harness.py)."""
 
 from __future__ import annotations
 
@@ -28,8 +29,11 @@ cases = [
     ((8, 5, 27, 23), 3, 3, "same", "channels_first"),
     ((8, 27, 23, 5), 2, 2, "valid", "channels_last"),
     ((8, 27, 23, 5), (2, 3), (2, 3), "valid", "channels_last"),
-    ((8, 27, 23, 5), 3, 2, "valid", "channels_last"),   # overlapping: Keras's own code
+    ((8, 27, 23, 5), 3, 2, "valid", "channels_last"),   # overlapping windows
     ((8, 27, 23, 5), 3, 1, "same", "channels_last"),
+    ((8, 5, 27, 23), 3, 2, "same", "channels_first"),
+    ((8, 27, 23, 5), 2, 3, "valid", "channels_last"),   # gaps between windows
+    ((8, 27, 23, 5), 5, 1, "same", "channels_last"),    # 25 cells: Keras's own code
 ]
 out = []
 for shape, pool, strides, padding, fmt in cases:
@@ -48,6 +52,7 @@ for shape, pool, strides, padding, fmt in cases:
         "case": f"{shape} {pool}/{strides} {padding} {fmt}", "tiled": fast,
         "same_values": bool(np.array_equal(y, y_ref)) and y.shape == y_ref.shape,
         "same_gradient": bool(np.array_equal(dx, dx_ref)),
+        "close_gradient": bool(np.allclose(dx, dx_ref, rtol=1e-5, atol=1e-5)),
         "gradient_sum": float(jnp.abs(dx).sum()),
     })
 print(json.dumps(out))
@@ -76,13 +81,16 @@ print(json.dumps({"patched": hasattr(nn.max_pool, "keras_max_pool"), "loss": his
 """
 
 
-def test_tiled_pooling_matches_keras_bit_for_bit():
+def test_sliced_pooling_matches_keras():
     rows = run_json(COMPARE)
-    assert [r["tiled"] for r in rows] == [True] * 6 + [False, False], rows
+    assert [r["tiled"] for r in rows] == [True] * 10 + [False], rows
     for r in rows:
-        assert r["same_values"], r
-        assert r["same_gradient"], r
+        assert r["same_values"], r  # a maximum is exact
         assert r["gradient_sum"] > 0, r  # the gradient reached the input
+    for r in rows[:6] + rows[-1:]:  # windows that tile the input: bit for bit, ties included
+        assert r["same_gradient"], r
+    for r in rows[6:10]:  # overlapping windows sum gradients in another order
+        assert r["close_gradient"], r
 
 
 def test_off_switch_keeps_keras_pooling():

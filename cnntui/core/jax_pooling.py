@@ -8,7 +8,11 @@ the Keras default) is also the maximum of ``pool_size`` strided slices, and its 
 then is elementwise: each window's gradient goes to the first element, in row-major
 order, equal to its maximum, as ``reduce_window``'s does (ties included), so values and
 gradients are bit for bit the same and a trained model is the same plain Keras model.
-Other poolings (overlapping windows, 1D/3D) keep Keras's own code.
+Overlapping windows (``MaxPooling2D(3, strides=2)``) take the same slices; an input that
+is the maximum of several windows sums their gradients, as ``reduce_window`` does, in
+another order, so those gradients agree to float rounding (values stay exact): 37 ms
+instead of 114 ms for a 3x3/2 pooling of 128x32x32x64. 1D and 3D pooling and windows of
+more than :data:`MAX_WINDOW` cells keep Keras's own code.
 
 :func:`install` swaps the function in Keras's JAX backend once per process; it does
 nothing on other backends, or with ``CNNTUI_JAX_TUNING=off``.
@@ -25,7 +29,8 @@ _installed = False
 
 
 def install() -> bool:
-    """Use tiled max pooling in Keras's JAX backend (idempotent); whether it is in place."""
+    """Use slice-based max pooling in Keras's JAX backend (idempotent); whether it is in
+    place."""
     global _installed
     if _installed:
         return True
@@ -65,34 +70,38 @@ def _pair(value: Any) -> tuple[int, int] | None:
 
 
 def _tiled_max_pool(inputs, pool_size, strides, padding, data_format):
-    """The tiled pooling of ``inputs``, or ``None`` where Keras's own code must run."""
+    """Max pooling of ``inputs`` through strided slices, or ``None`` where Keras's own code
+    must run (not 2D, a window of more than :data:`MAX_WINDOW` cells, an input smaller than
+    one window)."""
     from keras.src import backend
 
     if getattr(inputs, "ndim", 0) != 4 or padding not in ("valid", "same"):
         return None
     pool = _pair(pool_size)
     step = pool if strides is None else _pair(strides)
-    if pool is None or step != pool or pool[0] * pool[1] > MAX_WINDOW or min(pool) < 1:
+    if pool is None or step is None or pool[0] * pool[1] > MAX_WINDOW or min(*pool, *step) < 1:
         return None
     import jax.numpy as jnp
     from jax import lax
 
     ha, wa = (1, 2) if backend.standardize_data_format(data_format) == "channels_last" else (2, 3)
     x = jnp.asarray(inputs)
-    ph, pw = pool
+    (ph, pw), (sh, sw) = pool, step
     h, w = x.shape[ha], x.shape[wa]
-    if padding == "valid":
-        if h < ph or w < pw:
-            return None
+    if padding == "same":  # as reduce_window's "SAME": the smaller half of the padding first
+        (top, bottom), (left, right) = lax.padtype_to_pads((h, w), pool, step, "SAME")
+        if top or bottom or left or right:
+            config = [(0, 0, 0)] * x.ndim
+            config[ha], config[wa] = (top, bottom, 0), (left, right, 0)
+            x = lax.pad(x, jnp.array(-jnp.inf, x.dtype), config)
+        h, w = x.shape[ha], x.shape[wa]
+    if h < ph or w < pw:
+        return None
+    if step == pool:  # windows that tile the input: crop what no window covers
         x = lax.slice_in_dim(x, 0, h - h % ph, 1, ha)
         x = lax.slice_in_dim(x, 0, w - w % pw, 1, wa)
-    else:  # "same" as lax.padtype_to_pads: the smaller half of the padding first
-        th, tw = -(-h // ph) * ph - h, -(-w // pw) * pw - w
-        if th or tw:
-            config = [(0, 0, 0)] * x.ndim
-            config[ha], config[wa] = (th // 2, th - th // 2, 0), (tw // 2, tw - tw // 2, 0)
-            x = lax.pad(x, jnp.array(-jnp.inf, x.dtype), config)
-    return _tiled_max(x, ph, pw, ha, wa)
+        return _tiled_max_fn()(x, ph, pw, ha, wa)
+    return _overlapping_max_fn()(x, ph, pw, sh, sw, ha, wa)
 
 
 def _windows(x, ph: int, pw: int, ha: int, wa: int) -> list:
@@ -141,5 +150,52 @@ def _tiled_max_fn():
     return tiled_max
 
 
-def _tiled_max(x, ph: int, pw: int, ha: int, wa: int):
-    return _tiled_max_fn()(x, ph, pw, ha, wa)
+def _strided_windows(x, ph: int, pw: int, sh: int, sw: int, ha: int, wa: int) -> list:
+    """One slice per window position (row-major), each ``(Ho, Wo)`` over the windows."""
+    from jax import lax
+
+    ho, wo = (x.shape[ha] - ph) // sh + 1, (x.shape[wa] - pw) // sw + 1
+    out = []
+    for i in range(ph):
+        rows = lax.slice_in_dim(x, i, i + (ho - 1) * sh + 1, sh, ha)
+        out.extend(lax.slice_in_dim(rows, j, j + (wo - 1) * sw + 1, sw, wa) for j in range(pw))
+    return out
+
+
+@functools.cache
+def _overlapping_max_fn():
+    """Windows that overlap (or leave gaps): each position's gradient is padded back into
+    place (interior padding of ``stride - 1``) and the positions are summed, so an input
+    that is the maximum of several windows gets all their gradients, as with
+    ``reduce_window``, up to the order of that float sum."""
+    import jax
+    import jax.numpy as jnp
+    from jax import lax
+
+    @functools.partial(jax.custom_vjp, nondiff_argnums=(1, 2, 3, 4, 5, 6))
+    def overlapping_max(x, ph, pw, sh, sw, ha, wa):
+        return functools.reduce(jnp.maximum, _strided_windows(x, ph, pw, sh, sw, ha, wa))
+
+    def forward(x, ph, pw, sh, sw, ha, wa):
+        windows = _strided_windows(x, ph, pw, sh, sw, ha, wa)
+        out = functools.reduce(jnp.maximum, windows)
+        first = jnp.full(out.shape, ph * pw - 1, jnp.int8)
+        for k in range(ph * pw - 2, -1, -1):
+            first = jnp.where(windows[k] == out, jnp.int8(k), first)
+        return out, (first, x.shape)
+
+    def backward(ph, pw, sh, sw, ha, wa, saved, grad):
+        first, shape = saved
+        ho, wo = grad.shape[ha], grad.shape[wa]
+        zero = jnp.zeros((), grad.dtype)
+        dx = jnp.zeros(shape, grad.dtype)
+        for i in range(ph):
+            for j in range(pw):
+                config = [(0, 0, 0)] * grad.ndim
+                config[ha] = (i, shape[ha] - i - (ho - 1) * sh - 1, sh - 1)
+                config[wa] = (j, shape[wa] - j - (wo - 1) * sw - 1, sw - 1)
+                dx = dx + lax.pad(jnp.where(first == i * pw + j, grad, zero), zero, config)
+        return (dx,)
+
+    overlapping_max.defvjp(forward, backward)
+    return overlapping_max
