@@ -123,7 +123,7 @@ def select(name: str | None = None) -> str:
 def jax_tuning() -> bool:
     """Whether cnntui's JAX speed-ups are on (``CNNTUI_JAX_TUNING=off`` turns them off):
     XLA's own CPU convolutions (:func:`use_xla_cpu_convolutions`) and tiled max pooling
-    (:mod:`cnntui.core.jax_pooling`)."""
+    (:mod:`cnntui.core.jax_ops`)."""
     return os.environ.get(TUNING_ENV, "").strip().lower() not in ("off", "0", "false", "no")
 
 

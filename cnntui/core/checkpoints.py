@@ -130,9 +130,9 @@ def load_keras_model(path: str | Path, unsafe: bool = False, zoo_files: list[str
         raise CheckpointError(f"{path} is not a valid .keras file (truncated or not a zip)")
     import keras
 
-    from cnntui.core import jax_pooling
+    from cnntui.core import jax_ops
 
-    jax_pooling.install()
+    jax_ops.install()
 
     try:
         try:

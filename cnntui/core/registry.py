@@ -169,9 +169,9 @@ class ModelEntry:
         if classes < 2:
             raise ValueError(f"a classifier needs at least 2 classes; got {classes}")
         self.check_builder_args(builder_args)
-        from cnntui.core import jax_pooling
+        from cnntui.core import jax_ops
 
-        jax_pooling.install()  # before the model is traced: Keras on JAX pools faster
+        jax_ops.install()  # before the model is traced: Keras on JAX pools faster
         try:
             return self.builder(input_shape=shape, num_classes=classes, **builder_args)
         except (ValueError, TypeError) as exc:

@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from cnntui.core import jax_pooling
+from cnntui.core import jax_ops
 from cnntui.core.atomic import atomic_write_json, atomic_write_text
 from cnntui.core.errors import CnntuiError, ConfigError, TrainingError
 from cnntui.core.runs import CONFIG, EVENTS, LAST, METRICS, REQUEST, SKIPPED, TRACEBACK, Run
@@ -209,7 +209,7 @@ class TrainingSession:
             # callback (a float in the optimizer), not by an in-graph Keras schedule.
             self.per_step = bool(hp["time_budget_s"]) and not isinstance(self.plan.keras(), float)
             if resuming:
-                jax_pooling.install()
+                jax_ops.install()
                 self.model = keras.models.load_model(self.run.path(LAST))
                 units = output_units(self.model)
                 loss, mode = rcp.make_loss(

@@ -1,7 +1,9 @@
-"""Slice-based max pooling on JAX (cnntui/core/jax_pooling.py): the same values and
+"""Slice-based ops on JAX (cnntui/core/jax_ops.py). Max pooling: the same values and
 gradients as Keras's own ``reduce_window`` pooling (bit for bit where windows tile the
 input, ties and odd sizes included; to float rounding where they overlap); Keras's code
-kept for big windows; and a MaxPooling2D model trained with it is a plain Keras model.
+kept for big windows. Depthwise (and separable) convolution: Keras's values and gradients
+to float rounding, strides, dilation, multipliers and both layouts. A MaxPooling2D model
+trained with them is a plain Keras model.
 Each check runs in a child under KERAS_BACKEND=jax, TensorFlow hidden
 (tests/backend_harness.py)."""
 
@@ -16,10 +18,10 @@ import json
 import jax, jax.numpy as jnp, numpy as np
 import keras
 from keras.src.backend.jax import nn
-from cnntui.core import jax_pooling
+from cnntui.core import jax_ops
 
 keras_pool = nn.max_pool
-assert jax_pooling.install() and jax_pooling.install()  # idempotent
+assert jax_ops.install() and jax_ops.install()  # idempotent
 assert nn.max_pool is not keras_pool and nn.max_pool.keras_max_pool is keras_pool
 rng = np.random.default_rng(0)
 cases = [
@@ -47,7 +49,7 @@ for shape, pool, strides, padding, fmt in cases:
     g = jnp.asarray(rng.standard_normal(y_ref.shape).astype("float32"))
     dx = jax.jit(lambda v: jax.vjp(ours, v)[1](g)[0])(x)
     dx_ref = jax.jit(lambda v: jax.vjp(theirs, v)[1](g)[0])(x)
-    fast = jax_pooling._tiled_max_pool(x, pool, strides, padding, fmt) is not None
+    fast = jax_ops._tiled_max_pool(x, pool, strides, padding, fmt) is not None
     out.append({
         "case": f"{shape} {pool}/{strides} {padding} {fmt}", "tiled": fast,
         "same_values": bool(np.array_equal(y, y_ref)) and y.shape == y_ref.shape,
@@ -55,6 +57,50 @@ for shape, pool, strides, padding, fmt in cases:
         "close_gradient": bool(np.allclose(dx, dx_ref, rtol=1e-5, atol=1e-5)),
         "gradient_sum": float(jnp.abs(dx).sum()),
     })
+print(json.dumps(out))
+"""
+
+DEPTHWISE = r"""
+import json
+import jax, jax.numpy as jnp, numpy as np
+import keras
+from keras.src.backend.jax import nn
+from cnntui.core import jax_ops
+
+assert jax_ops.install()
+keras_depthwise = nn.depthwise_conv.keras_depthwise_conv
+rng = np.random.default_rng(1)
+cases = [  # input, kernel (kh, kw, C, multiplier), strides, padding, format, dilation
+    ((4, 14, 14, 8), (3, 3, 8, 1), 1, "same", "channels_last", 1),
+    ((4, 15, 13, 8), (3, 3, 8, 1), 2, "same", "channels_last", 1),
+    ((4, 15, 13, 6), (5, 3, 6, 2), (2, 1), "valid", "channels_last", 1),
+    ((4, 6, 15, 13), (3, 3, 6, 1), 1, "same", "channels_first", 2),
+    ((4, 6, 15, 13), (3, 3, 6, 3), 2, "valid", "channels_first", 1),
+]
+out = []
+for shape, kshape, strides, padding, fmt, dilation in cases:
+    x = jnp.asarray(rng.standard_normal(shape).astype("float32"))
+    k = jnp.asarray(rng.standard_normal(kshape).astype("float32"))
+    ours = lambda a, b: nn.depthwise_conv(a, b, strides, padding, fmt, dilation)
+    theirs = lambda a, b: keras_depthwise(a, b, strides, padding, fmt, dilation)
+    y, y_ref = ours(x, k), theirs(x, k)
+    g = jnp.asarray(rng.standard_normal(y_ref.shape).astype("float32"))
+    dx, dk = jax.vjp(ours, x, k)[1](g)
+    dx_ref, dk_ref = jax.vjp(theirs, x, k)[1](g)
+    close = lambda a, b: bool(a.shape == b.shape and np.allclose(a, b, rtol=1e-4, atol=1e-4))
+    out.append({"case": str((shape, kshape, strides, padding, fmt, dilation)),
+                "sliced": jax_ops._sliced_depthwise_conv(x, k, strides, padding, fmt,
+                                                          dilation) is not None,
+                "values": close(y, y_ref), "dx": close(dx, dx_ref), "dk": close(dk, dk_ref)})
+# SeparableConv2D goes through the same depthwise function
+layer = keras.layers.SeparableConv2D(8, 3, padding="same", depth_multiplier=2)
+x = rng.standard_normal((2, 9, 9, 4)).astype("float32")
+y = np.asarray(layer(x))
+nn.depthwise_conv, patched = keras_depthwise, nn.depthwise_conv
+y_ref = np.asarray(layer(x))
+nn.depthwise_conv = patched
+out.append({"case": "SeparableConv2D", "sliced": True, "values": bool(np.allclose(y, y_ref,
+            rtol=1e-4, atol=1e-4)), "dx": True, "dk": True})
 print(json.dumps(out))
 """
 
@@ -93,13 +139,19 @@ def test_sliced_pooling_matches_keras():
         assert r["close_gradient"], r
 
 
-def test_off_switch_keeps_keras_pooling():
+def test_sliced_depthwise_convolution_matches_keras():
+    for r in run_json(DEPTHWISE):
+        assert r["sliced"] and r["values"] and r["dx"] and r["dk"], r
+
+
+def test_off_switch_keeps_keras_ops():
     code = (
-        "import json, keras\nfrom cnntui.core import jax_pooling\n"
+        "import json, keras\nfrom cnntui.core import jax_ops\n"
         "from keras.src.backend.jax import nn\n"
-        "print(json.dumps([jax_pooling.install(), hasattr(nn.max_pool, 'keras_max_pool')]))"
+        "print(json.dumps([jax_ops.install(), hasattr(nn.max_pool, 'keras_max_pool'),\n"
+        "                  hasattr(nn.depthwise_conv, 'keras_depthwise_conv')]))"
     )
-    assert run_json(code, env={"CNNTUI_JAX_TUNING": "off"}) == [False, False]
+    assert run_json(code, env={"CNNTUI_JAX_TUNING": "off"}) == [False, False, False]
 
 
 def test_a_pooling_model_trains_and_saves_as_plain_keras():

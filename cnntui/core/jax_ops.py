@@ -1,21 +1,29 @@
-"""Max pooling on the JAX backend whose gradient costs what the pooling costs.
+"""Keras ops that XLA:CPU runs slowly on the JAX backend, written as strided slices.
 
-Keras pools on JAX with ``lax.reduce_window``; its gradient (a select-and-scatter) runs on
-XLA:CPU as a scatter over index tensors: 52 ms for a 2x2 pooling of 128x28x28x64
-activations, 40 times its forward pass and most of a small CNN's train step
-(``docs/backends.md``). A pooling whose windows tile the input (``strides == pool_size``,
-the Keras default) is also the maximum of ``pool_size`` strided slices, and its gradient
-then is elementwise: each window's gradient goes to the first element, in row-major
-order, equal to its maximum, as ``reduce_window``'s does (ties included), so values and
-gradients are bit for bit the same and a trained model is the same plain Keras model.
+**Max pooling.** Keras pools on JAX with ``lax.reduce_window``; its gradient (a
+select-and-scatter) runs on XLA:CPU as a scatter over index tensors: 52 ms for a 2x2
+pooling of 128x28x28x64 activations, 40 times its forward pass and most of a small CNN's
+train step (``docs/backends.md``). A pooling whose windows tile the input (``strides ==
+pool_size``, the Keras default) is also the maximum of ``pool_size`` strided slices, and its
+gradient then is elementwise: each window's gradient goes to the first element, in
+row-major order, equal to its maximum, as ``reduce_window``'s does (ties included), so
+values and gradients are bit for bit the same.
 Overlapping windows (``MaxPooling2D(3, strides=2)``) take the same slices; an input that
 is the maximum of several windows sums their gradients, as ``reduce_window`` does, in
 another order, so those gradients agree to float rounding (values stay exact): 37 ms
 instead of 114 ms for a 3x3/2 pooling of 128x32x32x64. 1D and 3D pooling and windows of
 more than :data:`MAX_WINDOW` cells keep Keras's own code.
 
-:func:`install` swaps the function in Keras's JAX backend once per process; it does
-nothing on other backends, or with ``CNNTUI_JAX_TUNING=off``.
+**Depthwise convolution** (``DepthwiseConv2D``, and so ``SeparableConv2D``): XLA:CPU runs a
+grouped convolution with one group per channel as a slow generic loop (74 ms forward for
+3x3 over 128x14x14x96); the sum of the kernel's taps, each a strided slice times that
+tap's weights, is 3.9 ms, and its gradient by autodiff 23 ms instead of 86. The sums run
+in another order than a convolution's, so results agree to float rounding. On a CPU only:
+a GPU's grouped convolutions are fast.
+
+The layers, models and checkpoints stay plain Keras. :func:`install` swaps the functions
+in Keras's JAX backend once per process; it does nothing on other backends, or with
+``CNNTUI_JAX_TUNING=off``.
 """
 
 from __future__ import annotations
@@ -29,7 +37,7 @@ _installed = False
 
 
 def install() -> bool:
-    """Use slice-based max pooling in Keras's JAX backend (idempotent); whether it is in
+    """Use the slice-based ops in Keras's JAX backend (idempotent); whether they are in
     place."""
     global _installed
     if _installed:
@@ -54,6 +62,24 @@ def install() -> bool:
 
     max_pool.keras_max_pool = original
     nn.max_pool = max_pool
+    import jax
+
+    if jax.default_backend() == "cpu":
+        keras_depthwise = nn.depthwise_conv
+
+        @functools.wraps(keras_depthwise)
+        def depthwise_conv(
+            inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1
+        ):
+            fast = _sliced_depthwise_conv(
+                inputs, kernel, strides, padding, data_format, dilation_rate
+            )
+            if fast is None:
+                return keras_depthwise(inputs, kernel, strides, padding, data_format, dilation_rate)
+            return fast
+
+        depthwise_conv.keras_depthwise_conv = keras_depthwise
+        nn.depthwise_conv = depthwise_conv  # separable_conv calls it too
     _installed = True
     return True
 
@@ -199,3 +225,47 @@ def _overlapping_max_fn():
 
     overlapping_max.defvjp(forward, backward)
     return overlapping_max
+
+
+def _sliced_depthwise_conv(inputs, kernel, strides, padding, data_format, dilation_rate):
+    """A 2D depthwise convolution as the sum of its taps, or ``None`` for Keras's code."""
+    from keras.src import backend
+
+    if getattr(inputs, "ndim", 0) != 4 or getattr(kernel, "ndim", 0) != 4:
+        return None
+    step, dilation = _pair(strides), _pair(dilation_rate)
+    if step is None or dilation is None or padding not in ("valid", "same"):
+        return None
+    import jax.numpy as jnp
+    from jax import lax
+
+    x, kernel = jnp.asarray(inputs), jnp.asarray(kernel)
+    first = backend.standardize_data_format(data_format) == "channels_first"
+    if first:
+        x = jnp.transpose(x, (0, 2, 3, 1))
+    kh, kw, channels, multiplier = kernel.shape
+    if x.shape[-1] != channels:
+        return None  # Keras's own code names the mismatch
+    (sh, sw), (dh, dw) = step, dilation
+    reach = ((kh - 1) * dh + 1, (kw - 1) * dw + 1)
+    h, w = x.shape[1], x.shape[2]
+    if padding == "same":
+        (top, bottom), (left, right) = lax.padtype_to_pads((h, w), reach, step, "SAME")
+        x = jnp.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)))
+        h, w = x.shape[1], x.shape[2]
+    if h < reach[0] or w < reach[1]:
+        return None
+    ho, wo = (h - reach[0]) // sh + 1, (w - reach[1]) // sw + 1
+    out = None
+    for i in range(kh):
+        for j in range(kw):
+            tap = x[
+                :,
+                i * dh : i * dh + (ho - 1) * sh + 1 : sh,
+                j * dw : j * dw + (wo - 1) * sw + 1 : sw,
+            ]
+            term = tap[..., None] * kernel[i, j] if multiplier > 1 else tap * kernel[i, j, :, 0]
+            out = term if out is None else out + term
+    if multiplier > 1:  # output channel c * multiplier + k, as Keras's grouped convolution
+        out = out.reshape(*out.shape[:3], channels * multiplier)
+    return jnp.transpose(out, (0, 3, 1, 2)) if first else out
