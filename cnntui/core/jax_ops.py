@@ -18,8 +18,9 @@ more than :data:`MAX_WINDOW` cells keep Keras's own code.
 grouped convolution with one group per channel as a slow generic loop (74 ms forward for
 3x3 over 128x14x14x96); the sum of the kernel's taps, each a strided slice times that
 tap's weights, is 3.9 ms, and its gradient by autodiff 23 ms instead of 86. The sums run
-in another order than a convolution's, so results agree to float rounding. On a CPU only:
-a GPU's grouped convolutions are fast.
+in another order than a convolution's, so results agree to float rounding.
+
+Both are measured on XLA:CPU only, so a JAX running on a GPU keeps Keras's ops.
 
 The layers, models and checkpoints stay plain Keras. :func:`install` swaps the functions
 in Keras's JAX backend once per process; it does nothing on other backends, or with
@@ -47,7 +48,11 @@ def install() -> bool:
         return False
     from cnntui.core.backend import jax_tuning
 
-    if not jax_tuning():  # CNNTUI_JAX_TUNING=off: Keras's reduce_window pooling stays
+    if not jax_tuning():  # CNNTUI_JAX_TUNING=off: Keras's own ops stay
+        return False
+    import jax
+
+    if jax.default_backend() != "cpu":  # measured on XLA:CPU only; a GPU keeps Keras's ops
         return False
     from keras.src.backend.jax import nn
 
@@ -62,24 +67,19 @@ def install() -> bool:
 
     max_pool.keras_max_pool = original
     nn.max_pool = max_pool
-    import jax
+    keras_depthwise = nn.depthwise_conv
 
-    if jax.default_backend() == "cpu":
-        keras_depthwise = nn.depthwise_conv
+    @functools.wraps(keras_depthwise)
+    def depthwise_conv(
+        inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1
+    ):
+        fast = _sliced_depthwise_conv(inputs, kernel, strides, padding, data_format, dilation_rate)
+        if fast is None:
+            return keras_depthwise(inputs, kernel, strides, padding, data_format, dilation_rate)
+        return fast
 
-        @functools.wraps(keras_depthwise)
-        def depthwise_conv(
-            inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1
-        ):
-            fast = _sliced_depthwise_conv(
-                inputs, kernel, strides, padding, data_format, dilation_rate
-            )
-            if fast is None:
-                return keras_depthwise(inputs, kernel, strides, padding, data_format, dilation_rate)
-            return fast
-
-        depthwise_conv.keras_depthwise_conv = keras_depthwise
-        nn.depthwise_conv = depthwise_conv  # separable_conv calls it too
+    depthwise_conv.keras_depthwise_conv = keras_depthwise
+    nn.depthwise_conv = depthwise_conv  # separable_conv calls it too
     _installed = True
     return True
 
@@ -112,6 +112,8 @@ def _tiled_max_pool(inputs, pool_size, strides, padding, data_format):
 
     ha, wa = (1, 2) if backend.standardize_data_format(data_format) == "channels_last" else (2, 3)
     x = jnp.asarray(inputs)
+    if not jnp.issubdtype(x.dtype, jnp.floating):
+        return None
     (ph, pw), (sh, sw) = pool, step
     h, w = x.shape[ha], x.shape[wa]
     if padding == "same":  # as reduce_window's "SAME": the smaller half of the padding first
@@ -240,14 +242,15 @@ def _sliced_depthwise_conv(inputs, kernel, strides, padding, data_format, dilati
     from jax import lax
 
     x, kernel = jnp.asarray(inputs), jnp.asarray(kernel)
+    if not jnp.issubdtype(x.dtype, jnp.floating) or x.dtype != kernel.dtype:
+        return None
     first = backend.standardize_data_format(data_format) == "channels_first"
     if first:
         x = jnp.transpose(x, (0, 2, 3, 1))
     kh, kw, channels, multiplier = kernel.shape
     if x.shape[-1] != channels:
         return None  # Keras's own code names the mismatch
-    (sh, sw), (dh, dw) = step, dilation
-    reach = ((kh - 1) * dh + 1, (kw - 1) * dw + 1)
+    reach = ((kh - 1) * dilation[0] + 1, (kw - 1) * dilation[1] + 1)
     h, w = x.shape[1], x.shape[2]
     if padding == "same":
         (top, bottom), (left, right) = lax.padtype_to_pads((h, w), reach, step, "SAME")
@@ -255,17 +258,23 @@ def _sliced_depthwise_conv(inputs, kernel, strides, padding, data_format, dilati
         h, w = x.shape[1], x.shape[2]
     if h < reach[0] or w < reach[1]:
         return None
-    ho, wo = (h - reach[0]) // sh + 1, (w - reach[1]) // sw + 1
+    out = _sum_of_taps(x, kernel, step, dilation)
+    return jnp.transpose(out, (0, 3, 1, 2)) if first else out
+
+
+def _sum_of_taps(x, kernel, step: tuple[int, int], dilation: tuple[int, int]):
+    """``sum over taps (i, j) of x[window offset (i, j)] * kernel[i, j]``, NHWC, no padding."""
+    kh, kw, channels, multiplier = kernel.shape
+    (sh, sw), (dh, dw) = step, dilation
+    ho = (x.shape[1] - (kh - 1) * dh - 1) // sh + 1
+    wo = (x.shape[2] - (kw - 1) * dw - 1) // sw + 1
     out = None
     for i in range(kh):
         for j in range(kw):
-            tap = x[
-                :,
-                i * dh : i * dh + (ho - 1) * sh + 1 : sh,
-                j * dw : j * dw + (wo - 1) * sw + 1 : sw,
-            ]
+            rows = slice(i * dh, i * dh + (ho - 1) * sh + 1, sh)
+            tap = x[:, rows, j * dw : j * dw + (wo - 1) * sw + 1 : sw]
             term = tap[..., None] * kernel[i, j] if multiplier > 1 else tap * kernel[i, j, :, 0]
             out = term if out is None else out + term
     if multiplier > 1:  # output channel c * multiplier + k, as Keras's grouped convolution
         out = out.reshape(*out.shape[:3], channels * multiplier)
-    return jnp.transpose(out, (0, 3, 1, 2)) if first else out
+    return out

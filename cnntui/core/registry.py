@@ -171,7 +171,7 @@ class ModelEntry:
         self.check_builder_args(builder_args)
         from cnntui.core import jax_ops
 
-        jax_ops.install()  # before the model is traced: Keras on JAX pools faster
+        jax_ops.install()  # before the model is traced: faster ops for Keras on JAX on a CPU
         try:
             return self.builder(input_shape=shape, num_classes=classes, **builder_args)
         except (ValueError, TypeError) as exc:
