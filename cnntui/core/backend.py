@@ -122,8 +122,8 @@ def select(name: str | None = None) -> str:
 
 def jax_tuning() -> bool:
     """Whether cnntui's JAX speed-ups are on (``CNNTUI_JAX_TUNING=off`` turns them off):
-    XLA's own CPU convolutions (:func:`use_xla_cpu_convolutions`) and tiled max pooling
-    (:mod:`cnntui.core.jax_ops`)."""
+    XLA's own CPU convolutions (:func:`use_xla_cpu_convolutions`) and the slice-based max
+    pooling and depthwise convolutions of :mod:`cnntui.core.jax_ops`."""
     return os.environ.get(TUNING_ENV, "").strip().lower() not in ("off", "0", "false", "no")
 
 
