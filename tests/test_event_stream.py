@@ -162,11 +162,18 @@ def test_a_time_budgets_epoch_total_reads_as_an_estimate():
 
     state = RunProgress()
     state.feed([
-        {"event": "begin", "epochs": 51, "epochs_estimated": True, "steps_per_epoch": 3},
-        {"event": "epoch", "epoch": 1, "epochs": 112, "epochs_estimated": True, "logs": {}},
+        {"event": "begin", "epochs": 51, "epochs_estimated": True, "steps_per_epoch": 3,
+         "batch_size": 32, "time": 1000.0},
+        {"event": "epoch", "epoch": 1, "epochs": 112, "epochs_estimated": True, "logs": {},
+         "seconds": 0.4, "eta_seconds": 14.5, "time": 1000.5},
     ])  # fmt: skip
     assert "epoch 1/~112" in state.status_fields()
     assert progress_line(state, 100).startswith("epoch 2/~112 ")
+    # 111 more epochs of 0.4 s would be 44 s, but the budget ends 14.5 s after that epoch
+    assert state.eta() == 14.5
+    state.feed([{"event": "batch", "epoch": 2, "step": 1, "steps": 3, "logs": {},
+                 "images_per_sec": 8000.0, "time": 1004.5}])  # fmt: skip
+    assert state.eta() == 10.5
     plain = RunProgress()
     plain.feed([{"event": "begin", "epochs": 5, "steps_per_epoch": 3}])
     assert "epoch 1/5" in plain.status_fields()  # no budget: no "~"

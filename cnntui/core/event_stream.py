@@ -142,6 +142,7 @@ class RunProgress:
     batch_version: int = 0
     _eta: float | None = None
     _eta_time: float | None = None
+    _budget_end: float | None = None  # a time budget's end (Unix time), from the epoch events
 
     # -- folding ------------------------------------------------------------------------
 
@@ -175,6 +176,7 @@ class RunProgress:
         self.backend = ev.get("backend") or self.backend
         self.epochs = int(ev.get("epochs") or 0)
         self.epochs_estimated = bool(ev.get("epochs_estimated"))
+        self._budget_end = None
         self.steps = int(ev.get("steps_per_epoch") or 0)
         self.batch_size = int(ev.get("batch_size") or 0)
         self.samples = int(ev.get("samples") or 0)
@@ -186,7 +188,7 @@ class RunProgress:
         self._truncate(start)  # a resumed run starts again after its last saved epoch
         self.batch_points = [p for p in self.batch_points if p[0] <= start]
         self.state, self.reason, self.final_line = "running", "", ""
-        self._eta, self._eta_time = self._estimate(), _num(ev.get("time"))
+        self._set_eta(ev)
         self.epoch_version += 1
         self.batch_version += 1
         self._line(describe(ev) or "")
@@ -203,7 +205,7 @@ class RunProgress:
             if len(self.batch_points) > MAX_BATCH_POINTS:
                 self.batch_points = _thin(self.batch_points)
             self.batch_version += 1
-        self._eta, self._eta_time = self._estimate(), _num(ev.get("time"))
+        self._set_eta(ev)
 
     def _on_epoch(self, ev: dict[str, Any]) -> None:
         self.state = "running"
@@ -219,7 +221,10 @@ class RunProgress:
             self.epoch_seconds[epoch] = seconds
         self.learning_rate = _num(logs.get("learning_rate")) or self.learning_rate
         self.images_per_sec = _num(ev.get("images_per_sec")) or self.images_per_sec
-        self._eta, self._eta_time = self._estimate(), _num(ev.get("time"))
+        when, left = _num(ev.get("time")), _num(ev.get("eta_seconds"))
+        if self.epochs_estimated and when is not None and left is not None:
+            self._budget_end = when + left  # the run's own ETA: at most the budget left
+        self._set_eta(ev)
         self.epoch_version += 1
         if len(self.epoch_logs) > MAX_EPOCH_POINTS:
             for old in sorted(self.epoch_logs)[1:-1:2]:
@@ -255,6 +260,13 @@ class RunProgress:
             self.epoch_seconds.pop(epoch, None)
 
     # -- ETA ----------------------------------------------------------------------------
+
+    def _set_eta(self, ev: dict[str, Any]) -> None:
+        """The ETA as of ``ev``, never past a time budget's end."""
+        eta, when = self._estimate(), _num(ev.get("time"))
+        if eta is not None and self._budget_end is not None and when is not None:
+            eta = min(eta, max(0.0, self._budget_end - when))
+        self._eta, self._eta_time = eta, when
 
     def _estimate(self) -> float | None:
         """Seconds left in the run, as of the event just folded."""
