@@ -144,6 +144,18 @@ def test_sliced_depthwise_convolution_matches_keras():
         assert r["sliced"] and r["values"] and r["dx"] and r["dk"], r
 
 
+def test_building_a_model_installs_the_ops_before_keras_is_imported():
+    code = (
+        "import json, sys\nfrom cnntui.core.registry import get_model\n"
+        "assert 'keras' not in sys.modules\n"
+        "get_model('mnist-conv-pool').build()\n"
+        "from keras.src.backend.jax import nn\n"
+        "print(json.dumps([hasattr(nn.max_pool, 'keras_max_pool'),\n"
+        "                  hasattr(nn.depthwise_conv, 'keras_depthwise_conv')]))"
+    )
+    assert run_json(code) == [True, True]
+
+
 def test_off_switch_keeps_keras_ops():
     code = (
         "import json, keras\nfrom cnntui.core import jax_ops\n"

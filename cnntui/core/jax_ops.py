@@ -30,7 +30,6 @@ in Keras's JAX backend once per process; it does nothing on other backends, or w
 from __future__ import annotations
 
 import functools
-import sys
 from typing import Any
 
 MAX_WINDOW = 16  # pool_size cells above which the slices cost more than they save
@@ -43,11 +42,10 @@ def install() -> bool:
     global _installed
     if _installed:
         return True
-    keras = sys.modules.get("keras")
-    if keras is None or keras.backend.backend() != "jax":
-        return False
-    from cnntui.core.backend import jax_tuning
+    from cnntui.core.backend import current, jax_tuning
 
+    if current() != "jax":  # (without importing Keras: it may not be imported yet)
+        return False
     if not jax_tuning():  # CNNTUI_JAX_TUNING=off: Keras's own ops stay
         return False
     import jax
