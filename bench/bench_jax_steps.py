@@ -22,6 +22,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bench_backends import spread  # noqa: E402 - this folder is sys.path[0]
+
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = (
     "mnist-conv-pool,mnist-2conv,fast-cnn,fast-resnet,fast-mobilenet,separable-cnn,inception-mini"
@@ -65,10 +67,6 @@ def measure(side: str, model: str, a: argparse.Namespace) -> float:
     if proc.returncode != 0:
         raise SystemExit(f"{model} on {side} failed:\n{proc.stderr[-2000:]}")
     return float(json.loads(proc.stdout.strip().splitlines()[-1])["step_ms"])
-
-
-def spread(values: list[float], spec: str = ".1f") -> str:
-    return f"{statistics.median(values):{spec}} ({min(values):{spec}}-{max(values):{spec}})"
 
 
 def main() -> None:

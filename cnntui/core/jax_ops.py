@@ -58,7 +58,7 @@ def install() -> bool:
 
     @functools.wraps(original)
     def max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
-        fast = _tiled_max_pool(inputs, pool_size, strides, padding, data_format)
+        fast = _sliced_max_pool(inputs, pool_size, strides, padding, data_format)
         if fast is None:
             return original(inputs, pool_size, strides, padding, data_format)
         return fast
@@ -93,7 +93,7 @@ def _pair(value: Any) -> tuple[int, int] | None:
     return None
 
 
-def _tiled_max_pool(inputs, pool_size, strides, padding, data_format):
+def _sliced_max_pool(inputs, pool_size, strides, padding, data_format):
     """Max pooling of ``inputs`` through strided slices, or ``None`` where Keras's own code
     must run (not 2D, a window of more than :data:`MAX_WINDOW` cells, an input smaller than
     one window)."""
@@ -130,15 +130,28 @@ def _tiled_max_pool(inputs, pool_size, strides, padding, data_format):
     return _overlapping_max_fn()(x, ph, pw, sh, sw, ha, wa)
 
 
-def _windows(x, ph: int, pw: int, ha: int, wa: int) -> list:
-    """The ``ph * pw`` strided slices, one per window position, in row-major order."""
+def _windows(x, ph: int, pw: int, sh: int, sw: int, ha: int, wa: int) -> list:
+    """One strided slice per window position (row-major), each ``(Ho, Wo)`` over the windows."""
     from jax import lax
 
+    ho, wo = (x.shape[ha] - ph) // sh + 1, (x.shape[wa] - pw) // sw + 1
     out = []
     for i in range(ph):
-        rows = lax.slice_in_dim(x, i, None, ph, ha)
-        out.extend(lax.slice_in_dim(rows, j, None, pw, wa) for j in range(pw))
+        rows = lax.slice_in_dim(x, i, i + (ho - 1) * sh + 1, sh, ha)
+        out.extend(lax.slice_in_dim(rows, j, j + (wo - 1) * sw + 1, sw, wa) for j in range(pw))
     return out
+
+
+def _max_and_first(windows: list):
+    """The maximum over the window positions, and which position gave it: the first equal
+    one in row-major order, as ``reduce_window``'s gradient picks it (int8)."""
+    import jax.numpy as jnp
+
+    out = functools.reduce(jnp.maximum, windows)
+    first = jnp.full(out.shape, len(windows) - 1, jnp.int8)
+    for k in range(len(windows) - 2, -1, -1):
+        first = jnp.where(windows[k] == out, jnp.int8(k), first)
+    return out, first
 
 
 @functools.cache
@@ -148,16 +161,10 @@ def _tiled_max_fn():
 
     @functools.partial(jax.custom_vjp, nondiff_argnums=(1, 2, 3, 4))
     def tiled_max(x, ph, pw, ha, wa):
-        return functools.reduce(jnp.maximum, _windows(x, ph, pw, ha, wa))
+        return functools.reduce(jnp.maximum, _windows(x, ph, pw, ph, pw, ha, wa))
 
     def forward(x, ph, pw, ha, wa):
-        windows = _windows(x, ph, pw, ha, wa)
-        out = functools.reduce(jnp.maximum, windows)
-        # which window position gave each maximum: the first equal one, as reduce_window
-        first = jnp.full(out.shape, ph * pw - 1, jnp.int8)
-        for k in range(ph * pw - 2, -1, -1):
-            first = jnp.where(windows[k] == out, jnp.int8(k), first)
-        return out, first
+        return _max_and_first(_windows(x, ph, pw, ph, pw, ha, wa))
 
     def backward(ph, pw, ha, wa, first, grad):
         # a view of the input with each window's rows and columns as axes of their own,
@@ -176,18 +183,6 @@ def _tiled_max_fn():
     return tiled_max
 
 
-def _strided_windows(x, ph: int, pw: int, sh: int, sw: int, ha: int, wa: int) -> list:
-    """One slice per window position (row-major), each ``(Ho, Wo)`` over the windows."""
-    from jax import lax
-
-    ho, wo = (x.shape[ha] - ph) // sh + 1, (x.shape[wa] - pw) // sw + 1
-    out = []
-    for i in range(ph):
-        rows = lax.slice_in_dim(x, i, i + (ho - 1) * sh + 1, sh, ha)
-        out.extend(lax.slice_in_dim(rows, j, j + (wo - 1) * sw + 1, sw, wa) for j in range(pw))
-    return out
-
-
 @functools.cache
 def _overlapping_max_fn():
     """Windows that overlap (or leave gaps): each position's gradient is padded back into
@@ -200,14 +195,10 @@ def _overlapping_max_fn():
 
     @functools.partial(jax.custom_vjp, nondiff_argnums=(1, 2, 3, 4, 5, 6))
     def overlapping_max(x, ph, pw, sh, sw, ha, wa):
-        return functools.reduce(jnp.maximum, _strided_windows(x, ph, pw, sh, sw, ha, wa))
+        return functools.reduce(jnp.maximum, _windows(x, ph, pw, sh, sw, ha, wa))
 
     def forward(x, ph, pw, sh, sw, ha, wa):
-        windows = _strided_windows(x, ph, pw, sh, sw, ha, wa)
-        out = functools.reduce(jnp.maximum, windows)
-        first = jnp.full(out.shape, ph * pw - 1, jnp.int8)
-        for k in range(ph * pw - 2, -1, -1):
-            first = jnp.where(windows[k] == out, jnp.int8(k), first)
+        out, first = _max_and_first(_windows(x, ph, pw, sh, sw, ha, wa))
         return out, (first, x.shape)
 
     def backward(ph, pw, sh, sw, ha, wa, saved, grad):
