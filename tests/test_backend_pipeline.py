@@ -105,3 +105,51 @@ def test_training_on_the_python_pipeline_announces_files_epoch_one_could_not_dec
     late = [e for e in events if e["event"] == "skipped"]
     assert [Path(f["path"]).name for e in late for f in e["skipped_files"]] == ["truncated.jpg"]
     assert "truncated.jpg\t" in result.run.path("skipped.txt").read_text()
+
+
+def test_batches_are_built_ahead_in_order_and_never_from_a_stale_epoch():
+    """Worker threads build the next batches while one is used; Keras sees one worker (no
+    enqueuer of its own); an epoch cut short, or a batch asked out of order, gets the batch
+    of the current order, as building each one on demand would."""
+    import threading
+
+    import keras
+
+    from cnntui.core.data.py_pipeline import QUEUE, array_dataset
+    from cnntui.core.images import Preprocessing
+
+    x = np.arange(200, dtype=np.uint8).reshape(200, 1, 1, 1)
+    y = np.arange(200)
+    pre = Preprocessing(image_size=(1, 1), scale=1.0)
+    threads: set[str] = set()
+    asked = threading.Semaphore(0)
+
+    def make(workers: int):
+        ds = array_dataset(x, y, pre, 8, shuffle=True, seed=3)
+        ds.threads = workers
+        gather = ds.fetch
+
+        def fetch(positions):
+            threads.add(threading.current_thread().name)
+            asked.release()
+            return gather(positions)
+
+        ds.fetch = fetch
+        return ds
+
+    ahead, on_demand = make(2), make(1)
+    assert isinstance(ahead, keras.utils.PyDataset) and ahead.workers == 1
+    first = ahead[0]
+    for _ in range(1 + QUEUE):  # batch 0 and the QUEUE after it, without being asked
+        assert asked.acquire(timeout=10)
+    assert any(name.startswith("cnntui-batches") for name in threads)
+    np.testing.assert_array_equal(first[1], on_demand[0][1])
+    for i in (1, 2, 7, 3):  # in order, then one out of order, then back
+        np.testing.assert_array_equal(ahead[i][1], on_demand[i][1])
+    for ds in (ahead, on_demand):  # the epoch cut short after batch 3: a new order
+        ds.on_epoch_end()
+    epoch = [ahead[i][1] for i in range(len(ahead))]
+    expected = [on_demand[i][1] for i in range(len(on_demand))]
+    for got, want in zip(epoch, expected, strict=True):
+        np.testing.assert_array_equal(got, want)
+    assert sorted(np.concatenate(epoch).tolist()) == list(range(200))

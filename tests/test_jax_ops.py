@@ -2,8 +2,10 @@
 gradients as Keras's own ``reduce_window`` pooling (bit for bit where windows tile the
 input, ties and odd sizes included; to float rounding where they overlap); Keras's code
 kept for big windows. Depthwise (and separable) convolution: Keras's values and gradients
-to float rounding, strides, dilation, multipliers and both layouts. A MaxPooling2D model
-trained with them is a plain Keras model.
+to float rounding, strides, dilation, multipliers and both layouts. Convolution: one input
+channel as a sum of taps, and the kernel gradient summed over slices of a big batch, both
+Keras's values and gradients to float rounding; Keras's code kept for small batches and
+grouped convolutions. A MaxPooling2D model trained with them is a plain Keras model.
 Each check runs in a child under KERAS_BACKEND=jax, TensorFlow hidden
 (tests/backend_harness.py)."""
 
@@ -104,6 +106,43 @@ out.append({"case": "SeparableConv2D", "sliced": True, "values": bool(np.allclos
 print(json.dumps(out))
 """
 
+CONV = r"""
+import json
+import jax, jax.numpy as jnp, numpy as np
+from keras.src.backend.jax import nn
+from cnntui.core import jax_ops
+
+assert jax_ops.install()
+keras_conv = nn.conv.keras_conv
+rng = np.random.default_rng(2)
+cases = [  # input, kernel (kh, kw, C in, C out), strides, padding, format, dilation
+    ((8, 28, 28, 1), (3, 3, 1, 16), 1, "same", "channels_last", 1),  # one channel
+    ((8, 1, 15, 13), (5, 3, 1, 4), 1, "valid", "channels_first", 1),
+    ((64, 14, 14, 8), (3, 3, 8, 16), 1, "same", "channels_last", 1),  # sliced: 2 x 32
+    ((70, 9, 11, 6), (3, 3, 6, 4), (2, 1), "valid", "channels_last", 1),  # 35 + 35
+    ((100, 6, 9, 9), (3, 3, 6, 5), 1, "same", "channels_first", 2),  # 33 + 33 + 34
+    ((64, 12, 12, 1), (3, 3, 1, 8), 2, "same", "channels_last", 1),  # strided: sliced
+    ((16, 9, 9, 4), (3, 3, 4, 8), 1, "same", "channels_last", 1),  # small batch: Keras's
+    ((64, 9, 9, 8), (3, 3, 4, 8), 1, "same", "channels_last", 1),  # grouped: Keras's
+]
+out = []
+for shape, kshape, strides, padding, fmt, dilation in cases:
+    x = jnp.asarray(rng.standard_normal(shape).astype("float32"))
+    k = jnp.asarray(rng.standard_normal(kshape).astype("float32"))
+    ours = lambda a, b: nn.conv(a, b, strides, padding, fmt, dilation)
+    theirs = lambda a, b: keras_conv(a, b, strides, padding, fmt, dilation)
+    y, y_ref = jax.jit(ours)(x, k), jax.jit(theirs)(x, k)
+    g = jnp.asarray(rng.standard_normal(y_ref.shape).astype("float32"))
+    dx, dk = jax.jit(lambda a, b: jax.vjp(ours, a, b)[1](g))(x, k)
+    dx_ref, dk_ref = jax.jit(lambda a, b: jax.vjp(theirs, a, b)[1](g))(x, k)
+    close = lambda a, b: bool(a.shape == b.shape and np.allclose(a, b, rtol=1e-4, atol=1e-3))
+    tuned = jax_ops._tuned_conv(keras_conv, x, k, strides, padding, fmt, dilation) is not None
+    out.append({"case": str((shape, kshape, strides, padding, fmt, dilation)), "tuned": tuned,
+                "values": close(y, y_ref), "dx": close(dx, dx_ref), "dk": close(dk, dk_ref),
+                "dk_sum": float(jnp.abs(dk).sum())})
+print(json.dumps(out))
+"""
+
 TRAIN = r"""
 import json, os, tempfile
 import numpy as np
@@ -144,6 +183,13 @@ def test_sliced_depthwise_convolution_matches_keras():
         assert r["sliced"] and r["values"] and r["dx"] and r["dk"], r
 
 
+def test_tuned_convolution_matches_keras():
+    rows = run_json(CONV)
+    assert [r["tuned"] for r in rows] == [True] * 6 + [False] * 2, rows
+    for r in rows:
+        assert r["values"] and r["dx"] and r["dk"] and r["dk_sum"] > 0, r
+
+
 def test_building_a_model_installs_the_ops_before_keras_is_imported():
     code = (
         "import json, sys\nfrom cnntui.core.registry import get_model\n"
@@ -151,9 +197,10 @@ def test_building_a_model_installs_the_ops_before_keras_is_imported():
         "get_model('mnist-conv-pool').build()\n"
         "from keras.src.backend.jax import nn\n"
         "print(json.dumps([hasattr(nn.max_pool, 'keras_max_pool'),\n"
-        "                  hasattr(nn.depthwise_conv, 'keras_depthwise_conv')]))"
+        "                  hasattr(nn.depthwise_conv, 'keras_depthwise_conv'),\n"
+        "                  hasattr(nn.conv, 'keras_conv')]))"
     )
-    assert run_json(code) == [True, True]
+    assert run_json(code) == [True, True, True]
 
 
 def test_off_switch_keeps_keras_ops():
@@ -161,9 +208,10 @@ def test_off_switch_keeps_keras_ops():
         "import json, keras\nfrom cnntui.core import jax_ops\n"
         "from keras.src.backend.jax import nn\n"
         "print(json.dumps([jax_ops.install(), hasattr(nn.max_pool, 'keras_max_pool'),\n"
-        "                  hasattr(nn.depthwise_conv, 'keras_depthwise_conv')]))"
+        "                  hasattr(nn.depthwise_conv, 'keras_depthwise_conv'),\n"
+        "                  hasattr(nn.conv, 'keras_conv')]))"
     )
-    assert run_json(code, env={"CNNTUI_JAX_TUNING": "off"}) == [False, False, False]
+    assert run_json(code, env={"CNNTUI_JAX_TUNING": "off"}) == [False] * 4
 
 
 def test_a_pooling_model_trains_and_saves_as_plain_keras():

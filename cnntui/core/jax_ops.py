@@ -20,7 +20,21 @@ grouped convolution with one group per channel as a slow generic loop (74 ms for
 tap's weights, is 3.9 ms, and its gradient by autodiff 23 ms instead of 86. The sums run
 in another order than a convolution's, so results agree to float rounding.
 
-Both are measured on XLA:CPU only, so a JAX running on a GPU keeps Keras's ops.
+**Convolution** (``Conv2D``). Two changes to how XLA:CPU is asked for a 2D convolution;
+the forward values of any other convolution, and every input gradient, stay Keras's:
+
+- One input channel (a grayscale first layer, stride 1, no dilation): the forward pass is
+  the sum of the kernel's taps, each a shifted slice times that tap's row of weights (0.9 ms
+  instead of 3.5 for 3x3, 1 to 64 channels over 128x28x28), and the kernel's gradient one
+  matrix product of the stacked taps (9 x N*H*W) with the output gradient.
+- A batch of :data:`WEIGHT_GRAD_ROWS` or more examples: the kernel's gradient is summed over
+  slices of that many examples, each its own convolution gradient (6.9-8.3 ms instead of
+  10.2 for 3x3, 64 to 32 channels over 128x14x14), the slices' activations staying in
+  cache.
+
+Both sum in another order than XLA's, so they agree with Keras's to float rounding.
+
+All are measured on XLA:CPU only, so a JAX running on a GPU keeps Keras's ops.
 
 The layers, models and checkpoints stay plain Keras. :func:`install` swaps the functions
 in Keras's JAX backend once per process; it does nothing on other backends, or with
@@ -33,6 +47,7 @@ import functools
 from typing import Any
 
 MAX_WINDOW = 16  # pool_size cells above which the slices cost more than they save
+WEIGHT_GRAD_ROWS = 32  # examples per slice of a convolution's kernel gradient
 _installed = False
 
 
@@ -54,32 +69,28 @@ def install() -> bool:
         return False
     from keras.src.backend.jax import nn
 
-    original = nn.max_pool
-
-    @functools.wraps(original)
-    def max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
-        fast = _sliced_max_pool(inputs, pool_size, strides, padding, data_format)
-        if fast is None:
-            return original(inputs, pool_size, strides, padding, data_format)
-        return fast
-
-    max_pool.keras_max_pool = original
-    nn.max_pool = max_pool
-    keras_depthwise = nn.depthwise_conv
-
-    @functools.wraps(keras_depthwise)
-    def depthwise_conv(
-        inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1
-    ):
-        fast = _sliced_depthwise_conv(inputs, kernel, strides, padding, data_format, dilation_rate)
-        if fast is None:
-            return keras_depthwise(inputs, kernel, strides, padding, data_format, dilation_rate)
-        return fast
-
-    depthwise_conv.keras_depthwise_conv = keras_depthwise
-    nn.depthwise_conv = depthwise_conv  # separable_conv calls it too
+    _replace(nn, "max_pool", lambda keras_op: _sliced_max_pool, "keras_max_pool")
+    # separable_conv calls depthwise_conv too
+    _replace(nn, "depthwise_conv", lambda keras_op: _sliced_depthwise_conv, "keras_depthwise_conv")
+    _replace(nn, "conv", lambda keras_op: functools.partial(_tuned_conv, keras_op), "keras_conv")
     _installed = True
     return True
+
+
+def _replace(module: Any, name: str, make_fast: Any, marker: str) -> None:
+    """``module.name`` becomes a function that runs ``make_fast(Keras's function)`` with the
+    same arguments, and Keras's function where that returns ``None``; Keras's function stays
+    reachable as the new one's attribute ``marker``."""
+    keras_op = getattr(module, name)
+    fast = make_fast(keras_op)
+
+    @functools.wraps(keras_op)
+    def op(*args, **kwargs):
+        out = fast(*args, **kwargs)
+        return keras_op(*args, **kwargs) if out is None else out
+
+    setattr(op, marker, keras_op)
+    setattr(module, name, op)
 
 
 def _pair(value: Any) -> tuple[int, int] | None:
@@ -93,7 +104,7 @@ def _pair(value: Any) -> tuple[int, int] | None:
     return None
 
 
-def _sliced_max_pool(inputs, pool_size, strides, padding, data_format):
+def _sliced_max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
     """Max pooling of ``inputs`` through strided slices, or ``None`` where Keras's own code
     must run (not 2D, a window of more than :data:`MAX_WINDOW` cells, an input smaller than
     one window)."""
@@ -218,7 +229,9 @@ def _overlapping_max_fn():
     return overlapping_max
 
 
-def _sliced_depthwise_conv(inputs, kernel, strides, padding, data_format, dilation_rate):
+def _sliced_depthwise_conv(
+    inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1
+):
     """A 2D depthwise convolution as the sum of its taps, or ``None`` for Keras's code."""
     from keras.src import backend
 
@@ -228,7 +241,6 @@ def _sliced_depthwise_conv(inputs, kernel, strides, padding, data_format, dilati
     if step is None or dilation is None or padding not in ("valid", "same"):
         return None
     import jax.numpy as jnp
-    from jax import lax
 
     x, kernel = jnp.asarray(inputs), jnp.asarray(kernel)
     if not jnp.issubdtype(x.dtype, jnp.floating) or x.dtype != kernel.dtype:
@@ -239,31 +251,157 @@ def _sliced_depthwise_conv(inputs, kernel, strides, padding, data_format, dilati
     kh, kw, channels, multiplier = kernel.shape
     if x.shape[-1] != channels:
         return None  # Keras's own code names the mismatch
-    reach = ((kh - 1) * dilation[0] + 1, (kw - 1) * dilation[1] + 1)
-    h, w = x.shape[1], x.shape[2]
-    if padding == "same":
-        (top, bottom), (left, right) = lax.padtype_to_pads((h, w), reach, step, "SAME")
-        x = jnp.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)))
-        h, w = x.shape[1], x.shape[2]
-    if h < reach[0] or w < reach[1]:
+    x = _padded(x, (kh, kw), step, padding, dilation)
+    if x is None:
         return None
     out = _sum_of_taps(x, kernel, step, dilation)
     return jnp.transpose(out, (0, 3, 1, 2)) if first else out
 
 
-def _sum_of_taps(x, kernel, step: tuple[int, int], dilation: tuple[int, int]):
-    """``sum over taps (i, j) of x[window offset (i, j)] * kernel[i, j]``, NHWC, no padding."""
-    kh, kw, channels, multiplier = kernel.shape
+def _padded(x, kernel_size, step, padding: str, dilation=(1, 1)):
+    """NHWC ``x`` padded as ``padding`` asks (``"same"``: as lax's ``SAME``), or ``None``
+    where the (dilated) kernel does not fit in it."""
+    import jax.numpy as jnp
+    from jax import lax
+
+    reach = ((kernel_size[0] - 1) * dilation[0] + 1, (kernel_size[1] - 1) * dilation[1] + 1)
+    if padding == "same":
+        (top, bottom), (left, right) = lax.padtype_to_pads(x.shape[1:3], reach, step, "SAME")
+        x = jnp.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)))
+    if x.shape[1] < reach[0] or x.shape[2] < reach[1]:
+        return None
+    return x
+
+
+def _taps(x, kh: int, kw: int, step=(1, 1), dilation=(1, 1)) -> list:
+    """The kernel's taps over padded NHWC ``x``, row-major: for tap ``(i, j)``, the input
+    each output position multiplies by weight ``(i, j)``, ``(N, Ho, Wo, C)``."""
     (sh, sw), (dh, dw) = step, dilation
     ho = (x.shape[1] - (kh - 1) * dh - 1) // sh + 1
     wo = (x.shape[2] - (kw - 1) * dw - 1) // sw + 1
+    return [
+        x[:, i * dh : i * dh + (ho - 1) * sh + 1 : sh, j * dw : j * dw + (wo - 1) * sw + 1 : sw]
+        for i in range(kh)
+        for j in range(kw)
+    ]
+
+
+def _sum_of_taps(x, kernel, step: tuple[int, int], dilation: tuple[int, int]):
+    """``sum over taps (i, j) of x[window offset (i, j)] * kernel[i, j]``, NHWC, no padding."""
+    kh, kw, channels, multiplier = kernel.shape
     out = None
-    for i in range(kh):
-        for j in range(kw):
-            rows = slice(i * dh, i * dh + (ho - 1) * sh + 1, sh)
-            tap = x[:, rows, j * dw : j * dw + (wo - 1) * sw + 1 : sw]
-            term = tap[..., None] * kernel[i, j] if multiplier > 1 else tap * kernel[i, j, :, 0]
-            out = term if out is None else out + term
+    for k, tap in enumerate(_taps(x, kh, kw, step, dilation)):
+        weights = kernel[k // kw, k % kw]
+        term = tap[..., None] * weights if multiplier > 1 else tap * weights[:, 0]
+        out = term if out is None else out + term
     if multiplier > 1:  # output channel c * multiplier + k, as Keras's grouped convolution
         out = out.reshape(*out.shape[:3], channels * multiplier)
     return out
+
+
+def _tuned_conv(
+    keras_conv, inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1
+):
+    """A 2D convolution with one input channel as a sum of taps, or a batch of at least two
+    :data:`WEIGHT_GRAD_ROWS` slices with its kernel gradient summed over them; ``None``
+    where Keras's own code runs (not 2D, not floating point, a smaller batch)."""
+    from keras.src import backend
+
+    if getattr(inputs, "ndim", 0) != 4 or getattr(kernel, "ndim", 0) != 4:
+        return None
+    step, dilation = _pair(strides), _pair(dilation_rate)
+    if step is None or dilation is None or padding not in ("valid", "same"):
+        return None
+    import jax.numpy as jnp
+
+    x, kernel = jnp.asarray(inputs), jnp.asarray(kernel)
+    if not jnp.issubdtype(x.dtype, jnp.floating) or x.dtype != kernel.dtype:
+        return None
+    fmt = backend.standardize_data_format(data_format)
+    channels = x.shape[-1] if fmt == "channels_last" else x.shape[1]
+    if channels != kernel.shape[2]:
+        return None  # grouped (or mismatched, which Keras's own code names)
+    if channels == 1 and step == (1, 1) and dilation == (1, 1):
+        first = fmt == "channels_first"
+        nhwc = jnp.transpose(x, (0, 2, 3, 1)) if first else x
+        padded = _padded(nhwc, kernel.shape[:2], step, padding)
+        if padded is not None:
+            out = _single_channel_conv_fn()(padded, kernel)
+            return jnp.transpose(out, (0, 3, 1, 2)) if first else out
+    slices = x.shape[0] // WEIGHT_GRAD_ROWS
+    if slices < 2:
+        return None
+    config = (step, padding, fmt, dilation)
+    return _sliced_weight_grad_conv_fn(keras_conv, config, slices)(x, kernel)
+
+
+@functools.cache
+def _single_channel_conv_fn():
+    """Valid convolution of padded NHWC ``x`` (one channel) by ``kernel`` (kh, kw, 1, Co)."""
+    import jax
+    import jax.numpy as jnp
+    from jax import lax
+
+    def taps_sum(x, kernel):
+        kw = kernel.shape[1]
+        out = None
+        for k, tap in enumerate(_taps(x, *kernel.shape[:2])):
+            term = tap * kernel[k // kw, k % kw, 0]  # (N, Ho, Wo, 1) x (Co,)
+            out = term if out is None else out + term
+        return out
+
+    @jax.custom_vjp
+    def single_channel_conv(x, kernel):
+        return taps_sum(x, kernel)
+
+    def forward(x, kernel):
+        return taps_sum(x, kernel), (x, kernel)
+
+    def backward(saved, grad):
+        x, kernel = saved
+        kh, kw, _, co = kernel.shape
+        taps = jnp.stack([tap[..., 0] for tap in _taps(x, kh, kw)])  # (kh*kw, N, Ho, Wo)
+        dk = jnp.dot(taps.reshape(kh * kw, -1), grad.reshape(-1, co)).reshape(kernel.shape)
+
+        def conv(v):
+            dn = ("NHWC", "HWIO", "NHWC")
+            return lax.conv_general_dilated(v, kernel, (1, 1), "VALID", dimension_numbers=dn)
+
+        dx = jax.vjp(conv, x)[1](grad)[0]  # unused (and so not computed) for a first layer
+        return dx, dk
+
+    single_channel_conv.defvjp(forward, backward)
+    return single_channel_conv
+
+
+@functools.cache
+def _sliced_weight_grad_conv_fn(keras_conv, config: tuple, slices: int):
+    """Keras's convolution with ``config`` (strides, padding, data format, dilation), its
+    kernel gradient summed over ``slices`` slices of the batch."""
+    import jax
+
+    step, padding, fmt, dilation = config
+
+    def conv(x, kernel):
+        return keras_conv(x, kernel, step, padding, fmt, dilation)
+
+    @jax.custom_vjp
+    def sliced_weight_grad_conv(x, kernel):
+        return conv(x, kernel)
+
+    def forward(x, kernel):
+        return conv(x, kernel), (x, kernel)
+
+    def backward(saved, grad):
+        x, kernel = saved
+        dx = jax.vjp(lambda v: conv(v, kernel), x)[1](grad)[0]
+        n = x.shape[0]
+        edges = [n * k // slices for k in range(slices + 1)]
+        dk = None
+        for a, b in zip(edges, edges[1:], strict=False):
+            part = jax.vjp(lambda k, a=a, b=b: conv(x[a:b], k), kernel)[1](grad[a:b])[0]
+            dk = part if dk is None else dk + part
+        return dx, dk
+
+    sliced_weight_grad_conv.defvjp(forward, backward)
+    return sliced_weight_grad_conv
