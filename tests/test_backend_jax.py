@@ -131,6 +131,46 @@ def test_what_tensorflow_alone_does_fails_in_one_line_before_any_work(child_env)
     assert sorted(runs.glob("*")) == before
 
 
+ASYNC_HOOKS = r"""
+import json, sys, threading
+import keras.src.callbacks.callback_list as callback_list
+from cnntui.core.train.config import TrainConfig
+from cnntui.core.train.runner import train
+
+modes = []
+configure = callback_list.CallbackList._configure_async_dispatch
+
+def spy(self, callbacks):
+    configure(self, callbacks)
+    modes.append(self._async_train)
+
+callback_list.CallbackList._configure_async_dispatch = spy
+zoo = [sys.argv[1]]
+nan = train(TrainConfig("tiny-nan", zoo=zoo, epochs=2, limit=100))
+events = [json.loads(l) for l in nan.run.path("events.jsonl").read_text().splitlines()]
+
+class StopOn:
+    def __init__(self, kind, stop):
+        self.kind, self.stop = kind, stop
+    def handle(self, event):
+        if event["event"] == self.kind:
+            self.stop.set()
+    def close(self):
+        pass
+
+stop = threading.Event()
+stopped = train(TrainConfig("tiny-dense", zoo=zoo, epochs=3, limit=300),
+                sinks=[StopOn("epoch", stop)], stop=stop)
+print(json.dumps({
+    "async": modes, "nan": nan.status, "reason": events[-1].get("reason", ""),
+    "nan_saved": nan.run.path("last.keras").exists(),
+    "stopped": stopped.status,
+    "epochs": [e["epoch"] for e in map(json.loads, stopped.run.path("events.jsonl")
+               .read_text().splitlines()) if e["event"] == "epoch"],
+    "history": stopped.run.path("history.csv").read_text().count("\n"),
+}))
+"""
+
 TUI_PILOT = """
 import asyncio, json
 from cnntui.core.backend import select
@@ -160,6 +200,22 @@ async def main():
 
 asyncio.run(main())
 """
+
+
+def test_batch_hooks_run_asynchronously_and_nan_and_stop_still_hold(child_env, tmp_path):
+    """Under JAX the run's batch hooks are async_safe, so Keras does not wait for each step:
+    a NaN loss still fails the run naming its first batch and saves nothing, and a stop
+    asked at the end of epoch 1 keeps exactly that epoch."""
+    from test_train_core import TINY_ZOO
+
+    (tmp_path / "tiny.py").write_text(TINY_ZOO, encoding="utf-8")
+    out = run_python(["-c", ASYNC_HOOKS, str(tmp_path)], env=child_env, timeout=400)
+    seen = _last_json(assert_ok(out).stdout)
+    assert seen["async"] and all(seen["async"]), seen  # every fit dispatched its hooks async
+    assert seen["nan"] == "failed" and "NaN in epoch 1, batch 1;" in seen["reason"], seen
+    assert not seen["nan_saved"]
+    assert seen["stopped"] == "stopped" and seen["epochs"] == [1], seen
+    assert seen["history"] == 2  # header and epoch 1: the cut epoch 2 is not a row
 
 
 def test_a_tui_pilot_trains_under_jax(child_env):

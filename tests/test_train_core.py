@@ -232,3 +232,49 @@ def test_checkpoint_saves_after_the_first_build_no_throwaway_keras_objects(tmp_p
     for a, b in zip(model.get_weights(), again.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
     assert int(again.optimizer.iterations.numpy()) == 1
+
+
+def test_batch_hooks_called_out_of_order_never_count_back():
+    """Off TensorFlow, Keras runs the batch-end hooks in its threads (``async_safe``), two
+    at once and in any order: the step and the batch events only go forward, the NaN reason
+    names the first bad batch, and validation is cut short only for an epoch that did not
+    start all its steps."""
+    import keras
+
+    from cnntui.core.train import keras_callbacks as kc
+    from cnntui.core.train.events import EventLog
+    from cnntui.core.train.progress import Progress
+
+    seen: list[dict] = []
+
+    class Sink:
+        def handle(self, event):
+            seen.append(event)
+
+        def close(self):
+            pass
+
+    progress = Progress(steps=10)
+    info = kc.RunInfo(run_id="r", model_name="m", batch_size=4, samples=40)
+    events_cb = kc.EventCallback(EventLog(record=[Sink()]), progress, info, throttle=0.0)
+    guard = kc.NaNGuard(progress)
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+    for cb in (events_cb, guard):
+        cb.set_model(model)
+    assert kc.EventCallback.async_safe == kc.NaNGuard.async_safe == kc.ASYNC_BATCH_HOOKS
+    assert kc.ASYNC_BATCH_HOOKS is (keras.backend.backend() != "tensorflow")
+    events_cb.on_epoch_begin(0)
+    for batch in range(10):
+        events_cb.on_train_batch_begin(batch)
+    for batch in (0, 2, 1, 4, 3):  # the hooks of batches 2 and 4 ran before 1's and 3's
+        events_cb.on_train_batch_end(batch, {"loss": 1.0})
+        guard.on_batch_end(batch, {"loss": float("nan") if batch >= 2 else 1.0})
+    assert progress.step == 5
+    assert [e["step"] for e in seen if e["event"] == "batch"] == [1, 3, 5]
+    assert "epoch 1, batch 3;" in progress.failure  # batch 2 (0-based): the first NaN
+    assert model.stop_training
+    events_cb.on_test_batch_end(0)  # all 10 steps started: the epoch ran to its end
+    assert not getattr(model, "stop_evaluating", False)
+    events_cb._started = 5  # the loop stopped after 5 of 10 steps
+    events_cb.on_test_batch_end(0)
+    assert model.stop_evaluating

@@ -16,12 +16,22 @@ merely lists, prepares or follows runs pays for Keras.
   ``state.json`` recorded, so a resumed run stops and lowers the learning rate exactly
   when the uninterrupted one would.
 - :class:`TrainingCallbacks`: the callbacks of one run, by type, in ``fit``'s order.
+
+Off TensorFlow, the per-batch hooks are ``async_safe``: Keras then runs them in its
+callback threads and does not wait for each step's result before starting the next one
+(JAX dispatches steps ahead; the host work of a step overlaps the one computing). They
+take a lock, so their events and counters never go back when two run at once; Keras waits
+for them all before any epoch-end hook. They never read ``self.model``: on JAX that
+property copies the training state back into the model's variables, which in a callback
+thread races the next step (it donates those buffers). TensorFlow, the reference, keeps
+Keras's synchronous hooks.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +47,7 @@ from cnntui.core.train.events import EventLog, clean_logs
 from cnntui.core.train.progress import Progress
 
 SKIPPED_IN_EVENT = 20  # the full list is in the run's skipped.txt
+ASYNC_BATCH_HOOKS = keras.backend.backend() != "tensorflow"  # see the module's docstring
 
 
 def current_learning_rate(model: keras.Model) -> float | None:
@@ -64,10 +75,14 @@ class RunInfo:
 class EventCallback(keras.callbacks.Callback):
     """Turn Keras training hooks into ``begin``/``batch``/``epoch`` events in ``log``."""
 
+    async_safe = ASYNC_BATCH_HOOKS
+
     def __init__(self, log: EventLog, progress: Progress, info: RunInfo, throttle: float = 0.1):
         super().__init__()
         self.log, self.progress, self.info = log, progress, info
         self.throttle = throttle
+        self._batch_lock = threading.Lock()
+        self._started = 0  # steps the epoch has started (counted in the synchronous hook)
         self._epoch_seconds: list[float] = []
         self._epoch_start = self._last_emit = 0.0
         self._epoch_lr: float | None = None
@@ -97,32 +112,43 @@ class EventCallback(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch, logs=None):
         p = self.progress
         p.epoch, p.step, p.partial_epoch = epoch + 1, 0, False
+        self._started = 0
         self._epoch_lr = current_learning_rate(self.model)
         self._epoch_start = self._last_emit = time.monotonic()
 
+    def on_train_batch_begin(self, batch, logs=None):
+        self._started = batch + 1  # (Keras calls batch-begin hooks in order, before the step)
+
     def on_train_batch_end(self, batch, logs=None):
         p = self.progress
-        p.step = batch + 1
-        now = time.monotonic()
-        if p.stop.is_set():
-            self.model.stop_training = True
-        if now - self._last_emit < self.throttle:
-            return
-        self._last_emit = now
-        elapsed = now - self._epoch_start
-        rate = round(p.step * self.info.batch_size / elapsed, 1) if elapsed else None
-        self.log.emit(
-            "batch",
-            epoch=p.epoch,
-            step=p.step,
-            steps=p.steps,
-            logs=clean_logs(logs),
-            images_per_sec=rate,
-        )
+        with self._batch_lock:  # (hooks may run two at once, in any order: see above)
+            if batch + 1 < p.step:
+                return  # a later batch was already counted
+            p.step = batch + 1
+            now = time.monotonic()
+            if p.stop.is_set():
+                self._model.stop_training = True  # (self.model would sync JAX state)
+            if now - self._last_emit < self.throttle:
+                return
+            self._last_emit = now
+            elapsed = now - self._epoch_start
+            rate = round(p.step * self.info.batch_size / elapsed, 1) if elapsed else None
+            self.log.emit(
+                "batch",
+                epoch=p.epoch,
+                step=p.step,
+                steps=p.steps,
+                logs=clean_logs(logs),
+                images_per_sec=rate,
+            )
 
     def on_test_batch_end(self, batch, logs=None):
-        if self.progress.cut_short():  # a stopped epoch's validation is never recorded
-            self.model.stop_evaluating = True
+        # a stopped epoch's validation is never recorded; whether the epoch was stopped is
+        # told by the steps it started, which batch-end hooks still running may not have seen
+        p = self.progress
+        interrupted = p.stop.is_set() or bool(p.failure)
+        if interrupted and p.steps and self._started < p.steps:
+            self._model.stop_evaluating = True
 
     def on_epoch_end(self, epoch, logs=None):
         p = self.progress
@@ -204,21 +230,32 @@ class RunCheckpoint(keras.callbacks.Callback):
 
 
 class NaNGuard(keras.callbacks.TerminateOnNaN):
-    """``TerminateOnNaN`` that records a reason for people instead of printing."""
+    """``TerminateOnNaN`` that records a reason for people instead of printing (the first
+    batch whose loss was not finite, however the hooks were ordered)."""
+
+    async_safe = ASYNC_BATCH_HOOKS
 
     def __init__(self, progress: Progress):
         super().__init__()
         self.progress = progress
+        self._lock = threading.Lock()
+        self._first_bad: tuple[int, int] | None = None  # (epoch, batch)
 
     def on_batch_end(self, batch, logs=None):
         loss = (logs or {}).get("loss")
-        if loss is not None and not math.isfinite(float(loss)):
+        if loss is None or math.isfinite(float(loss)):
+            return
+        with self._lock:
+            where = (self.progress.epoch, batch)
+            if self._first_bad is not None and self._first_bad <= where:
+                return
+            self._first_bad = where
             kind = "NaN" if loss != loss else "infinite"
             self.progress.failure = (
                 f"loss became {kind} in epoch {self.progress.epoch}, batch {batch + 1}; "
                 "try a lower learning rate (--lr) or check the data"
             )
-            self.model.stop_training = True
+            self._model.stop_training = True
 
 
 def _num(value: Any) -> float | None:
@@ -329,6 +366,8 @@ def _estimated(params: dict) -> dict[str, bool]:
 
 class TimeBudget(keras.callbacks.Callback):
     """``--time``: project the epochs the budget allows after each epoch; stop when spent."""
+
+    async_safe = ASYNC_BATCH_HOOKS  # its batch hook only starts the clock, once
 
     def __init__(self, budget, planned_epochs, steps_per_epoch, step_lr):
         super().__init__()
