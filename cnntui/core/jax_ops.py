@@ -229,12 +229,9 @@ def _overlapping_max_fn():
     return overlapping_max
 
 
-def _sliced_depthwise_conv(
-    inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1
-):
-    """A 2D depthwise convolution as the sum of its taps, or ``None`` for Keras's code."""
-    from keras.src import backend
-
+def _conv_operands(inputs, kernel, strides, padding, dilation_rate):
+    """``(x, kernel, step, dilation)`` as JAX arrays and pairs for a 2D convolution the
+    slices can run, or ``None`` (not 2D, another padding, not floating point)."""
     if getattr(inputs, "ndim", 0) != 4 or getattr(kernel, "ndim", 0) != 4:
         return None
     step, dilation = _pair(strides), _pair(dilation_rate)
@@ -245,6 +242,21 @@ def _sliced_depthwise_conv(
     x, kernel = jnp.asarray(inputs), jnp.asarray(kernel)
     if not jnp.issubdtype(x.dtype, jnp.floating) or x.dtype != kernel.dtype:
         return None
+    return x, kernel, step, dilation
+
+
+def _sliced_depthwise_conv(
+    inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1
+):
+    """A 2D depthwise convolution as the sum of its taps, or ``None`` for Keras's code."""
+    from keras.src import backend
+
+    operands = _conv_operands(inputs, kernel, strides, padding, dilation_rate)
+    if operands is None:
+        return None
+    x, kernel, step, dilation = operands
+    import jax.numpy as jnp
+
     first = backend.standardize_data_format(data_format) == "channels_first"
     if first:
         x = jnp.transpose(x, (0, 2, 3, 1))
@@ -307,16 +319,12 @@ def _tuned_conv(
     where Keras's own code runs (not 2D, not floating point, a smaller batch)."""
     from keras.src import backend
 
-    if getattr(inputs, "ndim", 0) != 4 or getattr(kernel, "ndim", 0) != 4:
+    operands = _conv_operands(inputs, kernel, strides, padding, dilation_rate)
+    if operands is None:
         return None
-    step, dilation = _pair(strides), _pair(dilation_rate)
-    if step is None or dilation is None or padding not in ("valid", "same"):
-        return None
+    x, kernel, step, dilation = operands
     import jax.numpy as jnp
 
-    x, kernel = jnp.asarray(inputs), jnp.asarray(kernel)
-    if not jnp.issubdtype(x.dtype, jnp.floating) or x.dtype != kernel.dtype:
-        return None
     fmt = backend.standardize_data_format(data_format)
     channels = x.shape[-1] if fmt == "channels_last" else x.shape[1]
     if channels != kernel.shape[2]:
