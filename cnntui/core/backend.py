@@ -117,13 +117,18 @@ def select(name: str | None = None) -> str:
     if chosen == "jax":
         use_jax_compilation_cache()
         use_xla_cpu_convolutions()
+        if jax_tuning():
+            from cnntui.core.host_memory import keep_freed_memory
+
+            keep_freed_memory()  # before JAX starts the threads that allocate its buffers
     return chosen
 
 
 def jax_tuning() -> bool:
     """Whether cnntui's JAX speed-ups are on (``CNNTUI_JAX_TUNING=off`` turns them off):
-    XLA's own CPU convolutions (:func:`use_xla_cpu_convolutions`) and the slice-based max
-    pooling and depthwise convolutions of :mod:`cnntui.core.jax_ops`."""
+    XLA's own CPU convolutions (:func:`use_xla_cpu_convolutions`), the allocator settings of
+    :mod:`cnntui.core.host_memory`, and the slice-based max pooling and convolutions of
+    :mod:`cnntui.core.jax_ops`."""
     return os.environ.get(TUNING_ENV, "").strip().lower() not in ("off", "0", "false", "no")
 
 
