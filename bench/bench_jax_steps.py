@@ -1,8 +1,9 @@
 """Train-step time per zoo entry: TensorFlow, JAX as cnntui runs it, and JAX untuned.
 
 "JAX untuned" is JAX with ``CNNTUI_JAX_TUNING=off``: Keras's own max pooling and depthwise
-convolutions and jaxlib's default (YNNPACK) convolutions; "jax" has cnntui's slice-based
-ops (``cnntui/core/jax_ops.py``) and XLA's own convolutions (``docs/backends.md``). Each
+convolutions, jaxlib's default (YNNPACK) convolutions and glibc's default allocator; "jax"
+has cnntui's slice-based ops (``cnntui/core/jax_ops.py``), XLA's own convolutions and the
+allocator told to reuse freed memory (``cnntui/core/host_memory.py``, ``docs/backends.md``). Each
 measurement is a fresh process (the backend and XLA's flags are fixed per process) that
 builds the entry at its own input size, compiles it with Adam, runs one warm-up epoch of
 ``--steps`` batches of random data and then ``--epochs`` timed ones: the median seconds
