@@ -8,17 +8,15 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import subprocess
 import sys
 
 import pytest
 from backend_harness import needs_backend
 
-pytestmark = pytest.mark.skipif(
-    platform.system() != "Linux" or platform.libc_ver()[0] != "glibc",
-    reason="mallopt is glibc's",
-)
+from cnntui.core.host_memory import on_glibc
+
+pytestmark = pytest.mark.skipif(not on_glibc(), reason="mallopt is glibc's")
 
 CHILD = r"""
 import ctypes, json, resource, sys

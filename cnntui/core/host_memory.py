@@ -20,7 +20,6 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import os
-import platform
 
 M_TRIM_THRESHOLD = -1  # mallopt parameters, from glibc's <malloc.h>
 M_MMAP_MAX = -4
@@ -31,6 +30,14 @@ USER_SETTINGS = ("MALLOC_MMAP_MAX_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_ARENA_MAX
 _applied: bool | None = None
 
 
+def on_glibc() -> bool:
+    """Whether this process runs on glibc (``mallopt``'s home), asked without reading files."""
+    try:
+        return (os.confstr("CS_GNU_LIBC_VERSION") or "").startswith("glibc")
+    except (AttributeError, ValueError, OSError):  # not a POSIX system, or not GNU
+        return False
+
+
 def keep_freed_memory() -> bool:
     """Apply :data:`SETTINGS` through ``mallopt`` (once per process, before JAX starts its
     threads); whether they are in force. Not on other C libraries than glibc, and not
@@ -39,7 +46,7 @@ def keep_freed_memory() -> bool:
     if _applied is not None:
         return _applied
     _applied = False
-    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+    if not on_glibc():
         return False
     if any(name in os.environ for name in USER_SETTINGS):
         return False
