@@ -148,3 +148,40 @@ def test_cache_list_and_clear_commands(tmp_path):
     assert (
         json.loads(runner.invoke(app, ["data", "cache", "list", "--json"]).stdout)["entries"] == []
     )
+
+
+def test_doctor_does_not_call_different_digits_near_duplicates(tmp_path):
+    """Real handwritten "1"s share one simple shape: the perceptual hash alone puts many
+    pairs of different ones within 6 bits; the thumbnail check keeps only the real copy."""
+    import numpy as np
+
+    from cnntui.core.data.doctor import diagnose
+
+    with np.load(Path(__file__).parents[1] / "cnntui/assets/mnist_5k.npz") as d:
+        digits = {"one": d["x"][d["y"] == 1][:80], "seven": d["x"][d["y"] == 7][:20]}
+    root = tmp_path / "digits"
+    for name, images in digits.items():
+        for i, digit in enumerate(images):
+            split = "val" if i % 4 == 0 else "train"
+            path = root / split / name / f"{name}_{i:02d}.png"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(digit).resize((64, 64), Image.Resampling.BILINEAR).save(path)
+    # a leaked near copy: a training digit re-encoded as JPEG and resized by 10 %
+    with Image.open(root / "train/one/one_01.png") as im:
+        im.resize((58, 58)).save(root / "val/one/resent.jpg", quality=70)
+    # flat pictures: two white ones are one picture, a white and a dark one are not
+    for name, grey in (("white.png", 255), ("white_too.png", 254), ("dark.png", 9)):
+        Image.new("L", (64, 64), grey).save(root / "train/one" / name)
+
+    hash_only = diagnose(root, min_similarity=0.0)
+    assert hash_only["summary"]["near_duplicates"] > 20  # what the hash alone reports
+    report = diagnose(root)
+    pairs = {frozenset(Path(f["path"]).name for f in g["files"]): g["where"]
+             for g in report["near_duplicates"]}  # fmt: skip
+    assert pairs == {
+        frozenset({"one_01.png", "resent.jpg"}): "across splits",
+        frozenset({"white.png", "white_too.png"}): "within a class",
+    }
+    assert report["summary"]["leaked"] == 1
+    leaked = next(g for g in report["near_duplicates"] if g["where"] == "across splits")
+    assert leaked["similarity"] >= 0.995

@@ -154,6 +154,15 @@ def doctor(
         int,
         typer.Option(min=0, max=32, help="Near duplicates: perceptual-hash bits that may differ."),
     ] = 6,
+    min_similarity: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="Near duplicates: the least correlation of the two grey thumbnails that "
+            "confirms a hash match (lower finds more edited copies, and more false ones).",
+        ),
+    ] = 0.995,
     copy: Annotated[bool, typer.Option("--copy", help="With --fix: copy instead of link.")] = False,
 ) -> None:
     """Exact and near duplicates (within a class, across classes, across splits = leakage),
@@ -168,7 +177,10 @@ def doctor(
         raise ValueError(f"data doctor takes an image folder; {source} is a {src.kind} source")
     if fix_dir:
         check_destination(fix_dir, src.path)  # before any work
-    report = diagnose(src.path, max_distance=max_distance, on_progress=_progress)
+    report = diagnose(
+        src.path, max_distance=max_distance, min_similarity=min_similarity,
+        on_progress=_progress,
+    )  # fmt: skip
     fixed = fix(report, fix_dir, copy=copy) if fix_dir else None
     if as_json:
         out = json_ready(report)

@@ -21,7 +21,8 @@ def format_doctor(report: dict[str, Any]) -> list[str]:
         f"source   {root}  ({report['layout']}, {len(report['class_names'])} classes, "
         f"{report['images']} readable images)",
         f"found    {s['exact_duplicates']} exact duplicate(s), {s['near_duplicates']} near "
-        f"duplicate pair(s) (phash distance <= {report['max_distance']}), {s['leaked']} leak(s) "
+        f"duplicate pair(s) (phash distance <= {report['max_distance']}, thumbnail "
+        f"correlation >= {report['min_similarity']}), {s['leaked']} leak(s) "
         f"across splits, {s['conflicting_labels']} picture(s) under two classes",
     ]
     for title, key in (("exact duplicates (same bytes)", "exact_duplicates"),
@@ -32,7 +33,8 @@ def format_doctor(report: dict[str, Any]) -> list[str]:
         lines += ["", f"{title}: {len(groups)}"]
         for g in groups[:SHOW]:
             tag = "LEAK " if g["where"] == "across splits" else ""
-            dist = f", distance {g['distance']}" if "distance" in g else ""
+            dist = (f", distance {g['distance']}, similarity {g['similarity']:.3f}"
+                    if "distance" in g else "")  # fmt: skip
             lines.append(f"  {tag}{g['where']}{dist}:")
             for f in g["files"]:
                 lines.append(f"    {_rel(f['path'], root)}  [{f['split']}/{f['class']}]")

@@ -2,9 +2,12 @@
 
 - exact duplicates: the same bytes (BLAKE2b of the file);
 - near duplicates: a 64-bit perceptual hash (``imagehash.phash``: DCT of a 32x32 grey
-  thumbnail) within ``max_distance`` bits, so a re-encoded or slightly resized copy is
-  found; each group or pair is placed *within a class*, *across classes* (one picture, two
-  labels) or *across splits* (**leakage**: the same picture in train and val/test);
+  thumbnail) within ``max_distance`` bits finds the candidates, and the two thumbnails'
+  correlation confirms them (at least ``min_similarity``), so a re-encoded, resized or
+  brightened copy is found and two different pictures of one simple shape (two
+  handwritten "1"s, which the hash puts within 6 bits) are not; each group or pair is
+  placed *within a class*, *across classes* (one picture, two labels) or *across splits*
+  (**leakage**: the same picture in train and val/test);
 - imbalance: images per class and the weights ``--class-weight auto`` uses,
   ``n_total / (n_classes * n_c)`` (scikit-learn's "balanced");
 - outliers: tiny images, extreme aspect ratios, sizes far from the median, mostly blank.
@@ -31,6 +34,13 @@ from cnntui.core.data.linkdir import check_destination, write_linked
 from cnntui.core.images import ImageReadError, open_image_with_info
 
 MAX_DISTANCE = 6  # of 64 bits: re-encoded / 10 %-resized copies land at 0-4
+# thumbnail correlation of a confirmed near duplicate: re-encoded, resized, brightened or
+# contrast-changed copies score 0.998-1.0; of the 11,728 pairs of different MNIST digits
+# within 6 hash bits, the closest scored 0.9896 (bench/probe_near_duplicates.py)
+MIN_SIMILARITY = 0.995
+FLAT_STD = 2.0  # grey levels: a thumbnail this even has no pattern to correlate
+FLAT_MEAN = 8.0  # two flat thumbnails are one picture when their means are this close
+THUMB = 32
 TINY_SIDE = 32
 EXTREME_ASPECT = 3.0
 FAR_SIZE = 4.0  # area this many times above or below the median
@@ -48,6 +58,7 @@ class Probe:
     label: int
     digest: str = ""
     phash: int | None = None
+    thumb: np.ndarray | None = None  # uint8 (THUMB, THUMB) grey, what phash saw
     width: int = 0
     height: int = 0
     blank: bool = False
@@ -88,8 +99,9 @@ def _probe(item: tuple[str, int, str], imagehash) -> Probe:
         from PIL import Image
 
         p.width, p.height = info.width, info.height
-        thumb = img.convert("L").resize((32, 32), Image.Resampling.LANCZOS)
-        px = np.asarray(thumb, np.int16)
+        thumb = img.convert("L").resize((THUMB, THUMB), Image.Resampling.LANCZOS)
+        p.thumb = np.asarray(thumb, np.uint8)
+        px = p.thumb.astype(np.int16)
         p.blank = bool(np.mean(np.abs(px - np.median(px)) <= BLANK_TOLERANCE) >= BLANK_SHARE)
         p.phash = int(str(imagehash.phash(thumb)), 16)
     except Exception as exc:  # noqa: BLE001 - one odd file must not stop the doctor
@@ -116,6 +128,19 @@ def _near_pairs(hashes: np.ndarray, ids: np.ndarray, max_distance: int) -> list[
             if i < j:
                 out.append((int(ids[i]), int(ids[j]), int(dist[i - start, j])))
     return out
+
+
+def similarity(a: np.ndarray, b: np.ndarray) -> float:
+    """How alike two grey thumbnails are: their Pearson correlation (1.0: the same pattern,
+    whatever the brightness and contrast). Flat thumbnails have no pattern: two of them score
+    1.0 when their means are within :data:`FLAT_MEAN` levels, else 0.0, and a flat one
+    against a patterned one 0.0."""
+    x, y = a.astype(np.float64).ravel(), b.astype(np.float64).ravel()
+    sx, sy = x.std(), y.std()
+    if sx < FLAT_STD or sy < FLAT_STD:
+        both = sx < FLAT_STD and sy < FLAT_STD
+        return 1.0 if both and abs(x.mean() - y.mean()) <= FLAT_MEAN else 0.0
+    return float(np.mean((x - x.mean()) * (y - y.mean())) / (sx * sy))
 
 
 def _where(probes: Sequence[Probe], members: Sequence[int]) -> str:
@@ -154,6 +179,7 @@ def diagnose(
     source: str | Path,
     *,
     max_distance: int = MAX_DISTANCE,
+    min_similarity: float = MIN_SIMILARITY,
     workers: int | None = None,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
@@ -171,19 +197,24 @@ def diagnose(
             probes[i] = probe
             if on_progress and (n % 256 == 0 or n == len(items)):
                 on_progress(n, len(items))
-    return _report(scan, probes, max_distance)
+    return _report(scan, probes, max_distance, min_similarity)
 
 
-def _report(scan: FolderScan, probes: list[Probe], max_distance: int) -> dict[str, Any]:
+def _report(
+    scan: FolderScan, probes: list[Probe], max_distance: int, min_similarity: float
+) -> dict[str, Any]:
     names = scan.class_names
     ok = [i for i, p in enumerate(probes) if not p.reason]
     exact = _groups({i: probes[i].digest for i in ok})
     in_exact = {i: g[0] for g in exact for i in g}
     hashes = np.array([probes[i].phash for i in ok], np.uint64)
-    near = [
-        (i, j, d) for i, j, d in _near_pairs(hashes, np.array(ok), max_distance)
-        if in_exact.get(i, -1) != in_exact.get(j, -2)  # same bytes: reported as exact
-    ]  # fmt: skip
+    near = []
+    for i, j, d in _near_pairs(hashes, np.array(ok), max_distance):
+        if in_exact.get(i, -1) == in_exact.get(j, -2):  # same bytes: reported as exact
+            continue
+        alike = similarity(probes[i].thumb, probes[j].thumb)  # type: ignore[arg-type]
+        if alike >= min_similarity:
+            near.append((i, j, d, alike))
 
     def entry(p: Probe) -> dict[str, str]:
         return {"path": p.path, "split": p.split, "class": names[p.label]}
@@ -192,9 +223,9 @@ def _report(scan: FolderScan, probes: list[Probe], max_distance: int) -> dict[st
         {"where": _where(probes, g), "files": [entry(probes[i]) for i in g]} for g in exact
     ]
     near_out = [
-        {"where": _where(probes, (i, j)), "distance": d,
+        {"where": _where(probes, (i, j)), "distance": d, "similarity": round(alike, 4),
          "files": [entry(probes[i]), entry(probes[j])]}
-        for i, j, d in near
+        for i, j, d, alike in near
     ]  # fmt: skip
     splits: dict[str, Any] = {}
     for split in scan.files:
@@ -222,6 +253,7 @@ def _report(scan: FolderScan, probes: list[Probe], max_distance: int) -> dict[st
         "exact_duplicates": exact_out,
         "near_duplicates": near_out,
         "max_distance": max_distance,
+        "min_similarity": min_similarity,
         "imbalance": {
             "ratio": (top / low) if low else None,
             "class_weights": class_weights(train),
