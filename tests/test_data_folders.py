@@ -139,3 +139,39 @@ def test_class_folders_differing_between_train_and_val(tmp_path):
     (root / "val" / "dog").rename(root / "val" / "doggo")
     with pytest.raises(DataError, match="val lacks dog; val has extra doggo"):
         scan_folder(root)
+
+
+def test_header_checks_use_threads_only_while_reads_wait_on_the_disk(tmp_path, monkeypatch):
+    """The structural pass stays in the calling thread on a fast disk (threads only queue
+    for the GIL there) and hands the rest to threads when the reads wait; either way every
+    file gets its verdict, in order, the same as a threaded check."""
+    import threading
+    import time
+
+    from cnntui.core.data import check
+
+    root = make_image_folder(tmp_path / "imgs", per_class=40, size=(20, 24))
+    bad = write_bad_files(root / "cat", ["empty", "text", "header"])
+    items = [(str(p), 0, "train") for p in sorted(root.rglob("*")) if p.is_file()]
+    assert len(items) > check.PROBE + 8
+    expected = check.check_files(items, workers=2)
+    assert {Path(c.path).name for c in expected if not c.ok} == {Path(b).name for b in bad}
+
+    threads: list[int] = []
+    real = check._check_one
+
+    def recording(*args, slow: bool = False):
+        threads.append(threading.get_ident())
+        if slow:  # waiting on a read: wall time without CPU time
+            time.sleep(0.002)
+        return real(*args)
+
+    monkeypatch.setattr(check, "_check_one", recording)
+    assert check.check_files(items) == expected
+    assert set(threads) == {threading.get_ident()}
+
+    threads.clear()
+    monkeypatch.setattr(check, "_check_one", lambda *a: recording(*a, slow=True))
+    assert check.check_files(items) == expected
+    assert set(threads[: check.PROBE]) == {threading.get_ident()}
+    assert threading.get_ident() not in set(threads[check.PROBE :])

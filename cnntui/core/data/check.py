@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import queue
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -19,6 +20,8 @@ from dataclasses import dataclass
 from cnntui.core.images import ImageReadError, check_header, probe_image
 
 CHUNK = 8
+PROBE = 64  # header checks timed in the calling thread before choosing threads or not
+IO_BOUND = 2.0  # wall / CPU above which the headers wait on the disk: use the threads
 
 
 @dataclass(frozen=True)
@@ -56,16 +59,49 @@ def check_files(
     workers: int | None = None,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> list[FileCheck]:
-    """Check ``(path, label, split)`` items in parallel threads; results keep the input
-    order. ``full``: decode every file completely (slow) instead of its header only.
+    """Check ``(path, label, split)`` items; results keep the input order. ``full``: decode
+    every file completely (slow) instead of its header only.
 
-    Each thread claims chunks of :data:`CHUNK` files from a shared counter and reports
-    finished chunks: no future per file, so the GIL-held bookkeeping stays small.
+    Full checks run in parallel threads (Pillow decodes without the GIL). Header checks are
+    Python nearly all through, so two threads only queue for the GIL: 0.15 s against
+    0.09 s for 2,000 photos here. Without ``workers``, they start in this thread, and go
+    to the threads only when the first :data:`PROBE` files show the reads waiting on the
+    disk (wall time over :data:`IO_BOUND` times CPU time: a cold or network folder).
     """
     total = len(items)
-    workers = workers or default_threads()
     results: list[FileCheck | None] = [None] * total
-    starts = iter(range(0, total, CHUNK))
+    start = 0
+    if not full and workers is None:
+        wall, cpu = time.perf_counter(), time.thread_time()
+        start = min(PROBE, total)
+        for i in range(start):
+            results[i] = _check_one(*items[i], full)
+        wall, cpu = time.perf_counter() - wall, time.thread_time() - cpu
+        if wall <= IO_BOUND * max(cpu, 1e-6):
+            workers = 1
+    workers = workers or default_threads()
+    if workers == 1:
+        for i in range(start, total):
+            results[i] = _check_one(*items[i], full)
+            if on_progress and ((i + 1) % 256 == 0 or i + 1 == total):
+                on_progress(i + 1, total)
+        return results  # type: ignore[return-value]
+    _check_in_threads(items, results, start, full, workers, on_progress)
+    return results  # type: ignore[return-value]
+
+
+def _check_in_threads(
+    items: Sequence[tuple[str, int, str]],
+    results: list[FileCheck | None],
+    first: int,
+    full: bool,
+    workers: int,
+    on_progress: Callable[[int, int], None] | None,
+) -> None:
+    """Fill ``results[first:]``: each thread claims chunks of :data:`CHUNK` files from a
+    shared counter and reports finished chunks, so the GIL-held bookkeeping stays small."""
+    total = len(items)
+    starts = iter(range(first, total, CHUNK))
     lock = threading.Lock()
     finished: queue.SimpleQueue[int] = queue.SimpleQueue()
 
@@ -82,7 +118,7 @@ def check_files(
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         jobs = [pool.submit(work) for _ in range(workers)]
-        done = reported = 0
+        done, reported = first, 0
         while done < total:
             try:
                 done += finished.get(timeout=0.5)
@@ -94,7 +130,6 @@ def check_files(
             if on_progress and (done - reported >= 256 or done == total):
                 reported = done
                 on_progress(done, total)
-    return results  # type: ignore[return-value]
 
 
 def default_threads() -> int:
