@@ -185,3 +185,25 @@ def test_doctor_does_not_call_different_digits_near_duplicates(tmp_path):
     assert report["summary"]["leaked"] == 1
     leaked = next(g for g in report["near_duplicates"] if g["where"] == "across splits")
     assert leaked["similarity"] >= 0.995
+
+
+def test_doctor_reads_16_bit_images_as_training_does(tmp_path):
+    """A 16-bit grey PNG is scaled to 8 bits as the pipeline scales it, not clipped to
+    white (Pillow's own ``convert("L")``): two different scans, every value above 255, are
+    neither "mostly blank" nor one picture."""
+    import numpy as np
+
+    from cnntui.core.data.doctor import diagnose
+
+    with np.load(Path(__file__).parents[1] / "cnntui/assets/mnist_5k.npz") as d:
+        digits = d["x"][[0, 600, 1200, 1800]]
+    root = tmp_path / "scans"
+    for i, digit in enumerate(digits):
+        path = root / ("a" if i % 2 else "b") / f"scan_{i}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        wide = 20_000 + np.asarray(Image.fromarray(digit).resize((64, 64)), np.uint16) * 150
+        Image.fromarray(wide).save(path)
+        with Image.open(path) as im:
+            assert im.mode == "I;16"
+    report = diagnose(root)
+    assert report["outliers"] == [] and report["near_duplicates"] == []

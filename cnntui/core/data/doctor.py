@@ -31,7 +31,7 @@ from cnntui.core.data.check import default_threads
 from cnntui.core.data.errors import DataError
 from cnntui.core.data.folders import FolderScan, scan_folder
 from cnntui.core.data.linkdir import check_destination, write_linked
-from cnntui.core.images import ImageReadError, open_image_with_info
+from cnntui.core.images import ImageReadError, open_image_with_info, to_color_mode
 
 MAX_DISTANCE = 6  # of 64 bits: re-encoded / 10 %-resized copies land at 0-4
 # thumbnail correlation of a confirmed near duplicate: re-encoded, resized, brightened or
@@ -99,7 +99,8 @@ def _probe(item: tuple[str, int, str], imagehash) -> Probe:
         from PIL import Image
 
         p.width, p.height = info.width, info.height
-        thumb = img.convert("L").resize((THUMB, THUMB), Image.Resampling.LANCZOS)
+        grey = to_color_mode(img, "grayscale")  # as training sees it (16-bit, alpha, palette)
+        thumb = grey.resize((THUMB, THUMB), Image.Resampling.LANCZOS)
         p.thumb = np.asarray(thumb, np.uint8)
         px = p.thumb.astype(np.int16)
         p.blank = bool(np.mean(np.abs(px - np.median(px)) <= BLANK_TOLERANCE) >= BLANK_SHARE)
