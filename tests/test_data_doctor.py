@@ -38,8 +38,10 @@ def test_doctor_finds_leakage_a_near_duplicate_conflicts_and_outliers(tmp_path):
     # a near copy: re-encoded at another quality and resized by 10 %, same class
     with Image.open(root / "train/dog/dog_01.jpg") as im:
         im.resize((176, 132)).save(root / "train/dog/dog_01_small.jpg", quality=60)
-    # the same bytes under two classes
+    # the same bytes under two classes, and a re-encoded copy under another class
     shutil.copy(root / "train/cat/cat_02.jpg", root / "train/dog/not_a_dog.jpg")
+    with Image.open(root / "train/cat/cat_04.jpg") as im:
+        im.save(root / "train/dog/cat_04_again.jpg", quality=70)
     # an exact copy within a class
     shutil.copy(root / "train/dog/dog_03.jpg", root / "train/dog/dog_03 (1).jpg")
     Image.new("RGB", (120, 160), (250, 250, 250)).save(root / "train/cat/blank.png")
@@ -58,27 +60,31 @@ def test_doctor_finds_leakage_a_near_duplicate_conflicts_and_outliers(tmp_path):
     }
     near = {frozenset(Path(f["path"]).name for f in g["files"]): g["where"]
             for g in report["near_duplicates"]}  # fmt: skip
-    assert near == {frozenset({"dog_01.jpg", "dog_01_small.jpg"}): "within a class"}
-    assert report["summary"] == {"exact_duplicates": 3, "near_duplicates": 1, "leaked": 1,
-                                 "conflicting_labels": 1}  # fmt: skip
+    assert near == {
+        frozenset({"dog_01.jpg", "dog_01_small.jpg"}): "within a class",
+        frozenset({"cat_04.jpg", "cat_04_again.jpg"}): "across classes",
+    }
+    assert report["summary"] == {"exact_duplicates": 3, "near_duplicates": 2, "leaked": 1,
+                                 "conflicting_labels": 2}  # fmt: skip
     outliers = {Path(o["path"]).name: " ".join(o["reasons"]) for o in report["outliers"]}
     assert "mostly blank" in outliers["blank.png"]
     assert "tiny" in outliers["strip.jpg"] and "aspect" in outliers["strip.jpg"]
     assert [Path(u["path"]).name for u in report["unreadable"]] == ["truncated.jpg"]
     train = report["splits"]["train"]["classes"]
-    assert train == {"cat": 8, "dog": 9}
+    assert train == {"cat": 8, "dog": 10}
     weights = report["imbalance"]["class_weights"]
-    assert abs(weights["cat"] - 17 / (2 * 8)) < 1e-9 and abs(weights["dog"] - 17 / 18) < 1e-9
+    assert abs(weights["cat"] - 18 / (2 * 8)) < 1e-9 and abs(weights["dog"] - 18 / 20) < 1e-9
 
     fixed = tmp_path / "clean"
     before = sorted(p.relative_to(root) for p in root.rglob("*") if p.is_file())
     text = runner.invoke(app, ["data", "doctor", str(root), "--fix", str(fixed)])
     assert text.exit_code == 0, text.output
-    assert "LEAK across splits" in text.stdout and "left out 5" in text.stdout
+    assert "LEAK across splits" in text.stdout and "left out 7" in text.stdout
     assert sorted(p.relative_to(root) for p in root.rglob("*") if p.is_file()) == before
     kept = {p.relative_to(fixed).as_posix() for p in fixed.rglob("*") if p.is_file()}
     gone = {p.as_posix() for p in before} - kept
     assert gone == {"val/cat/holiday.jpg", "train/cat/cat_02.jpg", "train/dog/not_a_dog.jpg",
+                    "train/cat/cat_04.jpg", "train/dog/cat_04_again.jpg",
                     "train/dog/dog_03 (1).jpg", "train/cat/truncated.jpg"}  # fmt: skip
     assert (fixed / "train/cat/cat_00.jpg").stat().st_ino == (
         root / "train/cat/cat_00.jpg"

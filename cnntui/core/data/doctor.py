@@ -275,7 +275,7 @@ def _report(
 def removals(report: dict[str, Any]) -> dict[str, str]:
     """Files ``--fix`` leaves out, with why: every exact copy but one (the train copy, else
     the shortest name), the val/test copies of pictures also in train (exact or near), all
-    copies of a picture filed under two classes, and unreadable files."""
+    copies (exact or near) of a picture filed under two classes, and unreadable files."""
     out: dict[str, str] = {u["path"]: f"unreadable: {u['reason']}" for u in report["unreadable"]}
     rank = {"train": 0, "val": 1, "test": 2}
     for group in report["exact_duplicates"]:
@@ -291,11 +291,12 @@ def removals(report: dict[str, Any]) -> dict[str, str]:
             what = "leaked copy" if f["split"] != files[0]["split"] else "exact duplicate"
             out.setdefault(f["path"], f"{what} of {files[0]['path']}")
     for pair in report["near_duplicates"]:
-        if pair["where"] != "across splits":
-            continue
         a, b = sorted(pair["files"], key=lambda f: rank.get(f["split"], 3))
-        if b["split"] != "train":
+        if pair["where"] == "across splits" and b["split"] != "train":
             out.setdefault(b["path"], f"leaked near copy of {a['path']}")
+        elif pair["where"] == "across classes":
+            out.setdefault(a["path"], f"near copy of {b['path']} filed under another class")
+            out.setdefault(b["path"], f"near copy of {a['path']} filed under another class")
     return out
 
 
