@@ -1,4 +1,4 @@
-"""The optional simplejpeg path gives Pillow's pixels byte for byte, and leaves to Pillow
+"""The simplejpeg path gives Pillow's pixels byte for byte, and leaves to Pillow
 every file the two might read differently."""
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
-"""Optional faster JPEG decode: libjpeg-turbo through ``simplejpeg``, pixel for pixel
-what Pillow's reduce-on-load path in :mod:`cnntui.core.images` gives.
+"""Faster JPEG decode: libjpeg-turbo through ``simplejpeg`` (a default dependency where
+its wheels exist), pixel for pixel what Pillow's reduce-on-load path in
+:mod:`cnntui.core.images` gives.
 
 Both call libjpeg-turbo with the same settings (accurate integer DCT, fancy upsampling,
 the same 1/2, 1/4 or 1/8 scale), so the pixels are the same bytes; what this skips is
