@@ -326,6 +326,32 @@ def profile_epoch1(args, root: Path, per_image: dict[str, np.ndarray] | None) ->
               "  (tf.data, cache writes, threads, setup)")  # fmt: skip
 
 
+def structural_rounds(args, bad_root: Path) -> None:
+    """The structural pass over the whole folder (bad files included): as training runs it
+    (one thread unless the reads wait on the disk) against one thread per core."""
+    from cnntui.core.data.check import check_files, default_threads
+
+    items = [(str(p), 0, "train") for p in sorted(bad_root.rglob("*")) if p.is_file()]
+    threads = max(2, default_threads())
+    rows: dict[str, list[tuple[float, float]]] = {"as training runs it": [],
+                                                  f"{threads} threads": []}  # fmt: skip
+    for _ in range(max(3, args.rounds)):
+        for name, workers in (("as training runs it", None), (f"{threads} threads", threads)):
+            t0, c0 = time.perf_counter(), cpu()
+            check_files(items, workers=workers)
+            rows[name].append((time.perf_counter() - t0, cpu() - c0))
+    print(f"\nstructural pass over {len(items)} files, median (min-max) of "
+          f"{max(3, args.rounds)} alternating rounds:")  # fmt: skip
+
+    def ms(values) -> str:
+        v = np.asarray(values) * 1000
+        return f"{np.median(v):.0f} ({v.min():.0f}-{v.max():.0f})"
+
+    for name, v in rows.items():
+        wall, cpu_s = zip(*v, strict=True)
+        print(f"  {name:<22} wall {ms(wall)} ms, CPU {ms(cpu_s)} ms")
+
+
 class GapTimer:
     """Keras callback: seconds from each ``on_epoch_end`` to the next epoch's first batch."""
 
@@ -465,6 +491,7 @@ def main() -> None:
         per_image = folder_rounds(args, root, bad_root, n_images)
         if not args.skip_profile:
             profile_epoch1(args, root, per_image)
+            structural_rounds(args, bad_root)
         if not args.skip_doctor:
             doctor_rounds(args, root)
         if not args.skip_gap:
