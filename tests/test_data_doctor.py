@@ -213,3 +213,34 @@ def test_doctor_reads_16_bit_images_as_training_does(tmp_path):
             assert im.mode == "I;16"
     report = diagnose(root)
     assert report["outliers"] == [] and report["near_duplicates"] == []
+
+
+def test_doctor_groups_look_alike_frames_with_links_not_pairs(tmp_path):
+    """Frames of a still camera are all near copies of each other: one group, listed with a
+    spanning tree of links (n - 1), not every pair (n^2 / 2), and --fix keeps the train
+    frames and leaves out the val ones."""
+    import numpy as np
+
+    from cnntui.core.data.doctor import diagnose, removals
+
+    with np.load(Path(__file__).parents[1] / "cnntui/assets/mnist_5k.npz") as d:
+        digit = np.asarray(Image.fromarray(d["x"][0]).resize((64, 64)), np.int16)
+    rng = np.random.default_rng(0)
+    root = tmp_path / "frames"
+    n = 300
+    for i in range(n):
+        split, name = ("val" if i % 10 < 2 else "train"), "ab"[i % 2]
+        path = root / split / name / f"frame_{i:03d}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        noisy = np.clip(digit + rng.integers(-2, 3, digit.shape), 0, 255).astype(np.uint8)
+        Image.fromarray(noisy).save(path)
+
+    report = diagnose(root)
+    (group,) = report["near_duplicates"]
+    assert len(group["files"]) == n and group["where"] == "across splits"
+    assert len(group["pairs"]) == n - 1 and group["similarity"] >= 0.995
+    linked = {path for pair in group["pairs"] for path in pair["files"]}
+    assert linked == {f["path"] for f in group["files"]}  # the links join every frame
+    assert report["summary"]["near_duplicates"] == n - 1
+    gone = removals(report)
+    assert {Path(p).parts[-3] for p in gone} == {"val"} and len(gone) == n // 5

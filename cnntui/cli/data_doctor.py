@@ -21,7 +21,7 @@ def format_doctor(report: dict[str, Any]) -> list[str]:
         f"source   {root}  ({report['layout']}, {len(report['class_names'])} classes, "
         f"{report['images']} readable images)",
         f"found    {s['exact_duplicates']} exact duplicate(s), {s['near_duplicates']} near "
-        f"duplicate pair(s) (phash distance <= {report['max_distance']}, thumbnail "
+        f"duplicate(s) (phash distance <= {report['max_distance']}, thumbnail "
         f"correlation >= {report['min_similarity']}), {s['leaked']} leak(s) "
         f"across splits, {s['conflicting_labels']} picture(s) under two classes",
     ]
@@ -33,11 +33,17 @@ def format_doctor(report: dict[str, Any]) -> list[str]:
         lines += ["", f"{title}: {len(groups)}"]
         for g in groups[:SHOW]:
             tag = "LEAK " if g["where"] == "across splits" else ""
-            dist = (f", distance {g['distance']}, similarity {g['similarity']:.3f}"
-                    if "distance" in g else "")  # fmt: skip
+            if "distance" not in g:
+                dist = ""
+            elif len(g["files"]) == 2:
+                dist = f", distance {g['distance']}, similarity {g['similarity']:.3f}"
+            else:
+                dist = f", distance <= {g['distance']}, similarity >= {g['similarity']:.3f}"
             lines.append(f"  {tag}{g['where']}{dist}:")
-            for f in g["files"]:
+            for f in g["files"][:SHOW]:
                 lines.append(f"    {_rel(f['path'], root)}  [{f['split']}/{f['class']}]")
+            if len(g["files"]) > SHOW:
+                lines.append(f"    … and {len(g['files']) - SHOW} more in this group")
         if len(groups) > SHOW:
             lines.append(f"  … and {len(groups) - SHOW} more (--json lists all)")
     imb = report["imbalance"]

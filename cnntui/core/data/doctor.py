@@ -117,17 +117,26 @@ def _groups(keys: dict[int, Any]) -> list[list[int]]:
     return [sorted(g) for g in by.values() if len(g) > 1]
 
 
-def _near_pairs(hashes: np.ndarray, ids: np.ndarray, max_distance: int) -> list[tuple]:
-    """(i, j, distance) for i < j with Hamming distance <= max_distance, blockwise."""
-    out = []
-    block = 1024
-    for start in range(0, len(hashes), block):
-        a = hashes[start : start + block, None]
-        dist = np.bitwise_count(a ^ hashes[None, :])
-        ii, jj = np.nonzero(dist <= max_distance)
-        for i, j in zip(ii + start, jj, strict=True):
-            if i < j:
-                out.append((int(ids[i]), int(ids[j]), int(dist[i - start, j])))
+def thumb_stats(thumbs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation of each (N, THUMB * THUMB) grey thumbnail."""
+    x = thumbs.astype(np.float32)
+    return x.mean(1), x.std(1)
+
+
+def pair_similarities(
+    thumbs: np.ndarray, mean: np.ndarray, std: np.ndarray, ii: np.ndarray, jj: np.ndarray
+) -> np.ndarray:
+    """:func:`similarity` of the thumbnail pairs ``(ii[k], jj[k])``, in chunks."""
+    out = np.zeros(len(ii), np.float32)
+    flat_i, flat_j = std[ii] < FLAT_STD, std[jj] < FLAT_STD
+    both = flat_i & flat_j
+    out[both] = np.abs(mean[ii[both]] - mean[jj[both]]) <= FLAT_MEAN
+    patterned = np.flatnonzero(~flat_i & ~flat_j)
+    for start in range(0, len(patterned), 4096):
+        k = patterned[start : start + 4096]
+        a = thumbs[ii[k]].astype(np.float32) - mean[ii[k], None]
+        b = thumbs[jj[k]].astype(np.float32) - mean[jj[k], None]
+        out[k] = np.einsum("ij,ij->i", a, b) / thumbs.shape[1] / (std[ii[k]] * std[jj[k]])
     return out
 
 
@@ -136,12 +145,98 @@ def similarity(a: np.ndarray, b: np.ndarray) -> float:
     whatever the brightness and contrast). Flat thumbnails have no pattern: two of them score
     1.0 when their means are within :data:`FLAT_MEAN` levels, else 0.0, and a flat one
     against a patterned one 0.0."""
-    x, y = a.astype(np.float64).ravel(), b.astype(np.float64).ravel()
-    sx, sy = x.std(), y.std()
-    if sx < FLAT_STD or sy < FLAT_STD:
-        both = sx < FLAT_STD and sy < FLAT_STD
-        return 1.0 if both and abs(x.mean() - y.mean()) <= FLAT_MEAN else 0.0
-    return float(np.mean((x - x.mean()) * (y - y.mean())) / (sx * sy))
+    thumbs = np.stack([np.ravel(a), np.ravel(b)])
+    mean, std = thumb_stats(thumbs)
+    return float(pair_similarities(thumbs, mean, std, np.array([0]), np.array([1]))[0])
+
+
+def _near_edges(
+    hashes: np.ndarray, thumbs: np.ndarray, max_distance: int, min_similarity: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Confirmed near-duplicate links as a spanning forest: ``(i, j)`` index pairs (into
+    ``hashes``), at most one fewer than the pictures they join, so a folder of thousands of
+    look-alike pages costs memory in proportion to its size, not to its pairs.
+
+    Candidates come blockwise from the hash (Hamming distance within ``max_distance``);
+    each block's confirmed links are folded into the forest (a minimum spanning tree over
+    the hash distance keeps the closest links).
+    """
+    n = len(hashes)
+    mean, std = thumb_stats(thumbs)
+    keep_i, keep_j = np.zeros(0, np.int64), np.zeros(0, np.int64)
+    block = max(64, min(1024, (1 << 25) // max(1, n)))  # a block's distances: <= 32 MB
+    for start in range(0, n, block):
+        dist = np.bitwise_count(hashes[start : start + block, None] ^ hashes[None, :])
+        ii, jj = np.nonzero(dist <= max_distance)
+        ii += start
+        upper = ii < jj
+        ii, jj = ii[upper], jj[upper]
+        alike = pair_similarities(thumbs, mean, std, ii, jj) >= min_similarity
+        keep_i, keep_j = np.concatenate([keep_i, ii[alike]]), np.concatenate([keep_j, jj[alike]])
+        if len(keep_i) > 2 * n:  # fold into a forest: at most n - 1 links
+            keep_i, keep_j = _forest(hashes, keep_i, keep_j)
+    if len(keep_i):
+        keep_i, keep_j = _forest(hashes, keep_i, keep_j)
+    return keep_i, keep_j
+
+
+def _forest(hashes: np.ndarray, ii: np.ndarray, jj: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The links ``(ii, jj)`` reduced to a spanning forest, closest hashes first."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import minimum_spanning_tree
+
+    n = len(hashes)
+    weight = np.bitwise_count(hashes[ii] ^ hashes[jj]).astype(np.float64) + 1.0  # 0: no edge
+    tree = minimum_spanning_tree(coo_matrix((weight, (ii, jj)), shape=(n, n)).tocsr()).tocoo()
+    lo, hi = np.minimum(tree.row, tree.col), np.maximum(tree.row, tree.col)
+    return lo.astype(np.int64), hi.astype(np.int64)
+
+
+def _near_groups(
+    probes: Sequence[Probe],
+    reps: list[int],
+    max_distance: int,
+    min_similarity: float,
+    entry: Callable[[Probe], dict[str, str]],
+) -> list[dict[str, Any]]:
+    """Pictures joined by confirmed near-duplicate links, one group each, with the links
+    (``pairs``: a spanning tree, each with its hash distance and similarity)."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    if len(reps) < 2:
+        return []
+    hashes = np.array([probes[i].phash for i in reps], np.uint64)
+    thumbs = np.stack([np.ravel(probes[i].thumb) for i in reps])  # type: ignore[arg-type]
+    ei, ej = _near_edges(hashes, thumbs, max_distance, min_similarity)
+    if not len(ei):
+        return []
+    n = len(reps)
+    _, label = connected_components(
+        coo_matrix((np.ones(len(ei)), (ei, ej)), shape=(n, n)), directed=False
+    )
+    mean, std = thumb_stats(thumbs)
+    dist = np.bitwise_count(hashes[ei] ^ hashes[ej])
+    alike = pair_similarities(thumbs, mean, std, ei, ej)
+    links: dict[int, list[int]] = defaultdict(list)
+    for k, group in enumerate(label[ei]):
+        links[int(group)].append(k)
+    out = []
+    for ks in sorted(links.values(), key=lambda ks: int(min(ei[ks].min(), ej[ks].min()))):
+        members = sorted({reps[int(v)] for k in ks for v in (ei[k], ej[k])})
+        pairs = [
+            {"files": [probes[reps[int(ei[k])]].path, probes[reps[int(ej[k])]].path],
+             "distance": int(dist[k]), "similarity": round(float(alike[k]), 4)}
+            for k in ks
+        ]  # fmt: skip
+        out.append({
+            "where": _where(probes, members),
+            "distance": max(p["distance"] for p in pairs),
+            "similarity": min(p["similarity"] for p in pairs),
+            "files": [entry(probes[i]) for i in members],
+            "pairs": pairs,
+        })  # fmt: skip
+    return out
 
 
 def _where(probes: Sequence[Probe], members: Sequence[int]) -> str:
@@ -208,14 +303,6 @@ def _report(
     ok = [i for i, p in enumerate(probes) if not p.reason]
     exact = _groups({i: probes[i].digest for i in ok})
     in_exact = {i: g[0] for g in exact for i in g}
-    hashes = np.array([probes[i].phash for i in ok], np.uint64)
-    near = []
-    for i, j, d in _near_pairs(hashes, np.array(ok), max_distance):
-        if in_exact.get(i, -1) == in_exact.get(j, -2):  # same bytes: reported as exact
-            continue
-        alike = similarity(probes[i].thumb, probes[j].thumb)  # type: ignore[arg-type]
-        if alike >= min_similarity:
-            near.append((i, j, d, alike))
 
     def entry(p: Probe) -> dict[str, str]:
         return {"path": p.path, "split": p.split, "class": names[p.label]}
@@ -223,11 +310,9 @@ def _report(
     exact_out = [
         {"where": _where(probes, g), "files": [entry(probes[i]) for i in g]} for g in exact
     ]
-    near_out = [
-        {"where": _where(probes, (i, j)), "distance": d, "similarity": round(alike, 4),
-         "files": [entry(probes[i]), entry(probes[j])]}
-        for i, j, d, alike in near
-    ]  # fmt: skip
+    # near duplicates between different bytes: one member of each exact group stands for it
+    reps = [i for i in ok if in_exact.get(i, i) == i]
+    near_out = _near_groups(probes, reps, max_distance, min_similarity, entry)
     splits: dict[str, Any] = {}
     for split in scan.files:
         counts = dict.fromkeys(names, 0)
@@ -240,7 +325,7 @@ def _report(
     where = [g["where"] for g in exact_out + near_out]
     summary = {
         "exact_duplicates": sum(len(g["files"]) - 1 for g in exact_out),
-        "near_duplicates": len(near_out),
+        "near_duplicates": sum(len(g["files"]) - 1 for g in near_out),
         "leaked": where.count("across splits"),
         "conflicting_labels": where.count("across classes"),
     }
@@ -272,17 +357,22 @@ def _report(
     return report
 
 
+_RANK = {"train": 0, "val": 1, "test": 2}
+
+
+def _kept_first(files: list[dict[str, str]]) -> list[dict[str, str]]:
+    """The copy to keep first: the train copy, then the shortest name ("x.jpg" over
+    "x (1).jpg")."""
+    return sorted(files, key=lambda f: (_RANK.get(f["split"], 3), len(f["path"]), f["path"]))
+
+
 def removals(report: dict[str, Any]) -> dict[str, str]:
     """Files ``--fix`` leaves out, with why: every exact copy but one (the train copy, else
     the shortest name), the val/test copies of pictures also in train (exact or near), all
     copies (exact or near) of a picture filed under two classes, and unreadable files."""
     out: dict[str, str] = {u["path"]: f"unreadable: {u['reason']}" for u in report["unreadable"]}
-    rank = {"train": 0, "val": 1, "test": 2}
     for group in report["exact_duplicates"]:
-        # keep the train copy, then the shortest name ("x.jpg" over "x (1).jpg")
-        files = sorted(
-            group["files"], key=lambda f: (rank.get(f["split"], 3), len(f["path"]), f["path"])
-        )
+        files = _kept_first(group["files"])
         if group["where"] == "across classes" and len({f["class"] for f in files}) > 1:
             for f in files:
                 out.setdefault(f["path"], "same bytes filed under two classes")
@@ -290,13 +380,27 @@ def removals(report: dict[str, Any]) -> dict[str, str]:
         for f in files[1:]:
             what = "leaked copy" if f["split"] != files[0]["split"] else "exact duplicate"
             out.setdefault(f["path"], f"{what} of {files[0]['path']}")
-    for pair in report["near_duplicates"]:
-        a, b = sorted(pair["files"], key=lambda f: rank.get(f["split"], 3))
-        if pair["where"] == "across splits" and b["split"] != "train":
-            out.setdefault(b["path"], f"leaked near copy of {a['path']}")
-        elif pair["where"] == "across classes":
-            out.setdefault(a["path"], f"near copy of {b['path']} filed under another class")
-            out.setdefault(b["path"], f"near copy of {a['path']} filed under another class")
+    for group in report["near_duplicates"]:
+        for path, why in _near_removals(group).items():
+            out.setdefault(path, why)
+    return out
+
+
+def _near_removals(group: dict[str, Any]) -> dict[str, str]:
+    """A near-duplicate group's val/test copies when it reaches into train, all of its copies
+    when it spans classes, else nothing."""
+    files = _kept_first(group["files"])
+    if group["where"] == "across splits":
+        first = files[0]["path"]
+        return {
+            f["path"]: f"leaked near copy of {first}" for f in files[1:] if f["split"] != "train"
+        }
+    if group["where"] != "across classes":
+        return {}
+    out = {}
+    for f in files:
+        other = next(g for g in files if g["class"] != f["class"])
+        out[f["path"]] = f"near copy of {other['path']} filed under another class"
     return out
 
 
