@@ -151,7 +151,11 @@ def similarity(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def _near_edges(
-    hashes: np.ndarray, thumbs: np.ndarray, max_distance: int, min_similarity: float
+    hashes: np.ndarray,
+    thumbs: np.ndarray,
+    stats: tuple[np.ndarray, np.ndarray],
+    max_distance: int,
+    min_similarity: float,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Confirmed near-duplicate links as a spanning forest: ``(i, j)`` index pairs (into
     ``hashes``), at most one fewer than the pictures they join, so a folder of thousands of
@@ -162,7 +166,7 @@ def _near_edges(
     the hash distance keeps the closest links).
     """
     n = len(hashes)
-    mean, std = thumb_stats(thumbs)
+    mean, std = stats
     keep_i, keep_j = np.zeros(0, np.int64), np.zeros(0, np.int64)
     block = max(64, min(1024, (1 << 25) // max(1, n)))  # a block's distances: <= 32 MB
     for start in range(0, n, block):
@@ -208,14 +212,14 @@ def _near_groups(
         return []
     hashes = np.array([probes[i].phash for i in reps], np.uint64)
     thumbs = np.stack([np.ravel(probes[i].thumb) for i in reps])  # type: ignore[arg-type]
-    ei, ej = _near_edges(hashes, thumbs, max_distance, min_similarity)
+    mean, std = thumb_stats(thumbs)
+    ei, ej = _near_edges(hashes, thumbs, (mean, std), max_distance, min_similarity)
     if not len(ei):
         return []
     n = len(reps)
     _, label = connected_components(
         coo_matrix((np.ones(len(ei)), (ei, ej)), shape=(n, n)), directed=False
     )
-    mean, std = thumb_stats(thumbs)
     dist = np.bitwise_count(hashes[ei] ^ hashes[ej])
     alike = pair_similarities(thumbs, mean, std, ei, ej)
     links: dict[int, list[int]] = defaultdict(list)
