@@ -46,8 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     import keras
 
     from cnntui.core.export.export import export_run
-    from cnntui.core.export.formats import FORMATS, missing_modules
-    from cnntui.core.export.runtimes import open_runtime
+    from cnntui.core.export.formats import FORMATS
+    from cnntui.core.inference.runtimes import missing_modules, open_runtime
     from cnntui.core.train import TrainConfig, train
 
     with tempfile.TemporaryDirectory() as tmp:

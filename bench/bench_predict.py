@@ -119,9 +119,9 @@ def one_image(checkpoint: Path, image: Path, env: dict[str, str], repeats: int) 
 
 
 def folder(checkpoint: Path, paths: list[Path], repeats: int, batch_size: int) -> None:
-    from cnntui.core.checkpoints import open_model
     from cnntui.core.images import load_image
-    from cnntui.core.predict import collect_inputs, predict_paths
+    from cnntui.core.inference.open import open_model
+    from cnntui.core.inference.predict import collect_inputs, predict_paths
 
     loaded = open_model(checkpoint=checkpoint)
     model, pre = loaded.model, loaded.preprocessing

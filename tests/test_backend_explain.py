@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from backend_harness import installed, needs_backend, run_json
 
-from cnntui.core.metrics import spearman
+from cnntui.core.judge.metrics import spearman
 from tests.explain_factory import SIZE, quadrant_images, quadrant_models
 
 pytestmark = pytest.mark.skipif(
@@ -30,10 +30,10 @@ def maps_for(paths: dict[str, str]) -> dict[str, np.ndarray]:
     """Raw maps of every method for two held-out images, keyed ``model-method-class``."""
     import keras
 
-    from cnntui.core.checkpoints import open_model
-    from cnntui.core.explain.explainer import explain_arrays
-    from cnntui.core.explain.layers import choose_layer
-    from cnntui.core.explain.methods import METHODS
+    from cnntui.core.inference.open import open_model
+    from cnntui.core.judge.explain.explainer import explain_arrays
+    from cnntui.core.judge.explain.layers import choose_layer
+    from cnntui.core.judge.explain.methods import METHODS
 
     x, _, _ = quadrant_images(2, seed=7, positive=True)
     out = {}
@@ -66,7 +66,7 @@ if {argv!r}:
 print(json.dumps(cli))
 """
 # `cnntui explain` end to end needs predict's eager path, which under torch still calls
-# np.asarray on a tensor that requires grad (core/predict.py): the maps only, there.
+# np.asarray on a tensor that requires grad (core/inference/predict.py): the maps only, there.
 BACKENDS = [
     pytest.param("jax", True, marks=needs_backend("jax"), id="jax"),
     pytest.param("torch", False, marks=needs_backend("torch"), id="torch"),
@@ -118,8 +118,8 @@ def test_every_method_matches_tensorflow(backend, with_cli, checkpoints, referen
         return
     assert cli["code"] == 0, cli
     (shown,) = json.loads(cli["stdout"])
-    from cnntui.core.checkpoints import open_model
-    from cnntui.core.explain.explainer import explain_paths
+    from cnntui.core.inference.open import open_model
+    from cnntui.core.judge.explain.explainer import explain_paths
 
     (here,) = explain_paths(
         open_model(checkpoint=checkpoints["binary"]), [(str(image), None)], "integrated-gradients"

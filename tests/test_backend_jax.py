@@ -70,7 +70,7 @@ def test_a_jax_checkpoint_evaluates_and_predicts_alike_under_jax_and_tensorflow(
 ):
     import keras
 
-    from cnntui.core.evaluate import evaluate_run
+    from cnntui.core.judge.evaluate import evaluate_run
 
     evaluated = run_cli(["evaluate", jax_run.id, "--json"], env=child_env)
     report = _last_json(assert_ok(evaluated).stdout)
@@ -95,7 +95,7 @@ def test_a_jax_checkpoint_evaluates_and_predicts_alike_under_jax_and_tensorflow(
 
 
 def test_a_tensorflow_checkpoint_evaluates_alike_under_jax(child_env, monkeypatch):
-    from cnntui.core.evaluate import evaluate_run
+    from cnntui.core.judge.evaluate import evaluate_run
     from cnntui.core.train.config import TrainConfig
     from cnntui.core.train.runner import train
 

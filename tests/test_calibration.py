@@ -13,8 +13,9 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from cnntui.cli.main import app
-from cnntui.core import metrics
-from cnntui.core.calibration import CALIBRATION, apply_temperature, fit_temperature
+from cnntui.core.inference.calibration import CALIBRATION, apply_temperature
+from cnntui.core.judge import metrics
+from cnntui.core.judge.calibrate import fit_temperature
 from tests.run_factory import saved_models, write_digit_files, write_run
 
 runner = CliRunner()
@@ -104,8 +105,8 @@ def test_calibrate_lowers_nll_and_is_applied(overconfident, tmp_path):
     )
     cal = runner.invoke(app, ["predict", str(files[0]), "--run", run.id, "--json", "-k", "10"])
     assert raw.exit_code == cal.exit_code == 0
-    from cnntui.core.checkpoints import open_model
-    from cnntui.core.predict import collect_inputs, predict_paths
+    from cnntui.core.inference.open import open_model
+    from cnntui.core.inference.predict import collect_inputs, predict_paths
 
     (exact,) = predict_paths(open_model(run.id), collect_inputs([files[0]]))  # uncalibrated
     p_cal = {t["index"]: t["probability"] for t in json.loads(cal.stdout)[0]["top"]}

@@ -11,9 +11,9 @@ from run_factory import saved_models, write_run
 from typer.testing import CliRunner
 
 from cnntui.cli.main import app
-from cnntui.core.checkpoints import open_model
 from cnntui.core.data.bundle import sample_path
-from cnntui.core.evaluate import evaluate_batches
+from cnntui.core.inference.open import open_model
+from cnntui.core.judge.evaluate import evaluate_batches
 
 SAMPLE = sample_path()
 
@@ -105,7 +105,7 @@ def test_text_report(digits_run):
 
 def test_cells_list_their_examples(digits_run):
     loaded = open_model(digits_run.id)
-    from cnntui.core.evaluate import load_split
+    from cnntui.core.data.run_data import load_split
 
     dataset, _, _, ids, _ = load_split(digits_run.config)
     result = evaluate_batches(loaded, dataset, ids=ids, id_prefix="val")

@@ -12,7 +12,7 @@ from PIL import Image, PngImagePlugin
 
 from cnntui.core.exact_png import decodes_exactly
 from cnntui.core.images import ImageReadError, Preprocessing, load_image_uint8
-from cnntui.core.predict import _batches, _png_batches_from, _with_fallback
+from cnntui.core.inference.batches import decoded_batches, tf_png_batches
 
 GRAY = Preprocessing(image_size=(28, 28), color_mode="grayscale")
 RGB = Preprocessing(image_size=(28, 28), color_mode="rgb")
@@ -81,7 +81,7 @@ def _bad_crc(good: Path, path: Path) -> Path:
 def _decode_all(paths: list[str], pre: Preprocessing) -> tuple[dict, dict]:
     pixels: dict[int, np.ndarray] = {}
     errors: dict[int, str] = {}
-    for good, x, errs in _with_fallback(_batches(paths, pre, 4), paths, pre):
+    for good, x, errs in decoded_batches(paths, pre, 4):
         pixels.update(zip(good.tolist(), x, strict=True))
         errors.update(errs)
     assert sorted([*pixels, *errors]) == list(range(len(paths)))
@@ -113,13 +113,13 @@ def test_pipeline_pixels_equal_pillow_for_every_file(digits, tmp_path, pre, mixe
             np.testing.assert_array_equal(pixels[i], want, err_msg=p)
     assert 10 in pixels  # bad_crc.png: TensorFlow failed, Pillow's fallback decoded it
     if not mixed:  # TensorFlow's decoder really ran: its own batches hold Pillow's pixels
-        by_tf = list(_png_batches_from(paths, 0, pre, 4))
+        by_tf = list(tf_png_batches(paths, 0, pre, 4))
         assert [pos.tolist() for pos, _ in by_tf] == [[0, 1, 2, 3], [4, 5, 6, 7]]  # 8-10 failed
         for pos, x in by_tf:
             for p, img in zip(pos, x, strict=True):
                 np.testing.assert_array_equal(img, load_image_uint8(paths[p], pre))
     else:
-        assert _png_batches_from(paths, 0, pre, 4) is None
+        assert tf_png_batches(paths, 0, pre, 4) is None
 
 
 def test_tensorflow_refuses_a_bad_checksum_that_pillow_reads(tmp_path):

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cnntui.core.checkpoints import open_model
-from cnntui.core.explain.explainer import explain_arrays, quadrant_mass
-from cnntui.core.explain.layers import LayerChoiceError, choose_layer, find_layer
-from cnntui.core.explain.methods import integrated_gradients
 from cnntui.core.images import Preprocessing
-from cnntui.core.metrics import spearman
+from cnntui.core.inference.open import open_model
+from cnntui.core.judge.explain.explainer import explain_arrays, quadrant_mass
+from cnntui.core.judge.explain.layers import LayerChoiceError, choose_layer, find_layer
+from cnntui.core.judge.explain.methods import integrated_gradients
+from cnntui.core.judge.metrics import spearman
 from tests.explain_factory import QUADRANTS, SIZE, quadrant_images, quadrant_models
 
 PRE = Preprocessing(image_size=(SIZE, SIZE))
@@ -40,7 +40,7 @@ def _masses(loaded, x, where, method, cls=None):
 
 
 def test_model_learned_the_task(four):
-    from cnntui.core.predict import make_predictor
+    from cnntui.core.inference.predict import make_predictor
 
     x, y, _ = quadrant_images(60, seed=5)
     probs = make_predictor(four, eager=True)(x.astype("float32") / 255.0)
@@ -77,7 +77,7 @@ def test_smoothgrad_is_smoother_than_saliency_and_seeded(four, held_out):
     """Smilkov et al.'s claim, measured: averaging over noisy copies removes the pixel-level
     noise of vanilla gradients (total variation 0.40-0.45 of saliency's at the defaults,
     measured), more samples more so; the same seed gives the same map."""
-    from cnntui.core.explain.methods import saliency, smoothgrad
+    from cnntui.core.judge.explain.methods import saliency, smoothgrad
 
     x = held_out[0][:6].astype("float32") / 255.0
     cls = np.ones(6, int)
@@ -106,7 +106,7 @@ def test_smoothgrad_is_smoother_than_saliency_and_seeded(four, held_out):
     ],
 )
 def test_smoothgrad_options_are_checked(options, match):
-    from cnntui.core.explain.explainer import check_options
+    from cnntui.core.judge.explain.explainer import check_options
 
     with pytest.raises(ValueError, match=match):
         check_options("smoothgrad", options)
@@ -207,7 +207,7 @@ def test_nested_functional_in_sequential_gives_the_same_map(four, held_out):
 def test_automatic_layer_on_every_zoo_entry():
     import keras
 
-    from cnntui.core.explain.layers import walk
+    from cnntui.core.judge.explain.layers import walk
     from cnntui.core.registry import list_models
 
     heads = ("Flatten", "GlobalAveragePooling2D", "GlobalMaxPooling2D", "Dense")

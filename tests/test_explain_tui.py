@@ -84,8 +84,8 @@ async def test_evaluate_examples_get_the_same_heatmap_key(tmp_path_factory, tmp_
         overlay = ev.heatmaps[first]
         assert overlay.shape == (SIZE, SIZE, 3) and overlay.dtype == np.uint8
         assert ev.heatmap_pixels(first, plain) is overlay and len(ev.heatmaps) == 1
-        from cnntui.core.checkpoints import open_model
-        from cnntui.core.explain.explainer import explain_inputs
+        from cnntui.core.inference.open import open_model
+        from cnntui.core.judge.explain.explainer import explain_inputs
 
         direct = explain_inputs(open_model(str(run.dir)), plain[None], np.array([1]))[0]
         np.testing.assert_array_equal(overlay, direct)  # Grad-CAM of the predicted class

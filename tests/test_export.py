@@ -82,7 +82,7 @@ def test_int8_agreement_recomputed_with_plain_tflite(exported, trained):
     import keras
     import tensorflow as tf
 
-    from cnntui.core.evaluate import load_run_data
+    from cnntui.core.data.run_data import load_run_data
 
     _, out, _ = exported
     bundle = load_run_data(trained.config, None, "val")[0]
@@ -177,7 +177,7 @@ def test_predict_model_flags_and_exit_codes(exported, digit_pngs, tmp_path):
 
 
 def test_tflite_runs_without_litert_through_tensorflow(exported, monkeypatch):
-    from cnntui.core.export.runtimes import TFLiteRuntime, _interpreter_class
+    from cnntui.core.inference.runtimes import TFLiteRuntime, _interpreter_class
 
     _, out, _ = exported
     x = np.zeros((3, 28, 28, 1), np.float32)

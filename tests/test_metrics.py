@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from cnntui.core import metrics
+from cnntui.core.judge import metrics
 
 # 6 examples, 3 classes.  true: 0 0 1 1 2 2   predicted: 0 1 1 1 2 0
 Y_TRUE = np.array([0, 0, 1, 1, 2, 2])

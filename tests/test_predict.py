@@ -19,9 +19,10 @@ from run_factory import saved_models, write_digit_files, write_run
 from typer.testing import CliRunner
 
 from cnntui.cli.main import app
-from cnntui.core.checkpoints import CheckpointError, open_model, parse_labels
+from cnntui.core.checkpoints import CheckpointError, parse_labels
 from cnntui.core.images import Preprocessing, load_image
-from cnntui.core.predict import collect_inputs, predict_paths
+from cnntui.core.inference.open import open_model
+from cnntui.core.inference.predict import collect_inputs, predict_paths
 
 runner = CliRunner()
 

@@ -71,9 +71,9 @@ def test_cosine_resume_continues_the_same_curve_with_ema_checkpoints():
 
 
 def test_class_weight_auto_on_an_imbalanced_folder(tmp_path):
-    from cnntui.core.checkpoints import open_model
     from cnntui.core.images import load_image
-    from cnntui.core.predict import make_predictor
+    from cnntui.core.inference.open import open_model
+    from cnntui.core.inference.predict import make_predictor
     from tests.image_factory import make_image_folder
 
     root = make_image_folder(
@@ -159,8 +159,8 @@ def test_lr_find_cli_and_lr_auto():
 def test_tta_flip_is_the_mean_of_the_two_passes(tmp_path, digits_small):
     import keras
 
-    from cnntui.core.checkpoints import open_model
-    from cnntui.core.predict import make_predictor
+    from cnntui.core.inference.open import open_model
+    from cnntui.core.inference.predict import make_predictor
 
     keras.utils.set_random_seed(0)
     model = keras.Sequential(

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from cnntui.cli.main import app
 from cnntui.core import registry
 from cnntui.core.errors import ConfigError
-from cnntui.core.evaluate import class_index
+from cnntui.core.judge.evaluate import class_index
 from cnntui.core.reproduce import ReproRow, markdown
 from cnntui.core.reproduce.figures import (
     TEN_THRESHOLDS,

@@ -120,7 +120,7 @@ def test_runs_snapshot(snap_compare, two_runs):
 
 
 def test_evaluate_snapshot(snap_compare, two_runs, digits):
-    from cnntui.core.evaluate import EvaluationResult
+    from cnntui.core.judge.evaluate import EvaluationResult
 
     x, y = digits
     rng = np.random.default_rng(0)
@@ -150,7 +150,8 @@ def test_evaluate_snapshot(snap_compare, two_runs, digits):
 
 
 def test_predict_snapshot(snap_compare, two_runs, digits, tmp_path, monkeypatch):
-    from cnntui.core.predict import Prediction, top_classes
+    from cnntui.core.inference.predict import Prediction
+    from cnntui.core.inference.probabilities import top_classes
     from cnntui.tui.messages import Predicted
     from cnntui.tui.screens.predict import preview_pixels
 

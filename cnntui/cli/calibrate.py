@@ -34,7 +34,7 @@ def calibrate(
     Fitted on the validation split training held out, stored in the run as
     calibration.json; `predict` and `evaluate` then apply it (--no-calibration to compare).
     """
-    from cnntui.core.calibration import calibrate_run
+    from cnntui.core.judge.calibrate import calibrate_run
 
     if checkpoint not in ("best", "last"):
         raise typer.BadParameter("--checkpoint must be best or last")

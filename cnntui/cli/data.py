@@ -229,7 +229,8 @@ def cache_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print the entries as JSON.")] = False,
 ) -> None:
     """Cached folders: images decoded, size on disk, last used."""
-    from cnntui.core.data.cache import cache_root, list_entries
+    from cnntui.core.data.cache import list_entries
+    from cnntui.core.user_dirs import cache_root
 
     entries = list_entries()
     if as_json:

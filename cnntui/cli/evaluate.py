@@ -273,7 +273,7 @@ def evaluate(
     """
     import json
 
-    from cnntui.core.evaluate import evaluate_run
+    from cnntui.core.judge.evaluate import evaluate_run
 
     if checkpoint not in ("best", "last"):
         raise typer.BadParameter("--checkpoint must be best or last")
@@ -285,7 +285,7 @@ def evaluate(
         positive_class=positive_class,
     )  # fmt: skip
     if plots is not None:
-        from cnntui.core.plots import write_plots
+        from cnntui.core.judge.figures import write_plots
 
         report["plots"] = write_plots(report, plots)
     if as_json:

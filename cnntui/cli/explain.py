@@ -19,14 +19,14 @@ METHOD_HELP = (
 
 
 def _draw(rgb, width: int, color: bool) -> list[str]:
-    from cnntui.core.termimage import color_depth, render
+    from cnntui.cli.termimage import color_depth, render
 
     return render(rgb, width=width, depth=color_depth(is_tty=color), max_height=width)
 
 
 def legend_line(width: int, cmap: str, color: bool) -> str:
     """``low ▀▀▀▀ high`` in the colour map (ASCII shading without colour)."""
-    from cnntui.core.explain.colormap import legend_strip
+    from cnntui.core.judge.explain.colormap import legend_strip
 
     bar = _draw(legend_strip(width * 2, cmap), width, color)[0]
     return f"low {bar} high"
@@ -51,7 +51,8 @@ def _text(e, color: bool, width: int, cmap: str) -> list[str]:
 def _grid_output(
     kind, grid, info, out: Path | None, width: int, as_json: bool, graphics: str = "blocks"
 ) -> None:
-    from cnntui.core.explain.explainer import save_png, upscale
+    from cnntui.core.images import save_png
+    from cnntui.core.judge.explain.explainer import upscale
 
     if out is not None:
         path = out / f"{kind}-{info['layer'].replace('/', '_')}.png"
@@ -161,10 +162,12 @@ def explain(
 
     Exit code 0: every image explained; 1: some files failed; 2: bad arguments.
     """
-    from cnntui.core.calibration import use_run_calibration
-    from cnntui.core.checkpoints import open_model, parse_labels
-    from cnntui.core.explain.colormap import CMAPS
-    from cnntui.core.explain.explainer import (
+    from cnntui.core.checkpoints import parse_labels
+    from cnntui.core.images import try_load_image_uint8
+    from cnntui.core.inference.open import open_for_inference
+    from cnntui.core.inference.predict import collect_inputs
+    from cnntui.core.judge.explain.colormap import CMAPS
+    from cnntui.core.judge.explain.explainer import (
         check_method,
         check_options,
         explain_paths,
@@ -174,8 +177,6 @@ def explain(
         resolve_class,
         write_explanation,
     )
-    from cnntui.core.images import try_load_image_uint8
-    from cnntui.core.predict import collect_inputs
 
     if run and checkpoint:
         raise typer.BadParameter("give --run or --checkpoint, not both")
@@ -194,9 +195,8 @@ def explain(
         raise typer.BadParameter(f"--out {out} exists and is not a folder")
     drawing = "blocks" if as_json else choose_graphics(graphics, _use_color(sys.stdout))
     inputs = collect_inputs(paths or [])
-    loaded = open_model(run, checkpoint, labels=parse_labels(labels), unsafe=unsafe)
-    if note := use_run_calibration(loaded):  # the probabilities shown are predict's
-        loaded.notes.append(note)
+    # the probabilities shown are predict's: the run's calibration applied
+    loaded = open_for_inference(run, checkpoint, labels=parse_labels(labels), unsafe=unsafe)
     for note in loaded.notes:
         typer.echo(f"note: {note}", err=True)
     if filters:

@@ -1,6 +1,6 @@
 """Real pixels in the terminal through an image protocol — kitty's graphics protocol or
 sixel — drawn by ``textual-image`` (the optional ``graphics`` extra) where the terminal
-answers for one; cnntui's own half blocks (:mod:`cnntui.core.termimage`) everywhere else."""
+answers for one; cnntui's own half blocks (:mod:`cnntui.cli.termimage`) everywhere else."""
 
 from __future__ import annotations
 
@@ -106,7 +106,7 @@ def print_image(rgb: np.ndarray, mode: str, width: int, console: Any = None) -> 
     from rich.console import Console
     from textual_image.renderable import sixel, tgp
 
-    from cnntui.core.explain.explainer import upscale
+    from cnntui.core.judge.explain.explainer import upscale
 
     renderable = sixel.Image if mode == "sixel" else tgp.Image
     picture = renderable(Image.fromarray(upscale(rgb)), width=width, height="auto")

@@ -43,8 +43,8 @@ def _text_lines(pred, color: bool) -> list[str]:
 
 
 def _show_lines(path: str, width: int, color: bool) -> list[str]:
+    from cnntui.cli.termimage import color_depth, render
     from cnntui.core.images import ImageReadError
-    from cnntui.core.termimage import color_depth, render
 
     try:
         return render(path, width=width, depth=color_depth(is_tty=color), max_height=width)
@@ -55,8 +55,8 @@ def _show_lines(path: str, width: int, color: bool) -> list[str]:
 def _print_pixels(out, path: str, mode: str, width: int) -> None:
     """Draw the image file ``path`` with the protocol ``mode`` on ``out``'s terminal, after
     the text already written to ``out`` (above the progress bar when one is drawn)."""
+    from cnntui.cli.termimage import rgb_pixels
     from cnntui.core.images import ImageReadError
-    from cnntui.core.termimage import rgb_pixels
 
     try:
         rgb = rgb_pixels(path)
@@ -188,7 +188,7 @@ def predict(
 
     from cnntui.cli.progress import StderrProgress
     from cnntui.core.checkpoints import parse_labels
-    from cnntui.core.predict import collect_inputs, predict_paths
+    from cnntui.core.inference.predict import collect_inputs, predict_paths
 
     if as_json and as_csv:
         raise typer.BadParameter("choose one of --json and --csv")
@@ -196,7 +196,7 @@ def predict(
         raise typer.BadParameter("give one of --run, --checkpoint and --model")
     # oversized images are reported per file by the decoder; Pillow's warning is noise here
     warnings.filterwarnings("ignore", category=DecompressionBombWarning)
-    from cnntui.core.tta import NOTE, check_tta
+    from cnntui.core.inference.tta import NOTE, check_tta
 
     tta = check_tta(tta)
     started = time.perf_counter()
@@ -285,17 +285,11 @@ def summary_line(files: int, failed: int, seconds: float, loading: float = 0.0) 
 
 def _load(model, run, checkpoint, labels, unsafe: bool, no_calibration: bool):
     """The model to predict with: an exported file, a bare checkpoint or a run's."""
-    from cnntui.core.checkpoints import open_exported, open_model
+    from cnntui.core.inference.open import open_for_inference
 
-    if model:
-        return open_exported(model, labels=labels)
-    loaded = open_model(run, checkpoint, labels=labels, unsafe=unsafe)
-    if not no_calibration:
-        from cnntui.core.calibration import use_run_calibration
-
-        if note := use_run_calibration(loaded):
-            loaded.notes.append(note)
-    return loaded
+    return open_for_inference(
+        run, checkpoint, model=model, labels=labels, unsafe=unsafe, calibration=not no_calibration
+    )
 
 
 def _dataset_examples(data: str | None, split: str, limit: int | None, paths: list[str] | None):
@@ -306,14 +300,14 @@ def _dataset_examples(data: str | None, split: str, limit: int | None, paths: li
         return None
     if paths:
         raise typer.BadParameter("give image PATHs or --data, not both")
-    from cnntui.core.predict_data import first_examples
+    from cnntui.core.data.examples import first_examples
 
     return first_examples(data, split, limit)
 
 
 def _with_labels(examples, loaded, top_k, batch_size, tta, results):
     """Predictions of a dataset's examples (arrays predicted in memory) with true labels."""
-    from cnntui.core.predict import predict_images
+    from cnntui.core.inference.predict import predict_images
 
     if examples.images is not None:
         results = predict_images(loaded, examples.images, examples.ids, top_k, batch_size, tta)
@@ -323,6 +317,6 @@ def _with_labels(examples, loaded, top_k, batch_size, tta, results):
 
 
 def _error_only(path: str, error: str | None):
-    from cnntui.core.predict import Prediction
+    from cnntui.core.inference.predict import Prediction
 
     return Prediction(path=path, error=error or "not classified")

@@ -156,7 +156,7 @@ def use_jax_compilation_cache() -> None:
     """Keep JAX's compiled programs in the user cache folder (``jax/``), every one of them:
     a later run skips the seconds each eager op and train step costs to compile on a CPU.
     Off with ``CNNTUI_CACHE_DIR=off``; the user's own ``JAX_*`` settings win."""
-    from cnntui.core.data.cache import cache_root
+    from cnntui.core.user_dirs import cache_root
 
     root = cache_root()
     if root is None:

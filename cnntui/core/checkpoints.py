@@ -1,17 +1,17 @@
-"""Opening a saved ``.keras`` checkpoint with what is needed to use it on images.
+"""Finding and loading a saved ``.keras`` checkpoint, and the facts its run recorded.
 
 A run's checkpoint comes with its recorded preprocessing and class names (``config.json``);
 a bare checkpoint from plain Keras gets its input size from the model and labels from the
 user or indices. Checkpoints load in Keras safe mode: code inside a ``Lambda`` layer never
 runs unless the caller passes ``unsafe=True``. An exported model (``cnntui export``: a
 .tflite or .onnx file, a SavedModel folder) opens in its own runtime with the
-``preprocessing.json`` and ``labels.txt`` written beside it (:func:`open_exported`).
+``preprocessing.json`` and ``labels.txt`` written beside it; opening either for inference
+is :mod:`cnntui.core.inference.open`.
 """
 
 from __future__ import annotations
 
 import zipfile
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,31 +24,6 @@ DEFAULT_RUN = "latest-finished"
 
 class CheckpointError(CnntuiError, ValueError):
     """A checkpoint that cannot be used, with a message saying what to do."""
-
-
-@dataclass
-class LoadedModel:
-    """A Keras model plus the facts needed to feed it and name its outputs."""
-
-    model: Any
-    path: Path
-    preprocessing: Preprocessing
-    class_names: list[str]
-    units: int
-    logits: bool = False
-    run: Run | None = None
-    notes: list[str] = field(default_factory=list)
-    runtime: Any = None  # an exported model's runtime (``predict(x)`` → raw output) instead
-    temperature: float = 1.0  # temperature scaling (cnntui.core.calibration); 1: none
-
-    @property
-    def binary(self) -> bool:
-        """A one-unit sigmoid head: the output is p(class 1), class 0 is ``1 - p``."""
-        return self.units == 1
-
-    @property
-    def num_classes(self) -> int:
-        return 2 if self.binary else self.units
 
 
 def parse_labels(spec: str | None) -> list[str] | None:
@@ -159,14 +134,16 @@ def load_keras_model(path: str | Path, unsafe: bool = False, zoo_files: list[str
         raise CheckpointError(f"cannot load checkpoint {path}: {first[:300]}", hint=hint) from None
 
 
-def _output_is_logits(model: Any) -> bool:
+def output_is_logits(model: Any) -> bool:
+    """Whether the model's last layer has no activation (its outputs are logits)."""
     last = model.layers[-1] if model.layers else None
     act = getattr(last, "activation", None)
     name = getattr(act, "__name__", "") if act is not None else ""
     return name == "linear"
 
 
-def _input_shape(model: Any, path: Path) -> tuple:
+def model_input_shape(model: Any, path: Path) -> tuple:
+    """The model's one image input as (H, W, C); raise for anything else."""
     shape = model.input_shape
     if isinstance(shape, list):
         if len(shape) != 1:
@@ -190,7 +167,8 @@ def check_input(model_shape: tuple, pre: Preprocessing, path: Path, run: Run | N
         )
 
 
-def _run_facts(run: Run) -> tuple[Preprocessing | None, list[str] | None]:
+def run_facts(run: Run) -> tuple[Preprocessing | None, list[str] | None]:
+    """The preprocessing and class names a run recorded (``None`` where it did not)."""
     cfg = run.config
     data = cfg.get("data") if isinstance(cfg.get("data"), dict) else {}
     pre = None
@@ -200,121 +178,3 @@ def _run_facts(run: Run) -> tuple[Preprocessing | None, list[str] | None]:
         pre = Preprocessing.for_input_shape(tuple(cfg["input_shape"]))
     names = data.get("class_names") or cfg.get("class_names")
     return pre, [str(n) for n in names] if names else None
-
-
-def open_model(
-    run_ref: str | None = None,
-    checkpoint: str | Path | None = None,
-    labels: list[str] | None = None,
-    unsafe: bool = False,
-    which: str = "best",
-) -> LoadedModel:
-    """Find, load and check a checkpoint; raise :class:`CheckpointError` with advice."""
-    from cnntui.core.heads import output_units
-
-    path, run = find_checkpoint(run_ref, checkpoint, which)
-    zoo_files = [run.config.get("source_file", "")] if run else []
-    model = load_keras_model(path, unsafe=unsafe, zoo_files=[f for f in zoo_files if f])
-    model_shape = _input_shape(model, path)
-    units = output_units(model)
-    pre, names = _run_facts(run) if run else (None, None)
-    notes = []
-    if pre is None:
-        if any(d is None for d in model_shape[:2]) or model_shape[2] not in (1, 3):
-            raise CheckpointError(
-                f"{path}: cannot tell the image size from the model input "
-                f"{model_shape}; use a checkpoint with a fixed H x W x 1|3 input"
-            )
-        pre = Preprocessing.for_input_shape(model_shape)
-        notes.append(
-            f"no run config: input {pre.input_shape} taken from the model, pixels scaled to [0, 1]"
-        )
-    else:
-        check_input(model_shape, pre, path, run)
-    num_classes = 2 if units == 1 else units
-    if labels:
-        names = labels
-    if names is None:
-        names = [str(i) for i in range(num_classes)]
-    if len(names) != num_classes:
-        raise CheckpointError(
-            f"{path} has {num_classes} output classes but {len(names)} labels were given "
-            f"({', '.join(names[:5])}{'…' if len(names) > 5 else ''})"
-        )
-    return LoadedModel(
-        model=model,
-        path=path,
-        preprocessing=pre,
-        class_names=list(names),
-        units=units,
-        logits=_output_is_logits(model),
-        run=run,
-        notes=notes,
-    )
-
-
-def open_exported(path: str | Path, labels: list[str] | None = None) -> LoadedModel:
-    """Open an exported model in its own runtime, fed as ``preprocessing.json`` says."""
-    from cnntui.core.export.formats import ExportError
-    from cnntui.core.export.runtimes import open_runtime
-    from cnntui.core.export.sidecars import LABELS, PREPROCESSING, find_sidecar
-    from cnntui.core.export.sidecars import read_preprocessing as read_pre
-
-    path = Path(path).expanduser()
-    try:
-        runtime = open_runtime(path)
-    except ExportError as exc:
-        raise CheckpointError(str(exc)) from None
-    notes: list[str] = []
-    pre_file = find_sidecar(path, PREPROCESSING)
-    doc: dict[str, Any] = {}
-    if pre_file is not None:
-        pre, doc = read_pre(pre_file)
-        shape = runtime.input_shape
-        if len(shape) != 3 or any(
-            m is not None and int(m) != w for m, w in zip(shape, pre.input_shape, strict=True)
-        ):
-            raise CheckpointError(
-                f"{path} expects input {shape} but {pre_file} describes "
-                f"{'x'.join(map(str, pre.input_shape))} ({pre.color_mode}); keep each model "
-                "with the preprocessing.json exported with it"
-            )
-    else:
-        shape = runtime.input_shape
-        if len(shape) != 3 or any(d is None for d in shape[:2]) or shape[2] not in (1, 3):
-            raise CheckpointError(
-                f"{path}: no {PREPROCESSING} beside it and the input {shape} does not say "
-                "the image size; put the preprocessing.json from `cnntui export` next to it"
-            )
-        pre = Preprocessing.for_input_shape(shape)
-        notes.append(
-            f"no {PREPROCESSING}: input {pre.input_shape} taken from the model, "
-            "pixels scaled to [0, 1]"
-        )
-    units = int(doc.get("units") or 0) or _probe_units(runtime, pre)
-    names = labels or doc.get("class_names")
-    label_file = find_sidecar(path, LABELS)
-    if not labels and label_file is not None:
-        names = parse_labels(str(label_file))
-    num_classes = 2 if units == 1 else units
-    names = [str(n) for n in names] if names else [str(i) for i in range(num_classes)]
-    if len(names) != num_classes:
-        raise CheckpointError(
-            f"{path} has {num_classes} output classes but {len(names)} labels were given"
-        )
-    return LoadedModel(
-        model=None,
-        path=path,
-        preprocessing=pre,
-        class_names=names,
-        units=units,
-        logits=doc.get("output") == "logits",
-        notes=notes,
-        runtime=runtime,
-    )
-
-
-def _probe_units(runtime: Any, pre: Preprocessing) -> int:
-    import numpy as np
-
-    return int(runtime.predict(np.zeros((1, *pre.input_shape), np.float32)).shape[-1])

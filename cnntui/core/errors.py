@@ -41,3 +41,10 @@ class TrainingError(CnntuiError):
     """Training itself failed (a Keras/TensorFlow error); the run is marked ``failed``."""
 
     exit_code = EXIT_FAILED
+
+
+class ExportError(ValueError):
+    """An export that cannot be done, with a message saying what to do."""
+
+    def __str__(self) -> str:
+        return self.args[0]

@@ -376,3 +376,27 @@ def load_image(path: str | Path, pre: Preprocessing) -> np.ndarray:
 def is_image_path(path: str | Path) -> bool:
     """Whether the file name has an image extension."""
     return Path(path).suffix.lower() in IMAGE_EXTENSIONS
+
+
+def save_png(path: str | Path, rgb: np.ndarray) -> None:
+    """Write uint8 RGB as a PNG, atomically."""
+    import io
+
+    from PIL import Image
+
+    from cnntui.core.atomic import atomic_write_bytes
+
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, format="PNG")
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def save_npy(path: str | Path, array: np.ndarray) -> None:
+    """Write a numpy array as ``.npy``, atomically."""
+    import io
+
+    from cnntui.core.atomic import atomic_write_bytes
+
+    buf = io.BytesIO()
+    np.save(buf, np.asarray(array, dtype=np.float32))
+    atomic_write_bytes(path, buf.getvalue())

@@ -32,8 +32,8 @@ import numpy as np
 
 from cnntui.core.atomic import atomic_write_bytes, atomic_write_json
 from cnntui.core.images import Preprocessing, try_load_image_uint8
+from cnntui.core.user_dirs import cache_root
 
-CACHE_ENV = "CNNTUI_CACHE_DIR"
 FORMAT = 2  # 2: multi-picture (MPO) JPEGs decoded at reduced scale too, as plain ones
 PENDING, OK, BAD, HEADER_BAD = 0, 1, 2, 3  # BAD: failed to decode; HEADER_BAD: structural
 SAVE_EVERY_S = 20.0
@@ -62,17 +62,6 @@ def default_cache_budget() -> int:
     except OSError:
         pass
     return 1 << 30
-
-
-def cache_root() -> Path | None:
-    """The user cache folder, or ``None`` when ``CNNTUI_CACHE_DIR`` is ``off``."""
-    value = os.environ.get(CACHE_ENV)
-    if value is not None:
-        if value.strip().lower() in ("", "off", "none", "0", "false"):
-            return None
-        return Path(value).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "cnntui"
 
 
 def decoded_root() -> Path | None:

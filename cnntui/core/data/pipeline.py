@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from cnntui.core.images import Preprocessing, try_load_image_uint8
+from cnntui.core.data.decode import decode_files
+from cnntui.core.images import Preprocessing
 
 if TYPE_CHECKING:
     from cnntui.core.data.cache import DecodedStore
@@ -192,16 +193,8 @@ def file_dataset(
     c = pre.channels
 
     def decode(chunk: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        x = np.zeros((len(chunk), h, w, c), np.uint8)
-        ok = np.zeros(len(chunk), bool)
-        for i, raw in enumerate(chunk):
-            p = raw.decode() if isinstance(raw, bytes) else str(raw)
-            arr, reason = try_load_image_uint8(p, pre)  # never a stack trace mid-epoch
-            if arr is None:
-                skip_log.add(p, reason)
-            else:
-                x[i], ok[i] = arr, True
-        return x, ok
+        paths = [raw.decode() if isinstance(raw, bytes) else str(raw) for raw in chunk]
+        return decode_files(paths, pre, lambda i, reason: skip_log.add(paths[i], reason))
 
     def tf_decode(chunk, labels):
         x, ok = tf.numpy_function(decode, [chunk], [tf.uint8, tf.bool], stateful=False)

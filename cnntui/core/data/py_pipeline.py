@@ -4,7 +4,7 @@ The same three variants as the ``tf.data`` pipelines of :mod:`cnntui.core.data.p
 over the same code: in-memory uint8 arrays (rows gathered per batch), a decoded-image
 store (:meth:`DecodedStore.ensure` decodes pending rows, feeding the cache, in epoch 1;
 later epochs read stored pixels) and files streamed through Pillow
-(:func:`~cnntui.core.images.try_load_image_uint8`, the code prediction uses). Then, for all:
+(:func:`~cnntui.core.data.decode.decode_files`, the loop prediction uses). Then, for all:
 scale to model input (:func:`~cnntui.core.images.scale_uint8`), augment (train), and any
 mapped batch functions. A file that fails is recorded in the :class:`SkipLog` and left out
 of its batch. The order is reshuffled after each epoch from ``(seed, epoch)``.
@@ -29,8 +29,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from cnntui.core.data.decode import decode_files
 from cnntui.core.data.errors import DataError
-from cnntui.core.images import Preprocessing, scale_uint8, try_load_image_uint8
+from cnntui.core.images import Preprocessing, scale_uint8
 
 if TYPE_CHECKING:
     from cnntui.core.data.cache import DecodedStore
@@ -299,14 +300,8 @@ def file_dataset(
     y = _labels(y, np.arange(len(paths)))
 
     def decode(positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        x = np.zeros((len(positions), *pre.input_shape), np.uint8)
-        ok = np.zeros(len(positions), bool)
-        for i, p in enumerate(positions):
-            arr, reason = try_load_image_uint8(paths[p], pre)  # never a stack trace mid-epoch
-            if arr is None:
-                skip_log.add(paths[p], reason)
-            else:
-                x[i], ok[i] = arr, True
+        chunk = [paths[p] for p in positions]
+        x, ok = decode_files(chunk, pre, lambda i, reason: skip_log.add(chunk[i], reason))
         return (x, y[positions]) if ok.all() else (x[ok], y[positions[ok]])
 
     return _make(len(paths), decode, pre, batch_size, shuffle=shuffle, seed=seed,

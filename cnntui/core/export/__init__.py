@@ -5,6 +5,7 @@ own runtime; :mod:`parity` compares each against the Keras model; :mod:`sidecars
 ``labels.txt``, ``preprocessing.json`` and ``MODEL.md``; :mod:`export` puts it together.
 """
 
-from cnntui.core.export.formats import DEFAULT_FORMATS, FORMATS, ExportError, parse_formats
+from cnntui.core.errors import ExportError
+from cnntui.core.export.formats import DEFAULT_FORMATS, FORMATS, parse_formats
 
 __all__ = ["DEFAULT_FORMATS", "FORMATS", "ExportError", "parse_formats"]

@@ -16,11 +16,12 @@ from typing import Any
 
 import numpy as np
 
-from cnntui.core.checkpoints import LoadedModel, open_model
 from cnntui.core.export import formats as fm
 from cnntui.core.export import parity, sidecars
 from cnntui.core.export.inference import inference_model
-from cnntui.core.predict import make_predictor, to_class_probabilities
+from cnntui.core.inference.open import LoadedModel, open_model
+from cnntui.core.inference.predict import make_predictor
+from cnntui.core.inference.probabilities import to_class_probabilities
 
 DEFAULT_OUT = "export"
 DEFAULT_CALIBRATION = 200
@@ -71,7 +72,7 @@ def versions() -> dict[str, str]:
 
 
 def _arrays(dataset: Iterable, limit: int | None) -> tuple[np.ndarray, np.ndarray]:
-    from cnntui.core.evaluate import labels_to_int
+    from cnntui.core.judge.evaluate import labels_to_int
 
     xs, ys, n = [], [], 0
     for x, y in dataset:
@@ -91,8 +92,9 @@ def parity_data(
 ) -> tuple[np.ndarray, np.ndarray, dict[str, Any], np.ndarray | None]:
     """(x, y, about, calibration x): the run's validation split (or ``data``), and the
     first images of the run's own training split for int8 calibration."""
+    from cnntui.core.data.run_data import load_run_data, load_split
     from cnntui.core.data.sources import classify_source
-    from cnntui.core.evaluate import folder_batches, load_run_data, load_split
+    from cnntui.core.judge.evaluate import folder_batches
 
     config = loaded.run.config
     bundle = None
@@ -258,7 +260,7 @@ def export_run(
 
 
 def _check(name, target, loaded, x, y, reference, threshold) -> dict[str, Any]:
-    from cnntui.core.export.runtimes import open_runtime
+    from cnntui.core.inference.runtimes import open_runtime
 
     runtime = open_runtime(target)
 

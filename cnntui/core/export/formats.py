@@ -8,7 +8,6 @@ from ``keras.Model.export(format="onnx")``, which drives ``tf2onnx`` (the ``onnx
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,14 +15,8 @@ from typing import Any
 
 import numpy as np
 
-ONNX_INSTALL = "pip install 'cnntui[onnx]'"
-
-
-class ExportError(ValueError):
-    """An export that cannot be done, with a message saying what to do."""
-
-    def __str__(self) -> str:
-        return self.args[0]
+from cnntui.core.errors import ExportError
+from cnntui.core.inference.runtimes import require_onnx
 
 
 @dataclass(frozen=True)
@@ -49,7 +42,6 @@ FORMATS: dict[str, Format] = {
     )
 }
 DEFAULT_FORMATS = [name for name, f in FORMATS.items() if f.extra is None]
-ONNX_MODULES = ("tf2onnx", "onnx", "onnxruntime")
 
 
 def parse_formats(specs: Iterable[str] | None) -> list[str]:
@@ -67,28 +59,6 @@ def parse_formats(specs: Iterable[str] | None) -> list[str]:
             "(repeat --format or separate them with commas)"
         )
     return [n for n in FORMATS if n in names]
-
-
-def missing_modules(modules: Iterable[str]) -> list[str]:
-    """Which of ``modules`` cannot be imported here."""
-    missing = []
-    for name in modules:
-        try:
-            if importlib.util.find_spec(name) is None:
-                missing.append(name)
-        except (ImportError, ValueError):  # blocked (``sys.modules[name] = None``) or broken
-            missing.append(name)
-    return missing
-
-
-def require_onnx(purpose: str) -> None:
-    """Raise :class:`ExportError` naming the install command when the ONNX tools are absent."""
-    missing = missing_modules(ONNX_MODULES)
-    if missing:
-        raise ExportError(
-            f"{purpose} needs {', '.join(missing)} (not installed); install them with "
-            f"`{ONNX_INSTALL}`"
-        )
 
 
 def check_available(formats: Iterable[str]) -> None:

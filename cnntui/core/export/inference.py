@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cnntui.core.export.formats import ExportError
+from cnntui.core.errors import ExportError
 
 # identity at inference (RandomCrop is not: it centre-crops, so it stays)
 AUGMENT_CLASSES = ("AugMix", "RandAugment", "MixUp", "CutMix")

@@ -13,16 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from cnntui.core.formats import markdown_table
-from cnntui.core.images import Preprocessing
+from cnntui.core.inference.sidecars import LABELS, PREPROCESSING
 
-LABELS = "labels.txt"
-PREPROCESSING = "preprocessing.json"
 CARD = "MODEL.md"
 SCHEMA = 1
 
 
 def preprocessing_doc(loaded: Any, files: dict[str, str]) -> dict[str, Any]:
-    """``preprocessing.json`` for a :class:`~cnntui.core.checkpoints.LoadedModel`."""
+    """``preprocessing.json`` for a :class:`~cnntui.core.inference.open.LoadedModel`."""
     pre = loaded.preprocessing
     run = loaded.run
     return {
@@ -47,27 +45,6 @@ def write_sidecars(folder: Path, loaded: Any, files: dict[str, str]) -> None:
     (folder / LABELS).write_text("".join(f"{n}\n" for n in loaded.class_names), encoding="utf-8")
     doc = preprocessing_doc(loaded, files)
     (folder / PREPROCESSING).write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
-
-
-def find_sidecar(model_path: Path, name: str) -> Path | None:
-    """``name`` inside a SavedModel folder or beside the model file, if there."""
-    for folder in ([model_path] if model_path.is_dir() else []) + [model_path.parent]:
-        if (folder / name).is_file():
-            return folder / name
-    return None
-
-
-def read_preprocessing(path: Path) -> tuple[Preprocessing, dict[str, Any]]:
-    """Parse ``preprocessing.json``: the :class:`Preprocessing` and the whole document."""
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(doc, dict):
-            raise ValueError("not a JSON object")
-        return Preprocessing.from_dict(doc), doc
-    except (OSError, UnicodeDecodeError, ValueError, TypeError) as exc:
-        raise ValueError(
-            f"cannot read {path}: {exc}; re-export the model with `cnntui export`"
-        ) from None
 
 
 def _fmt_pct(v: float | None) -> str:

@@ -163,7 +163,7 @@ def _binary(
     """Two-class figures from the final model's scores on the validation data."""
     import numpy as np
 
-    from cnntui.core.evaluate import evaluate_run
+    from cnntui.core.judge.evaluate import evaluate_run
 
     name = positive_class or entry.reported.positive_class or None
     result, _ = evaluate_run(

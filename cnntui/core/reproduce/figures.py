@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from cnntui.core import metrics
+from cnntui.core.judge import metrics
 
 TEN_THRESHOLDS = np.round(np.linspace(0.05, 0.95, 10), 2)
 """0.05, 0.15, … 0.95: the centres of ten equal score bins."""

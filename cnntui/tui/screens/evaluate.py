@@ -105,7 +105,7 @@ class EvaluateScreen(HeatmapToggle, WorkbenchScreen):
 
     @work(thread=True, exclusive=True, group="evaluate", exit_on_error=False, name="Evaluating")
     def evaluate_worker(self, run_id: str) -> None:
-        from cnntui.core.evaluate import evaluate_run
+        from cnntui.core.judge.evaluate import evaluate_run
         from cnntui.core.runs import resolve_run
 
         run = resolve_run(run_id, self.app.runs_dir)
@@ -212,12 +212,12 @@ class EvaluateScreen(HeatmapToggle, WorkbenchScreen):
         image, predicted = images[index : index + 1], self.result.y_pred[index : index + 1]
 
         def job() -> np.ndarray:
-            from cnntui.core.checkpoints import open_model
-            from cnntui.core.explain.explainer import explain_inputs
+            from cnntui.core.inference.open import open_for_inference
+            from cnntui.core.judge.explain.explainer import explain_inputs
 
             with self._loading:  # one load per run, however many images are asked for
                 if self.loaded is None or self.loaded[0] != run_dir:
-                    self.loaded = (run_dir, open_model(run_dir))
+                    self.loaded = (run_dir, open_for_inference(run_dir))
                 loaded = self.loaded[1]
             return explain_inputs(loaded, image, predicted)[0]
 

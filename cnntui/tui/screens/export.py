@@ -27,7 +27,8 @@ class ExportScreen(WorkbenchScreen):
         self.busy = False
 
     def compose(self) -> ComposeResult:
-        from cnntui.core.export.formats import DEFAULT_FORMATS, FORMATS, missing_modules
+        from cnntui.core.export.formats import DEFAULT_FORMATS, FORMATS
+        from cnntui.core.inference.runtimes import missing_modules
 
         no_onnx = bool(missing_modules(("tf2onnx", "onnx", "onnxruntime")))
         choices = [

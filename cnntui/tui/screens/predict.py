@@ -161,13 +161,13 @@ class PredictScreen(HeatmapToggle, WorkbenchScreen):
 
     @work(thread=True, exclusive=True, group="predict", exit_on_error=False, name="Predicting")
     def predict_worker(self, run_id: str, paths: list[str]) -> None:
-        from cnntui.core.checkpoints import open_model
-        from cnntui.core.predict import collect_inputs, predict_paths
+        from cnntui.core.inference.open import open_for_inference
+        from cnntui.core.inference.predict import collect_inputs, predict_paths
         from cnntui.core.runs import resolve_run
 
         worker = get_current_worker()
         run = resolve_run(run_id, self.app.runs_dir)
-        loaded = open_model(str(run.dir))
+        loaded = open_for_inference(str(run.dir))  # calibrated as `cnntui predict` is
         self.loaded = loaded
         inputs = collect_inputs(paths)
         side = PREVIEW_SIDE[graphics_of(self.app)]
@@ -258,7 +258,7 @@ class PredictScreen(HeatmapToggle, WorkbenchScreen):
             return None
 
         def job() -> np.ndarray:
-            from cnntui.core.explain.explainer import explain_paths
+            from cnntui.core.judge.explain.explainer import explain_paths
 
             (e,) = explain_paths(loaded, [(p.path, None)])
             if not e.ok:

@@ -5,13 +5,15 @@ Runtime. Each gives a :class:`Runtime` from a float32 NHWC batch to the model's 
 
 from __future__ import annotations
 
+import importlib.util
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from cnntui.core.export.formats import ExportError, require_onnx
+from cnntui.core.errors import ExportError
 
 SAVEDMODEL_FILE = "saved_model.pb"
 
@@ -175,3 +177,31 @@ def open_runtime(path: str | Path) -> Runtime:
     if kind == "tflite":
         return TFLiteRuntime(path)
     return OnnxRuntime(path)
+
+
+ONNX_INSTALL = "pip install 'cnntui[onnx]'"
+
+
+ONNX_MODULES = ("tf2onnx", "onnx", "onnxruntime")
+
+
+def missing_modules(modules: Iterable[str]) -> list[str]:
+    """Which of ``modules`` cannot be imported here."""
+    missing = []
+    for name in modules:
+        try:
+            if importlib.util.find_spec(name) is None:
+                missing.append(name)
+        except (ImportError, ValueError):  # blocked (``sys.modules[name] = None``) or broken
+            missing.append(name)
+    return missing
+
+
+def require_onnx(purpose: str) -> None:
+    """Raise :class:`ExportError` naming the install command when the ONNX tools are absent."""
+    missing = missing_modules(ONNX_MODULES)
+    if missing:
+        raise ExportError(
+            f"{purpose} needs {', '.join(missing)} (not installed); install them with "
+            f"`{ONNX_INSTALL}`"
+        )

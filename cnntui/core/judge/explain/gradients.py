@@ -2,7 +2,7 @@
 
 :func:`class_gradients` picks the version for ``keras.backend.backend()``: TensorFlow's
 ``GradientTape``, ``jax.value_and_grad`` over ``model.stateless_call``, or PyTorch's
-autograd. Everything else in :mod:`cnntui.core.explain` works on numpy arrays.
+autograd. Everything else in :mod:`cnntui.core.judge.explain` works on numpy arrays.
 
 A layer's activations are reached by hooking the layer itself (:func:`capturing`), so
 nested models work. TensorFlow and PyTorch differentiate with respect to the captured

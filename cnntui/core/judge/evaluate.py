@@ -4,7 +4,7 @@
 validation split, so the split is the one training held out, or another ``--data``
 source), predicts every example once, and keeps per example an identifier, the true and
 predicted class, the probabilities and the loss. :class:`EvaluationResult` derives the
-report from those (numpy only, :mod:`cnntui.core.metrics`) and can list the examples
+report from those (numpy only, :mod:`cnntui.core.judge.metrics`) and can list the examples
 behind any confusion-matrix cell.
 """
 
@@ -19,14 +19,16 @@ from typing import Any
 
 import numpy as np
 
-from cnntui.core import metrics
 from cnntui.core.atomic import atomic_write_json
-from cnntui.core.checkpoints import CheckpointError, LoadedModel, open_model
-from cnntui.core.predict import decode_batch, make_predictor
+from cnntui.core.checkpoints import CheckpointError
+from cnntui.core.data.run_data import load_split
+from cnntui.core.inference.batches import decode_batch
+from cnntui.core.inference.open import LoadedModel, open_for_inference
+from cnntui.core.inference.predict import make_predictor
+from cnntui.core.judge import metrics
 from cnntui.core.runs import Run
 
 EVALUATION = "evaluation.json"
-SPLITS = ("test", "val")
 MAX_EXAMPLES = 20
 
 
@@ -265,11 +267,6 @@ def evaluate_batches(
     )
 
 
-def _bundle_ids(bundle: Any, split: str) -> list[str] | None:
-    found = bundle.ids.get(split)  # every DataBundle has ids (val/test: one per example)
-    return None if found is None else [str(i) for i in found]
-
-
 def folder_batches(
     root: str | Path,
     loaded: LoadedModel,
@@ -319,74 +316,6 @@ def folder_batches(
     return batches(), split, ids, notes
 
 
-def load_run_data(
-    config: dict[str, Any], data: str | None = None, split: str = "test", limit: int | None = None
-) -> tuple[Any, str, Any, list[str]]:
-    """The run's data loaded as training loaded it: ``(bundle, source, DataOptions, notes)``.
-
-    Without ``data``: the recorded source, seed, validation split and limit (so ``val`` is
-    the split training held out and ``train`` the one it learned from, unaugmented).
-    """
-    from cnntui.core.data import DataOptions, load_data
-
-    d = config.get("data") if isinstance(config.get("data"), dict) else {}
-    source = data or d.get("source") or "sample"
-    notes: list[str] = []
-    options = DataOptions.from_config(config).with_(augment=None)
-    if config.get("input_shape"):  # the model's input decides, as when it was trained
-        options = options.with_(input_shape=tuple(config["input_shape"]))
-    if data is None:
-        options = options.with_(limit=limit or options.limit)
-    else:
-        options = options.with_(
-            val_split=(options.val_split or 0.1) if split == "val" else 0.0, limit=limit
-        )
-    rec = d.get("preprocessing")
-    bundle = load_data(source, options)
-    if isinstance(rec, dict) and bundle.preprocessing.to_dict() != rec:
-        notes.append(
-            f"data preprocessing {bundle.preprocessing.to_dict()} differs from the "
-            f"run's recorded {rec}"
-        )
-    skipped = bundle.skipped
-    if skipped:
-        first = skipped[0]
-        notes.append(
-            f"{len(skipped)} unreadable file(s) left out, e.g. {first['path']}: {first['reason']}"
-        )
-    return bundle, source, options, notes
-
-
-def load_split(
-    config: dict[str, Any], data: str | None = None, split: str = "test", limit: int | None = None
-) -> tuple[Any, str, str, list[str] | None, list[str]]:
-    """The labelled dataset to evaluate on: ``(dataset, source, split, ids, notes)``.
-
-    Without ``data``, the run's recorded source is loaded with its recorded seed, validation
-    split and limit, so ``val`` is exactly the split training held out; ``test`` is the
-    source's own test set when it has one, else that same validation split.
-    """
-    if split not in SPLITS:
-        raise ValueError(f"--split must be one of {', '.join(SPLITS)}; got {split!r}")
-    bundle, source, options, notes = load_run_data(config, data, split, limit)
-    if split == "test" and bundle.test is not None:
-        return bundle.test, source, "test", _bundle_ids(bundle, "test"), notes
-    if data is not None and split == "test":
-        notes.append(
-            f"{source} has no test split: evaluating on all of it, in shuffled order, so "
-            "examples are numbered, not named (a test/ folder or test arrays name them)"
-        )
-        return bundle.train, source, "all", _bundle_ids(bundle, "train"), notes
-    if bundle.val is None:
-        raise CheckpointError(
-            f"{source} gave no validation split (val_split {options.val_split}); "
-            "evaluate on other data with --data SOURCE"
-        )
-    if split == "test":
-        notes.append(f"{source} has no test split: using the validation split training held out")
-    return bundle.val, source, "val", _bundle_ids(bundle, "val"), notes
-
-
 def _training_loss(run: Run, loaded: LoadedModel) -> str:
     from cnntui.core.heads import loss_for
 
@@ -426,14 +355,12 @@ def evaluate_run(
     ``calibration``: apply the run's temperature (``cnntui calibrate``) when it has one;
     ``explain_worst``: write Grad-CAM overlays of that many highest-loss images.
     """
-    from cnntui.core.calibration import use_run_calibration
     from cnntui.core.data.sources import classify_source
-    from cnntui.core.tta import NOTE, check_tta
+    from cnntui.core.inference.tta import NOTE, check_tta
 
     tta = check_tta(tta)
-    loaded = open_model(run_ref, unsafe=unsafe, which=checkpoint)
+    loaded = open_for_inference(run_ref, unsafe=unsafe, which=checkpoint, calibration=calibration)
     run = loaded.run
-    cal_note = use_run_calibration(loaded) if calibration else None
     assert run is not None
     if data is not None and split == "test" and classify_source(data).kind == "folder":
         dataset, used_split, ids, notes = folder_batches(data, loaded, limit)
@@ -448,15 +375,13 @@ def evaluate_run(
     if positive_class is not None:
         result.positive = class_index(result.class_names, positive_class)
     result.temperature = loaded.temperature
-    result.notes = (
-        notes + loaded.notes + ([cal_note] if cal_note else []) + ([NOTE[tta]] if tta else [])
-    )
+    result.notes = notes + loaded.notes + ([NOTE[tta]] if tta else [])
     if loaded.temperature != 1.0 and used_split == "val":
         result.notes.append("the temperature was fitted on this same split: optimistic figures")
     report = result.report(top_k=top_k)
     report["tta"] = tta or "none"
     if explain_worst:
-        from cnntui.core.explain.explainer import explain_worst as write_worst
+        from cnntui.core.judge.explain.explainer import explain_worst as write_worst
 
         report["explain_worst"] = write_worst(loaded, result, explain_worst, run.path("worst"))
     if write:

@@ -2,7 +2,7 @@
 (image, class) out, in input order; bad files become explanations with an ``error``.
 
 Images are decoded with the run's own preprocessing (:mod:`cnntui.core.images`) and
-classified by :func:`cnntui.core.predict.make_predictor`, so the class and probability
+classified by :func:`cnntui.core.inference.predict.make_predictor`, so the class and probability
 shown are the ones ``cnntui predict`` gives.
 """
 
@@ -15,16 +15,18 @@ from typing import Any
 
 import numpy as np
 
-from cnntui.core.checkpoints import LoadedModel
-from cnntui.core.explain.colormap import DEFAULT_CMAP, colorize, normalise, overlay
-from cnntui.core.explain.layers import (
+from cnntui.core.data.decode import decode_positions
+from cnntui.core.images import save_npy, save_png, scale_uint8
+from cnntui.core.inference.open import LoadedModel
+from cnntui.core.judge.explain.colormap import DEFAULT_CMAP, colorize, normalise, overlay
+from cnntui.core.judge.explain.layers import (
     LayerChoiceError,
     LayerRef,
     choose_layer,
     find_layer,
     kernel_of,
 )
-from cnntui.core.explain.methods import (
+from cnntui.core.judge.explain.methods import (
     LAYER_METHODS,
     METHOD_OPTIONS,
     METHODS,
@@ -32,7 +34,6 @@ from cnntui.core.explain.methods import (
     SMOOTHGRAD_SAMPLES,
     check_smoothgrad,
 )
-from cnntui.core.images import scale_uint8, try_load_image_uint8
 
 DEFAULT_METHOD = "gradcam"
 DEFAULT_BATCH = 16
@@ -168,7 +169,7 @@ def explain_paths(
     """Explain each input (``collect_inputs`` pairs) for ``classes`` (by name or index;
     default: its ``top_k`` most probable), batch by batch, in input order; ``options``:
     the method's own keywords (SmoothGrad's ``samples``, ``noise``, ``seed``)."""
-    from cnntui.core.predict import make_predictor
+    from cnntui.core.inference.predict import make_predictor
 
     options = options or {}
     check_options(method, options)
@@ -179,17 +180,11 @@ def explain_paths(
     names, pre = loaded.class_names, loaded.preprocessing
     for start in range(0, len(inputs), batch_size):
         chunk = inputs[start : start + batch_size]
-        decoded: list[tuple[int, np.ndarray]] = []
-        errors: dict[int, str] = {}
-        for i, (path, err) in enumerate(chunk):
-            if err is not None:
-                errors[i] = err
-                continue
-            arr, reason = try_load_image_uint8(path, pre)
-            if arr is None:
-                errors[i] = reason
-            else:
-                decoded.append((i, arr))
+        errors = {i: err for i, (_, err) in enumerate(chunk) if err is not None}
+        readable = [i for i, (_, err) in enumerate(chunk) if err is None]
+        good, pixels, failed = decode_positions(readable, [path for path, _ in chunk], pre)
+        errors.update(failed)
+        decoded = list(zip(good.tolist(), pixels))
         done: dict[int, list[Explanation]] = {i: [Explanation(chunk[i][0], method, error=e)]
                                               for i, e in errors.items()}  # fmt: skip
         if decoded:
@@ -225,30 +220,6 @@ def upscale(rgb: np.ndarray, min_side: int = MIN_PNG_SIDE) -> np.ndarray:
     """Enlarge a small image by a whole factor (nearest neighbour) so it can be looked at."""
     factor = max(1, int(np.ceil(min_side / max(1, min(rgb.shape[:2])))))
     return np.repeat(np.repeat(rgb, factor, axis=0), factor, axis=1) if factor > 1 else rgb
-
-
-def save_png(path: str | Path, rgb: np.ndarray) -> None:
-    """Write uint8 RGB as a PNG, atomically."""
-    import io
-
-    from PIL import Image
-
-    from cnntui.core.atomic import atomic_write_bytes
-
-    buf = io.BytesIO()
-    Image.fromarray(rgb).save(buf, format="PNG")
-    atomic_write_bytes(path, buf.getvalue())
-
-
-def save_npy(path: str | Path, array: np.ndarray) -> None:
-    """Write a numpy array as ``.npy``, atomically."""
-    import io
-
-    from cnntui.core.atomic import atomic_write_bytes
-
-    buf = io.BytesIO()
-    np.save(buf, np.asarray(array, dtype=np.float32))
-    atomic_write_bytes(path, buf.getvalue())
 
 
 def output_stem(e: Explanation, position: int) -> str:
@@ -297,7 +268,7 @@ def feature_map_grid(
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """A grid of ``layer``'s activation maps for one image (uint8 (H, W, C) pixels),
     each map scaled to its own range; at most the first 64 channels."""
-    from cnntui.core.explain.gradients import layer_activations
+    from cnntui.core.judge.explain.gradients import layer_activations
 
     ref = find_layer(loaded.model, layer)
     x = scale_uint8(pixels[None], loaded.preprocessing)
@@ -351,7 +322,7 @@ def explain_worst(
     to ``folder`` as ``NN-<id>.png``; returns what was written, worst first."""
     import re
 
-    from cnntui.core import metrics
+    from cnntui.core.judge import metrics
 
     if result.images is None or not len(result.y_true):
         return []

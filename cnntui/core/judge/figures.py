@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from cnntui.core.explain.colormap import colorize
-from cnntui.core.explain.explainer import save_png
+from cnntui.core.images import save_png
+from cnntui.core.judge.explain.colormap import colorize
 
 W, H = 640, 520
 LEFT, TOP, RIGHT, BOTTOM = 70, 40, 200, 60  # margins; the legend lives on the right

@@ -3,7 +3,7 @@
 ``x`` is the model's input (N, H, W, C, already scaled), ``classes`` the class to explain
 per image, ``binary`` whether the model has a one-unit sigmoid head. Gradient-based
 methods differentiate the class logit (the softmax/sigmoid switched off, see
-:func:`~cnntui.core.explain.gradients.logits_head`). The baseline of integrated gradients
+:func:`~cnntui.core.judge.explain.gradients.logits_head`). The baseline of integrated gradients
 and the occluding patch are zeros in the model's input space (black for [0, 1] scaling).
 """
 
@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from cnntui.core.explain.gradients import class_gradients, forward, head_activation
+from cnntui.core.judge.explain.gradients import class_gradients, forward, head_activation
 
 IG_STEPS = 64
 SMOOTHGRAD_SAMPLES = 25
@@ -152,7 +152,7 @@ def integrated_gradients(
 
 
 def _probabilities(model: Any, x: np.ndarray, binary: bool) -> np.ndarray:
-    from cnntui.core.predict import to_class_probabilities
+    from cnntui.core.inference.probabilities import to_class_probabilities
 
     logits = head_activation(model) == "linear"
     out = [forward(model, x[i : i + CHUNK]) for i in range(0, len(x), CHUNK)]
