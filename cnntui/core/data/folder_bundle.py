@@ -122,6 +122,51 @@ def _split(
     return parts, "val" in good
 
 
+def _attach_store(store: DecodedStore, log: SkipLog, parts: dict[str, list[int]]) -> None:
+    """Give the decoded-image store the skip log and the training rows; decode the val and
+    test rows now (so their ids are exact) and drop the ones that fail."""
+    store.skip_log = log
+    store.train_rows = np.asarray(parts["train"], np.int64)
+    for split in ("val", "test"):
+        if parts.get(split):
+            ok = store.decode_now(parts[split])
+            parts[split] = [i for i, keep in zip(parts[split], ok, strict=True) if keep]
+
+
+def _datasets(
+    parts: dict[str, list[int]],
+    checks: list[FileCheck],
+    store: DecodedStore | None,
+    pre: Preprocessing,
+    opts: DataOptions,
+    k: int,
+    augmenter: Any,
+    log: SkipLog,
+    kind: str,
+) -> dict[str, Any]:
+    """One pipeline per non-empty split: from the decoded store, else streamed from files
+    (``tf.data``, or PyDataset threads on another backend); augmented for training only."""
+    build = pipelines(kind)
+    datasets: dict[str, Any] = {}
+    for split, idx in parts.items():
+        if not idx:
+            continue
+        labels = np.array([checks[i].label for i in idx], dtype=np.int32)
+        y = encode_labels(labels, opts.label_mode, k)
+        train = split == "train"
+        aug = augmenter if train else None
+        if store is not None:
+            datasets[split] = build.store_dataset(
+                store, idx, y, opts.batch_size, shuffle=train, seed=opts.seed, augmenter=aug
+            )
+        else:
+            datasets[split] = build.file_dataset(
+                [checks[i].path for i in idx], y, pre, opts.batch_size, shuffle=train,
+                seed=opts.seed, skip_log=log, augmenter=aug,
+            )  # fmt: skip
+    return datasets
+
+
 def load_folder(
     root: str | Path,
     options: DataOptions | None = None,
@@ -165,31 +210,10 @@ def load_folder(
     parts, own_val = _split(scan, files, checks, late_bad, skipped, val_split, seed)
     log = SkipLog(skipped, on_skip)
     if store is not None:
-        store.skip_log = log
-        store.train_rows = np.asarray(parts["train"], np.int64)
-        for split in ("val", "test"):  # decoded now, so their ids are exact
-            if parts.get(split):
-                ok = store.decode_now(parts[split])
-                parts[split] = [i for i, keep in zip(parts[split], ok, strict=True) if keep]
+        _attach_store(store, log, parts)
     augmenter = build_augmenter(spec, seed) if spec else None
     kind = pipeline_kind(opts.pipeline)
-    build = pipelines(kind)  # tf.data, or PyDataset threads on another backend
-    datasets: dict[str, Any] = {}
-    for split, idx in parts.items():
-        if not idx:
-            continue
-        y = encode_labels(np.array([checks[i].label for i in idx], dtype=np.int32), label_mode, k)
-        aug = augmenter if split == "train" else None
-        train = split == "train"
-        if store is not None:
-            datasets[split] = build.store_dataset(
-                store, idx, y, batch_size, shuffle=train, seed=seed, augmenter=aug
-            )
-        else:
-            datasets[split] = build.file_dataset(
-                [checks[i].path for i in idx], y, pre, batch_size, shuffle=train, seed=seed,
-                skip_log=log, augmenter=aug,
-            )  # fmt: skip
+    datasets = _datasets(parts, checks, store, pre, opts, k, augmenter, log, kind)
     return DataBundle(
         source=str(scan.root), class_names=list(scan.class_names), preprocessing=pre,
         label_mode=label_mode, batch_size=batch_size, train=datasets["train"],

@@ -82,53 +82,64 @@ def _classes_in(split_dir: Path, label: str) -> list[Path]:
     return classes
 
 
-def scan_folder(root: str | Path) -> FolderScan:
-    """Find the layout, classes and candidate files of ``root``; raise :class:`DataError`
-    for a missing or empty folder, a single class, or classes differing between splits."""
-    root = Path(root).expanduser()
+def _top_folders(root: Path) -> list[Path]:
+    """``root``'s visible sub-folders; raise for a missing, non-folder or empty ``root``."""
     if not root.exists():
         raise DataError(f"data folder not found: {root}")
     if not root.is_dir():
         raise DataError(f"{root} is not a folder; {LAYOUT_HINT}")
     top = _subdirs(root)
-    if not top:
-        loose = _visible_files(root)
-        if loose:
-            raise DataError(
-                f"{root} has {len(loose)} files but no class folders; put the images in one "
-                f"sub-folder per class ({LAYOUT_HINT})"
-            )
-        raise DataError(f"data folder is empty: {root}; {LAYOUT_HINT}")
+    if top:
+        return top
+    loose = _visible_files(root)
+    if loose:
+        raise DataError(
+            f"{root} has {len(loose)} files but no class folders; put the images in one "
+            f"sub-folder per class ({LAYOUT_HINT})"
+        )
+    raise DataError(f"data folder is empty: {root}; {LAYOUT_HINT}")
+
+
+def _check_same_classes(root: Path, split: str, names: list[str], dirs: list[Path]) -> None:
+    theirs = [p.name for p in dirs]
+    if set(theirs) == set(names):
+        return
+    missing = sorted(set(names) - set(theirs))
+    extra = sorted(set(theirs) - set(names))
+    parts = [f"{split} lacks {', '.join(missing)}"] if missing else []
+    parts += [f"{split} has extra {', '.join(extra)}"] if extra else []
+    raise DataError(
+        f"class folders differ between train and {split} in {root}: "
+        f"{'; '.join(parts)}. Every split needs the same class folders"
+    )
+
+
+def _split_layout(
+    root: Path, top: list[Path], warnings: list[str]
+) -> tuple[str, dict[str, Path], dict[str, list[Path]]]:
+    """``(layout, split folders, class folders per split)``: ``split`` when ``root`` has a
+    ``train/`` folder (and maybe ``val/``, ``test/``), else ``classes``."""
     splits = {SPLIT_NAMES[p.name.lower()]: p for p in top if p.name.lower() in SPLIT_NAMES}
+    if "train" not in splits:
+        return "classes", {"train": root}, {"train": top}
+    others = [p.name for p in top if p.name.lower() not in SPLIT_NAMES]
+    if others:
+        warnings.append(f"ignored folders next to train/: {', '.join(others)}")
+    class_dirs = {s: _classes_in(d, s) for s, d in splits.items()}
+    names = [p.name for p in class_dirs["train"]]
+    for split, dirs in class_dirs.items():
+        if split != "train":
+            _check_same_classes(root, split, names, dirs)
+    return "split", splits, class_dirs
+
+
+def scan_folder(root: str | Path) -> FolderScan:
+    """Find the layout, classes and candidate files of ``root``; raise :class:`DataError`
+    for a missing or empty folder, a single class, or classes differing between splits."""
+    root = Path(root).expanduser()
     warnings: list[str] = []
-    if "train" in splits:
-        layout = "split"
-        others = [p.name for p in top if p.name.lower() not in SPLIT_NAMES]
-        if others:
-            warnings.append(f"ignored folders next to train/: {', '.join(others)}")
-        class_dirs = {s: _classes_in(d, s) for s, d in splits.items()}
-        names = [p.name for p in class_dirs["train"]]
-        for split, dirs in class_dirs.items():
-            if split == "train":
-                continue
-            theirs = [p.name for p in dirs]
-            if set(theirs) != set(names):
-                missing = sorted(set(names) - set(theirs))
-                extra = sorted(set(theirs) - set(names))
-                parts = []
-                if missing:
-                    parts.append(f"{split} lacks {', '.join(missing)}")
-                if extra:
-                    parts.append(f"{split} has extra {', '.join(extra)}")
-                raise DataError(
-                    f"class folders differ between train and {split} in {root}: "
-                    f"{'; '.join(parts)}. Every split needs the same class folders"
-                )
-    else:
-        layout = "classes"
-        names = [p.name for p in top]
-        class_dirs = {"train": top}
-        splits = {"train": root}
+    layout, splits, class_dirs = _split_layout(root, _top_folders(root), warnings)
+    names = [p.name for p in class_dirs["train"]]
     where = splits["train"]
     if len(names) < 2:
         raise DataError(
