@@ -1,5 +1,6 @@
 """Import hygiene: every ``cnntui.core`` module imports without TensorFlow, Keras, Textual
-or Rich (the headless, fast-start core), and ``cnntui`` has no import cycle."""
+or Rich (the headless, fast-start core). Cycles and layers, counting imports inside
+functions: tests/test_layers.py."""
 
 from __future__ import annotations
 
@@ -56,35 +57,3 @@ def test_the_keras_side_imports_keras_at_the_top():
         path = PACKAGE.parent / (name.replace(".", "/") + ".py")  # importing TF takes seconds)
         tops = [n for n in ast.parse(path.read_text(encoding="utf-8")).body]
         assert any(isinstance(n, ast.Import) and n.names[0].name == "keras" for n in tops)
-
-
-def module_level_imports(path: Path, known: set[str]) -> set[str]:
-    """cnntui modules imported at the top of ``path`` (not under ``if TYPE_CHECKING``)."""
-    found = set()
-    for node in ast.parse(path.read_text(encoding="utf-8")).body:
-        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            for alias in node.names:
-                full = f"{node.module}.{alias.name}"
-                found.add(full if full in known else node.module)
-        elif isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
-    return found & known
-
-
-def test_no_import_cycle_at_module_level():
-    names = module_names(PACKAGE)
-    paths = dict(zip(names, sorted(PACKAGE.rglob("*.py"))))
-    graph = {name: module_level_imports(paths[name], set(names)) - {name} for name in names}
-    state: dict[str, str] = {}
-
-    def visit(name: str, trail: list[str]) -> None:
-        state[name] = "open"
-        for dep in sorted(graph[name]):
-            assert state.get(dep) != "open", " -> ".join([*trail, name, dep])
-            if dep not in state:
-                visit(dep, [*trail, name])
-        state[name] = "done"
-
-    for name in names:
-        if name not in state:
-            visit(name, [])
