@@ -22,6 +22,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("models", (
         "cnntui.core.registry", "cnntui.core.zoo_layers", "cnntui.core.heads",
         "cnntui.core.checkpoints", "cnntui.core.checkpoint_info", "cnntui.core.model_table",
+        "cnntui.core.weights",
     )),
     ("train", ("cnntui.core.train", "cnntui.core.train.*")),
     ("inference", ("cnntui.core.inference", "cnntui.core.inference.*")),

@@ -81,6 +81,30 @@ class Hyperparameters:
     cutmix: float | None = None
 
 
+@dataclass(frozen=True)
+class Pretrained:
+    """What a backbone entry's pretrained weights are and expect (``keras.applications``).
+
+    ``application``: the ``keras.applications`` builder; ``top1`` and ``size_mb``: the
+    ImageNet top-1 accuracy and weights size Keras documents for it (``source`` says
+    where); ``native_input``: the size its weights were trained at; ``preprocessing``: what
+    the weights expect, done by layers inside the model; ``min_side``: the smallest input
+    side it takes (smaller inputs are resized up inside the model); ``block_pattern``: a
+    regular expression whose first group names the backbone block a layer belongs to
+    (``--unfreeze N`` counts these blocks from the top).
+    """
+
+    application: str
+    top1: float
+    params_m: float
+    size_mb: float | None = None
+    source: str = "keras.io/api/applications"
+    native_input: tuple[int, int, int] = (224, 224, 3)
+    preprocessing: str = ""
+    min_side: int = 32
+    block_pattern: str = ""
+
+
 @dataclass
 class ModelEntry:
     """A registered architecture: a builder plus everything known about it."""
@@ -100,6 +124,7 @@ class ModelEntry:
     source_file: str = ""
     recipe: str = "article"
     check_args: Callable[..., None] | None = None  # the builder's own value checks, no Keras
+    pretrained: Pretrained | None = None  # a backbone entry's weights (``--weights``)
 
     def builder_params(self) -> dict[str, Any]:
         """The builder's own keyword parameters (e.g. ``width``, ``depth``) with defaults.
@@ -224,6 +249,7 @@ class ModelEntry:
             "source_file": self.source_file,
             "recipe": self.recipe,
             "builder_params": self.builder_params(),
+            "pretrained": asdict(self.pretrained) if self.pretrained else None,
         }
 
 
@@ -263,6 +289,7 @@ def register_model(
     choices: str = "",
     recipe: str = "article",
     check_args: Callable[..., None] | None = None,
+    pretrained: Pretrained | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Decorator: register ``builder(input_shape, num_classes, **kw) -> keras.Model``.
 
@@ -295,6 +322,7 @@ def register_model(
             source_file=str(source_file),
             recipe=recipe,
             check_args=check_args,
+            pretrained=pretrained,
         )
         previous = _REGISTRY.get(name)
         if previous is not None and previous.source_file != entry.source_file:

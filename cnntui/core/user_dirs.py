@@ -1,5 +1,6 @@
-"""The user's cnntui cache folder (``CNNTUI_CACHE_DIR``, else the XDG cache home): decoded
-images (:mod:`cnntui.core.data.cache`) and JAX's compiled programs live under it."""
+"""The folders cnntui keeps caches and downloads in: its own cache folder
+(``CNNTUI_CACHE_DIR``, else the XDG cache home: decoded images, JAX's compiled programs) and
+Keras's (``KERAS_HOME``: datasets and pretrained weights, as Keras downloads them)."""
 
 from __future__ import annotations
 
@@ -18,3 +19,9 @@ def cache_root() -> Path | None:
         return Path(value).expanduser()
     xdg = os.environ.get("XDG_CACHE_HOME")
     return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "cnntui"
+
+
+def keras_home() -> Path:
+    """Keras's own folder for downloads (``$KERAS_HOME``, else ``~/.keras``): datasets in
+    ``datasets/``, pretrained weights in ``models/``."""
+    return Path(os.environ.get("KERAS_HOME") or os.path.join("~", ".keras")).expanduser()

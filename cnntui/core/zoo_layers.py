@@ -52,3 +52,52 @@ def regularize(model: Any, l1: float = 0.0, l2: float = 0.0) -> Any:
             weight.regularizer = reg
             setattr(layer, key, reg)
     return model
+
+
+BACKBONE = "backbone"  # the name of the nested ``keras.applications`` model in a backbone entry
+
+
+def backbone_classifier(
+    application: str,
+    input_shape: tuple[int, int, int],
+    num_classes: int,
+    *,
+    pixels: tuple[float, float] = (255.0, 0.0),
+    min_side: int = 32,
+    dropout: float = 0.2,
+    name: str = "",
+    **application_kwargs: Any,
+):
+    """A classifier on a ``keras.applications`` backbone (no top, random weights: cnntui
+    loads the pretrained ones, :mod:`cnntui.core.weights`), with everything the backbone's
+    weights expect inside the model, so a checkpoint and every export need nothing else.
+
+    The input takes cnntui's pixels in [0, 1]. Grey images become three equal channels, an
+    input smaller than ``min_side`` is resized up to it, and ``pixels = (scale, offset)``
+    brings [0, 1] to what the backbone's own first layers take (``(255, 0)``: 0-255, for the
+    applications that include their preprocessing; ``(2, -1)``: [-1, 1]). The head is
+    cnntui's: global average pooling, dropout, the classifier.
+    """
+    import keras
+    from keras import layers
+
+    inputs = image_input(input_shape)
+    x = inputs
+    if input_shape[-1] == 1:
+        x = layers.Concatenate(name="grey_to_rgb")([x, x, x])
+    h, w = input_shape[:2]
+    if h is not None and w is not None and min(h, w) < min_side:
+        x = layers.Resizing(max(h, min_side), max(w, min_side), name="upsize")(x)
+    scale, offset = pixels
+    x = layers.Rescaling(scale, offset=offset, name="backbone_pixels")(x)
+    build = getattr(keras.applications, application)
+    backbone = build(
+        include_top=False, weights=None, input_shape=tuple(x.shape[1:]), pooling="avg",
+        **application_kwargs,
+    )  # fmt: skip
+    backbone.name = BACKBONE  # some applications read their own name to pick a variant
+    x = backbone(x)
+    if dropout:
+        x = layers.Dropout(dropout, name="head_dropout")(x)
+    outputs = classifier_head(x, num_classes)
+    return keras.Model(inputs, outputs, name=name or application.lower())

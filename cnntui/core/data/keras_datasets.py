@@ -5,12 +5,12 @@ Offline, the download fails; we say which file to fetch and where to put it by h
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 
 from cnntui.core.data.errors import DataError
+from cnntui.core.user_dirs import keras_home
 
 _BASE = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
 
@@ -66,8 +66,7 @@ MANUAL_FILES: dict[str, list[tuple[str, str]]] = {
 
 def keras_datasets_dir() -> Path:
     """Where Keras keeps downloads: ``$KERAS_HOME/datasets``, else ``~/.keras/datasets``."""
-    home = os.environ.get("KERAS_HOME") or os.path.join("~", ".keras")
-    return Path(home).expanduser() / "datasets"
+    return keras_home() / "datasets"
 
 
 def offline_help(name: str) -> str:
