@@ -241,7 +241,7 @@ def test_batch_hooks_called_out_of_order_never_count_back():
     start all its steps."""
     import keras
 
-    from cnntui.core.train import keras_callbacks as kc
+    from cnntui.core.train import callbacks as kc
     from cnntui.core.train.events import EventLog
     from cnntui.core.train.progress import Progress
 

@@ -36,7 +36,7 @@ from cnntui.core.train.progress import Progress
 from cnntui.core.train.resume import resume_point
 
 if TYPE_CHECKING:
-    from cnntui.core.train.keras_callbacks import TrainingCallbacks
+    from cnntui.core.train.callbacks import TrainingCallbacks
 
 FORCED_STOP = "interrupted by user (forced)"
 LR_FIND = "lr_find.json"  # the sweep of ``--lr auto``
@@ -337,7 +337,7 @@ class TrainingSession:
         from cnntui.core import backend
         from cnntui.core.data.cache import cache_line
         from cnntui.core.data.late_skips import late_skip_callback
-        from cnntui.core.train import keras_callbacks as kc
+        from cnntui.core.train import callbacks as kc
         from cnntui.core.train.recipe import summary
 
         cfg, state, monitor = self.cfg, self.state, self.monitor
@@ -392,22 +392,20 @@ class TrainingSession:
 
     def recipe_callbacks(self, callbacks: Any) -> None:
         """EMA swap (first, before the checkpoint), per-step LR and time budget (extra)."""
+        from cnntui.core.train import callbacks as kc
+
         self.step_lr = self.timer = self.ema_finish = None
         if self.hp["ema"]:
-            from cnntui.core.train.ema import ema_callbacks
-
-            swap, self.ema_finish = ema_callbacks(self.initial_epoch > 0, self.progress)
+            swap, self.ema_finish = kc.ema_callbacks(self.initial_epoch > 0, self.progress)
             callbacks.first.append(swap)
             callbacks.last.append(self.ema_finish)
         if self.per_step:
-            from cnntui.core.train.schedules import step_lr_callback
-
-            self.step_lr = step_lr_callback(self.plan)
+            self.step_lr = kc.step_lr_callback(self.plan)
             callbacks.extra.append(self.step_lr)
         if self.budget is not None:
-            from cnntui.core.train.budget import budget_callback
-
-            self.timer = budget_callback(self.budget, self.hp["epochs"], self.steps, self.step_lr)
+            self.timer = kc.budget_callback(
+                self.budget, self.hp["epochs"], self.steps, self.step_lr
+            )
             callbacks.extra.append(self.timer)
 
     def fit(self) -> None:
