@@ -8,16 +8,22 @@ from typing import Any
 import keras
 
 from cnntui.core.train.callbacks.early_stopping import ResumableEarlyStopping
+from cnntui.core.train.callbacks.ema_finish import EmaFinish
+from cnntui.core.train.callbacks.ema_swap import EmaSwap
 from cnntui.core.train.callbacks.event_callback import EventCallback
 from cnntui.core.train.callbacks.nan_guard import NaNGuard
 from cnntui.core.train.callbacks.reduce_lr_on_plateau import ResumableReduceLROnPlateau
 from cnntui.core.train.callbacks.run_checkpoint import RunCheckpoint
+from cnntui.core.train.callbacks.step_lr import StepLR
+from cnntui.core.train.callbacks.time_budget import TimeBudget
 
 
 @dataclass
 class TrainingCallbacks:
-    """The callbacks of one run, by type. ``extra`` (TensorBoard, recipe callbacks) runs
-    after the built-in ones and before ``events``, so an ``epoch`` event sees their work."""
+    """The callbacks of one run, by type. ``extra`` (late skips, TensorBoard), then the
+    per-step LR and the time budget, run after the built-in ones and before ``events``,
+    so an ``epoch`` event sees their work. The EMA swap runs first (before the
+    checkpoint), its finish last."""
 
     checkpoint: RunCheckpoint
     nan_guard: NaNGuard
@@ -25,20 +31,25 @@ class TrainingCallbacks:
     early_stopping: ResumableEarlyStopping | None = None
     reduce_lr: ResumableReduceLROnPlateau | None = None
     extra: list[keras.callbacks.Callback] = field(default_factory=list)
-    first: list[keras.callbacks.Callback] = field(default_factory=list)  # EMA weight swap
-    last: list[keras.callbacks.Callback] = field(default_factory=list)  # EMA finish
+    step_lr: StepLR | None = None
+    time_budget: TimeBudget | None = None
+    ema_swap: EmaSwap | None = None
+    ema_finish: EmaFinish | None = None
 
     def as_list(self) -> list[keras.callbacks.Callback]:
         """In ``fit``'s order: ``last.keras`` is saved before the ``epoch`` event."""
-        optional = [self.early_stopping, self.reduce_lr]
+        middle = [self.early_stopping, self.reduce_lr, *self.extra, self.step_lr, self.time_budget]
         return [
-            *self.first,
-            self.checkpoint,
-            self.nan_guard,
-            *(cb for cb in optional if cb is not None),
-            *self.extra,
-            self.events,
-            *self.last,
+            cb
+            for cb in (
+                self.ema_swap,
+                self.checkpoint,
+                self.nan_guard,
+                *middle,
+                self.events,
+                self.ema_finish,
+            )
+            if cb is not None
         ]
 
     def resume_state(self) -> dict[str, Any]:
