@@ -11,7 +11,7 @@ import pytest
 from cnntui.core.data import load_data
 from cnntui.core.data.py_pipeline import is_python_dataset, pipeline_kind
 from cnntui.core.train.batch_augment import BatchAugment, apply
-from cnntui.core.train.session import _reencode
+from cnntui.core.train.prepare import reencode_labels
 from tests.image_factory import make_image_folder, write_bad_files
 
 
@@ -78,7 +78,7 @@ def test_folders_same_pixels_and_bad_files_dropped_and_recorded(tmp_path, monkey
 
 def test_labels_and_batch_augmentation_on_the_python_pipeline():
     bundle = load_data("sample", pipeline="python", limit=64, batch_size=16, val_split=0.0)
-    onehot = _reencode(bundle.train, "categorical", 10)
+    onehot = reencode_labels(bundle.train, "categorical", 10)
     x, y = onehot[0]
     assert y.shape == (16, 10) and np.allclose(y.sum(1), 1) and set(np.unique(y)) == {0.0, 1.0}
     spec = BatchAugment(mixup=0.4, randaugment=(2, 5), random_erasing=0.5)

@@ -241,7 +241,7 @@ def test_batch_hooks_called_out_of_order_never_count_back():
     start all its steps."""
     import keras
 
-    from cnntui.core.train import keras_callbacks as kc
+    from cnntui.core.train import callbacks as kc
     from cnntui.core.train.events import EventLog
     from cnntui.core.train.progress import Progress
 
@@ -278,3 +278,37 @@ def test_batch_hooks_called_out_of_order_never_count_back():
     events_cb._started = 5  # the loop stopped after 5 of 10 steps
     events_cb.on_test_batch_end(0)
     assert model.stop_evaluating
+
+
+def test_lr_find_sweeps_the_inputs_of_the_run_it_is_for(tiny_zoo, tmp_path):
+    """``find_lr`` and the training session share one prepare step: with ``--rescale
+    none`` and ``--validate-on test`` the sweep loads the data exactly as the run does
+    (raw pixels, the whole training set, the test set as validation data)."""
+    import numpy as np
+
+    from cnntui.core.train.lr_find import find_lr
+
+    rng = np.random.default_rng(0)
+    path = tmp_path / "digits.npz"
+    np.savez(
+        path, x=rng.integers(0, 256, (60, 8, 8, 1), dtype=np.uint8), y=rng.integers(0, 3, 60),
+        x_test=rng.integers(0, 256, (20, 8, 8, 1), dtype=np.uint8), y_test=rng.integers(0, 3, 20),
+    )  # fmt: skip
+    request = dict(
+        model="tiny-dense", zoo=[tiny_zoo], data=str(path), epochs=1, seed=1,
+        rescale="none", validate_on="test", runs_dir=str(tmp_path / "runs"),
+    )  # fmt: skip
+    result = train(TrainConfig(**request))
+    assert result.status == "finished"
+    recorded = result.run.config["data"]
+
+    sweep, info = find_lr(TrainConfig(**request), steps=5)
+    assert len(sweep.lrs) >= 1
+
+    def without_label_mode(options: dict) -> dict:
+        return {k: v for k, v in options.items() if k != "label_mode"}
+
+    assert without_label_mode(info["data_options"]) == without_label_mode(recorded["options"])
+    assert info["data_options"]["rescale"] == "none" and info["data_options"]["val_split"] == 0.0
+    assert info["counts"] == recorded["counts"] == {"train": 60, "val": 20}
+    assert info["input_shape"] == result.run.config["input_shape"]

@@ -6,8 +6,9 @@ the model and Keras's tracing of the step are not counted. Before that, a few ti
 training and validation steps on the real model (weights and optimizer state put back
 afterwards) give the seconds an epoch takes; the epoch count is set so the run ends on time and the
 LR schedule is fitted to it. During training, a callback projects the count again after
-each epoch and stops when less than half an epoch is left. ``metrics.json`` records the
-budget and the seconds used, on the same clock.
+each epoch and stops when less than half an epoch is left
+(:class:`~cnntui.core.train.callbacks.time_budget.TimeBudget`). ``metrics.json`` records
+the budget and the seconds used, on the same clock.
 """
 
 from __future__ import annotations
@@ -131,17 +132,3 @@ def epochs_left(left_s: float, durations: list[float]) -> int:
     recent = durations[-3:]
     per_epoch = sum(recent) / len(recent) if recent else 0.0
     return max(0, round(left_s / per_epoch)) if per_epoch > 0 else 0
-
-
-def budget_callback(budget: Budget, planned_epochs: int, steps_per_epoch: int, step_lr=None):
-    """Keep ``params["epochs"]`` at the epochs the budget allows; stop when it is spent.
-
-    ``fit`` runs with room for more epochs than planned (a faster machine than the probe
-    said trains on at the schedule's final LR); after each epoch the count is projected
-    from the measured epoch times, and training stops when less than half an epoch is
-    left (so the run ends within half an epoch of its budget). ``step_lr`` (the per-step
-    LR callback) gets the projected step count, so the schedule ends with the budget.
-    """
-    from cnntui.core.train.keras_callbacks import TimeBudget
-
-    return TimeBudget(budget, planned_epochs, steps_per_epoch, step_lr)

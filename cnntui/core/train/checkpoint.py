@@ -1,6 +1,6 @@
 """The per-epoch record that makes a run resumable, and reading it back.
 
-``RunCheckpoint`` (in ``keras_callbacks.py``) saves ``last.keras`` every epoch and
+``RunCheckpoint`` (in ``callbacks/run_checkpoint.py``) saves ``last.keras`` every epoch and
 ``best.keras`` when the monitored loss improves. ``EpochRecorder`` (a record sink of the
 event log) appends the ``history.csv`` row of each ``epoch`` event and then commits
 ``state.json``: ``epochs_completed`` is the epoch a resume starts from.

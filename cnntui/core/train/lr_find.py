@@ -14,10 +14,14 @@ Suggestions, on the sweep without its first tenth and last five points (as fasta
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
+from cnntui.core.train.config import TrainConfig
+from cnntui.core.train.prepare import Prepared, prepare
 
 START_LR = 1e-7
 END_LR = 10.0
@@ -153,63 +157,42 @@ def default_steps(steps_per_epoch: int) -> int:
     return max(MIN_STEPS, min(DEFAULT_STEPS, int(steps_per_epoch)))
 
 
-def sweep_bundle(model, mode: str, bundle, mixing, steps: int, **kwargs: Any) -> Sweep:
-    """Sweep ``model`` over the training split of ``bundle``, labels encoded for ``mode``."""
-    from cnntui.core.train.batch_augment import apply
-    from cnntui.core.train.session import _reencode
-
-    k = bundle.num_classes
-    return run_sweep(model, apply(_reencode(bundle.train, mode, k), mixing, k), steps, **kwargs)
+def sweep_prepared(
+    prepared: Prepared, model: Any, label_mode: str, steps: int, **kwargs: Any
+) -> Sweep:
+    """Sweep ``model`` over the training split of ``prepared``, labels encoded for
+    ``label_mode`` and batches augmented as the run's (``kwargs``: :func:`run_sweep`'s)."""
+    train, _, _ = prepared.datasets(label_mode)
+    return run_sweep(model, train, steps, **kwargs)
 
 
 def find_lr(
-    cfg, steps: int | None = None, start: float = START_LR, end: float = END_LR, on_step=None
+    cfg: TrainConfig,
+    steps: int | None = None,
+    start: float = START_LR,
+    end: float = END_LR,
+    on_step: Callable[[int, int, float, float], None] | None = None,
 ) -> tuple[Sweep, dict[str, Any]]:
     """Sweep for a training request ``cfg``: the data, input size, model and recipe that
-    ``cnntui train`` would use. Returns the sweep and facts about it (imports TensorFlow)."""
-    import keras
-
-    from cnntui.core.data import load_data
-    from cnntui.core.data.sources import classify_source
-    from cnntui.core.train.batch_augment import BatchAugment
-    from cnntui.core.train.config import hyperparameters
-    from cnntui.core.train.input_size import choose_input
-    from cnntui.core.train.recipe import compile_model
-
+    ``cnntui train`` would use (its :func:`~cnntui.core.train.prepare.prepare` step).
+    Returns the sweep and facts about it (imports TensorFlow)."""
     cfg.validate()
-    entry = cfg.entry()
-    hp = hyperparameters(cfg, entry)
-    keras.utils.set_random_seed(cfg.seed)
-    src = classify_source(cfg.data)
-    choice = choose_input(
-        entry, src.kind, str(src.path) if src.path else None, cfg.input_shape,
-        cfg.builder_args, cfg.seed,
-    )  # fmt: skip
-    bundle = load_data(
-        cfg.data, input_shape=choice.shape, batch_size=hp["batch_size"],
-        val_split=cfg.val_split, seed=cfg.seed, limit=cfg.limit,
-        augment=cfg.augment or None, resize_mode=cfg.resize_mode,
-    )  # fmt: skip
-    mixing = BatchAugment(
-        mixup=hp["mixup"],
-        cutmix=hp["cutmix"],
-        randaugment=tuple(hp["randaugment"]) if hp["randaugment"] else None,
-        random_erasing=hp["random_erasing"],
-    )
-    model, _, _, mode = compile_model(
-        entry, hp, bundle, mixing, float(start), 0, cfg.jit_compile, cfg.builder_args
-    )
-    per_epoch = max(1, -(-int(bundle.counts.get("train", 0)) // hp["batch_size"]))
+    prepared = prepare(cfg)
+    hp = prepared.hp
+    model, _, _, mode = prepared.compile(float(start))
+    per_epoch = prepared.steps_per_epoch
     n = steps or default_steps(per_epoch)
-    sweep = sweep_bundle(model, mode, bundle, mixing, n, start=start, end=end, on_step=on_step)
+    sweep = sweep_prepared(prepared, model, mode, n, start=start, end=end, on_step=on_step)
     info = {
-        "model": entry.name,
-        "data": bundle.source,
-        "input_shape": list(choice.shape),
+        "model": prepared.entry.name,
+        "data": prepared.bundle.source,
+        "input_shape": list(prepared.input_choice.shape),
         "batch_size": hp["batch_size"],
         "optimizer": hp["optimizer"],
         "recipe": hp["recipe"],
         "steps": n,
         "steps_per_epoch": per_epoch,
+        "data_options": prepared.bundle.options.to_dict(),  # as the run records them
+        "counts": dict(prepared.bundle.counts),
     }
     return sweep, info

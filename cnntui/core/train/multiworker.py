@@ -12,16 +12,19 @@ the same weights and logs the same values.
 
 As TensorFlow's multi-worker guide prescribes, only the chief (worker 0, or the task of
 type ``chief``) writes the run directory; the other workers write theirs in a temporary
-folder that is removed when they finish.
+folder that is removed when they finish. The cluster is read from ``TF_CONFIG``
+(:func:`tf_config_task`, :func:`is_chief`); ``strategy.py`` imports this module, never
+the reverse.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import tempfile
 from pathlib import Path
-
-from cnntui.core.train.strategy import is_chief, tf_config_task
+from typing import Any
 
 SCRATCH_PREFIX = "cnntui-worker-"
 _enabled = False
@@ -68,6 +71,47 @@ def enable() -> None:
     tf_trainer.reduce_per_replica = reduce_per_replica
     tf_trainer.TensorFlowTrainer._maybe_symbolic_build = maybe_symbolic_build
     _enabled = True
+
+
+def tf_config_task() -> dict[str, Any]:
+    """The ``task`` of a valid ``TF_CONFIG``; raise ValueError saying what is wrong."""
+    raw = os.environ.get("TF_CONFIG")
+    example = (
+        '{"cluster": {"worker": ["host1:12345", "host2:12345"]}, '
+        '"task": {"type": "worker", "index": 0}}'
+    )
+    if not raw:
+        raise ValueError(
+            f"--strategy multiworker needs the TF_CONFIG environment variable, "
+            f"e.g. TF_CONFIG='{example}'"
+        )
+    try:
+        cfg = json.loads(raw)
+    except ValueError as exc:
+        raise ValueError(f"TF_CONFIG is not valid JSON ({exc}); expected e.g. {example}") from None
+    task = cfg.get("task") if isinstance(cfg, dict) else None
+    workers = (cfg.get("cluster") or {}).get("worker") if isinstance(cfg, dict) else None
+    if not isinstance(task, dict) or not workers:
+        raise ValueError(
+            f"TF_CONFIG needs a cluster with workers and a task; expected e.g. {example}"
+        )
+    return task
+
+
+def is_chief() -> bool:
+    """False on a non-chief worker of a multi-worker cluster."""
+    raw = os.environ.get("TF_CONFIG")
+    if not raw:
+        return True
+    try:
+        task = json.loads(raw).get("task") or {}
+    except (ValueError, AttributeError):
+        return True
+    return task.get("type") in (None, "chief") or (
+        task.get("type") == "worker"
+        and int(task.get("index", 0)) == 0
+        and "chief" not in (json.loads(raw).get("cluster") or {})
+    )
 
 
 def scratch_runs_dir() -> str:

@@ -1,7 +1,7 @@
 """Where a resumed run starts: the last epoch committed in ``state.json``.
 
 The callbacks' counters (early stopping, reduce-LR, best so far) are saved per epoch in
-``state.json`` and put back by the resumable callbacks in ``keras_callbacks.py``; the
+``state.json`` and put back by the resumable callbacks (``callbacks/base.py``); the
 optimizer's state and the learning rate live in ``last.keras`` itself.
 """
 

@@ -9,10 +9,8 @@ continues a run from its last completed epoch.
 
 from __future__ import annotations
 
-import sys
 import threading
 import time
-from importlib import metadata
 from pathlib import Path
 
 from cnntui.core import backend
@@ -23,24 +21,19 @@ from cnntui.core.runs import CONFIG, REQUEST, Run, create_run, resolve_run
 from cnntui.core.train import multiworker
 from cnntui.core.train.checkpoint import read_state
 from cnntui.core.train.config import TrainConfig, hyperparameters
+from cnntui.core.train.environment import versions
 from cnntui.core.train.events import Sink
 from cnntui.core.train.session import TrainingSession, TrainResult
 
-__all__ = ["TrainResult", "execute", "prepare_resume", "prepare_run", "resume", "train"]
-
-
-def versions() -> dict[str, str]:
-    """Versions of cnntui, Keras, TensorFlow, the Keras backend's package and Python
-    (without importing any of them)."""
-    out = {"python": sys.version.split()[0]}
-    for name in ("cnntui", "keras", "tensorflow"):
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = "unknown"
-    info = backend.describe()
-    out[info["name"]] = info["version"]
-    return out
+__all__ = [
+    "TrainResult",
+    "execute",
+    "prepare_resume",
+    "prepare_run",
+    "resume",
+    "train",
+    "versions",  # (defined in environment.py; kept here for callers)
+]
 
 
 def prepare_run(cfg: TrainConfig) -> Run:

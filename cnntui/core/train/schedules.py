@@ -117,16 +117,3 @@ class SchedulePlan:
             "total_steps": self.total_steps,
             "warmup_steps": self.warmup(),
         }
-
-
-def step_lr_callback(plan: SchedulePlan, initial_step: int = 0):
-    """A callback that sets the LR of every step from ``plan`` (``--time`` runs).
-
-    Used where the plan changes during training: the time budget refits the step count
-    after each epoch (as Ultralytics does), which an in-graph Keras schedule cannot
-    follow without retracing. The optimizer keeps a plain float LR, so checkpoints open
-    with ``keras.models.load_model``; the step comes from ``optimizer.iterations``.
-    """
-    from cnntui.core.train.keras_callbacks import StepLR
-
-    return StepLR(plan, initial_step)

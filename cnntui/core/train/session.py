@@ -1,10 +1,11 @@
 """``TrainingSession``: one run trained in this process, one method per step.
 
 ``execute`` (in ``runner.py``) opens a session on a prepared run and calls
-:meth:`TrainingSession.execute`, which goes through :meth:`setup` (strategy, precision,
-zoo entry, hyperparameters, seed), :meth:`load_data`, :meth:`build_model`,
-:meth:`record_config`, :meth:`make_callbacks` and :meth:`fit`, then :meth:`finish`
-(metrics, final event, status) — or :meth:`fail` on an error.
+:meth:`TrainingSession.execute`, which goes through :meth:`setup` (strategy, precision),
+:meth:`prepare` (zoo entry, hyperparameters, seed, data: ``prepare.py``, the step
+``find_lr`` shares), :meth:`build_model`, :meth:`record_config`, :meth:`make_callbacks`
+and :meth:`fit`, then :meth:`finish` (metrics, final event, status) — or :meth:`fail` on
+an error. Every attribute is set in ``__init__``; a step fills in its own.
 
 Events go to an :class:`~cnntui.core.train.events.EventLog` with two kinds of sinks:
 record sinks, in order ``events.jsonl`` → :class:`EpochRecorder` (``history.csv`` +
@@ -29,19 +30,21 @@ from cnntui.core import jax_ops
 from cnntui.core.atomic import atomic_write_json, atomic_write_text
 from cnntui.core.errors import CnntuiError, ConfigError, TrainingError
 from cnntui.core.runs import CONFIG, EVENTS, LAST, METRICS, REQUEST, SKIPPED, TRACEBACK, Run
+from cnntui.core.train.budget import Budget
 from cnntui.core.train.checkpoint import EpochRecorder, history_best, read_state
-from cnntui.core.train.config import TrainConfig, hyperparameters
+from cnntui.core.train.config import TrainConfig
+from cnntui.core.train.environment import versions
 from cnntui.core.train.events import EventLog, JsonlSink, Sink
+from cnntui.core.train.prepare import Prepared, prepare
 from cnntui.core.train.progress import Progress
 from cnntui.core.train.resume import resume_point
+from cnntui.core.train.schedules import SchedulePlan
 
 if TYPE_CHECKING:
-    from cnntui.core.train.keras_callbacks import TrainingCallbacks
+    from cnntui.core.train.callbacks import TrainingCallbacks
 
 FORCED_STOP = "interrupted by user (forced)"
 LR_FIND = "lr_find.json"  # the sweep of ``--lr auto``
-# hyperparameters a resumed session takes from the first one (chosen or fitted there)
-_RECORDED = ("learning_rate", "lr_find", "warmup", "epoch_seconds_estimate", "ema", "ema_dropped")
 NOTHING_TO_RESUME = "no epoch completed, nothing to resume from (no checkpoint written)"
 
 
@@ -80,7 +83,13 @@ class MetricsCollector:
 
 
 class TrainingSession:
-    """Run, request, event log, progress, model and typed callbacks of one training."""
+    """Run, request, event log, progress, model and typed callbacks of one training.
+
+    Every attribute is set here; each step fills in its own (``None`` until then):
+    :meth:`setup` the strategy and precision policy, :meth:`prepare` ``prepared``,
+    :meth:`build_model` the model, LR plan, datasets, class weights and time budget,
+    :meth:`make_callbacks` ``callbacks``.
+    """
 
     def __init__(
         self, run: Run, display: list[Sink] | None = None, stop: threading.Event | None = None
@@ -97,9 +106,36 @@ class TrainingSession:
         self.log = EventLog(
             display, record=[JsonlSink(run.path(EVENTS)), self.recorder, self.collector]
         )
-        self.callbacks: TrainingCallbacks | None = None
-        self.model: Any = None
         self.started = time.monotonic()
+        # setup()
+        self.strategy: Any = None
+        self.policy: str | None = None
+        # prepare()
+        self.prepared: Prepared | None = None
+        # build_model()
+        self.model: Any = None
+        self.plan: SchedulePlan | None = None
+        self.per_step = False  # the LR set per step by a callback (--time with a schedule)
+        self.units = 0
+        self.train_ds: Any = None
+        self.val_ds: Any = None
+        self.test_ds: Any = None
+        self.class_weight: dict[int, float] | None = None
+        self.budget: Budget | None = None
+        # make_callbacks()
+        self.callbacks: TrainingCallbacks | None = None
+
+    @property
+    def resuming(self) -> bool:
+        """Whether this session continues a run from a completed epoch."""
+        return self.initial_epoch > 0
+
+    @property
+    def ready(self) -> Prepared:
+        """What :meth:`prepare` made (RuntimeError before it)."""
+        if self.prepared is None:
+            raise RuntimeError("TrainingSession.prepare() comes before this step")
+        return self.prepared
 
     # -- the whole run ----------------------------------------------------------------
 
@@ -122,7 +158,7 @@ class TrainingSession:
         try:
             with self.stop_on_signals():
                 self.setup()
-                self.load_data()
+                self.prepare()
                 self.build_model()
                 self.record_config()
                 self.make_callbacks()
@@ -136,141 +172,104 @@ class TrainingSession:
     # -- the steps --------------------------------------------------------------------
 
     def setup(self) -> None:
-        """Distribution strategy, precision policy, zoo entry, hyperparameters and seed."""
-        import keras
-
+        """Distribution strategy and precision policy (before TensorFlow runs an op)."""
         from cnntui.core.train import strategy as strat
 
         self.strategy = strat.make_strategy(self.cfg.strategy)
         self.policy = strat.set_precision(self.cfg.mixed_precision)
-        self.entry = self.cfg.entry()
-        self.hp = hyperparameters(self.cfg, self.entry)
-        if self.initial_epoch > 0:  # exactly what the first session chose (and fitted)
-            recorded = self.run.config.get("hyperparameters") or {}
-            self.hp.update({k: recorded[k] for k in _RECORDED if k in recorded})
-            epochs = self.cfg.epochs or recorded.get("epochs") or self.hp["epochs"]
-            self.hp["epochs"] = int(epochs)
-        keras.utils.set_random_seed(self.cfg.seed + self.initial_epoch)
 
-    def load_data(self) -> None:
-        """The data bundle, with integer labels (re-encoded for the head in ``build_model``)."""
-        from cnntui.core.data import load_data
-        from cnntui.core.data.sources import classify_source
-        from cnntui.core.train.input_size import InputChoice, choose_input
-
-        cfg = self.cfg
-        recorded = self.run.config.get("input_choice") if self.initial_epoch > 0 else None
-        if recorded:
-            self.input_choice = InputChoice(tuple(recorded["shape"]), recorded["reason"])
-        else:
-            src = classify_source(cfg.data)
-            where = str(src.path) if src.path else None
-            self.input_choice = choose_input(
-                self.entry, src.kind, where, cfg.input_shape, cfg.builder_args, cfg.seed
-            )
-        self.bundle = load_data(
-            cfg.data,
-            input_shape=self.input_choice.shape,
-            label_mode="int",
-            batch_size=self.hp["batch_size"],
-            val_split=0.0 if cfg.validate_on == "test" else cfg.val_split,
-            seed=cfg.seed,
-            limit=cfg.limit,
-            augment=cfg.augment or None,
-            resize_mode=cfg.resize_mode,
-            rescale=cfg.rescale,
-        )
-        if cfg.validate_on == "test":
-            _test_as_validation(self.bundle)
+    def prepare(self) -> None:
+        """Zoo entry, hyperparameters, seed and data (integer labels, re-encoded for the
+        head in ``build_model``): the step ``find_lr`` shares; on resume, exactly what the
+        first session chose and fitted."""
+        recorded = self.run.config if self.resuming else None
+        self.prepared = prepare(self.cfg, recorded, self.initial_epoch)
 
     def build_model(self) -> None:
         """Build and compile the model with the recipe (or load ``last.keras`` on resume);
         fit labels to it; with ``--lr auto`` sweep first, with ``--time`` fit the epochs."""
-        import keras
-
-        from cnntui.core.heads import loss_for, output_units
-        from cnntui.core.train import recipe as rcp
-        from cnntui.core.train.batch_augment import BatchAugment, apply
-
-        bundle, hp = self.bundle, self.hp
-        samples = int(bundle.counts.get("train", 0))
-        self.steps = math.ceil(samples / hp["batch_size"]) if samples else 1
-        ra = hp["randaugment"]
-        self.mixing = BatchAugment(
-            hp["mixup"], hp["cutmix"], tuple(ra) if ra else None, hp["random_erasing"]
-        )
-        resuming = self.initial_epoch > 0
+        ready = self.ready
+        hp = ready.hp
         with self.strategy.scope():
-            if hp["lr_auto"] and not resuming:
+            if hp["lr_auto"] and not self.resuming:
                 hp["lr_find"] = self._auto_lr()
                 hp["learning_rate"] = hp["lr_find"]["suggestion"]
             self.plan = self.plan_for(hp["epochs"])
             # --time refits the curve after each epoch: the LR is then set per step by a
             # callback (a float in the optimizer), not by an in-graph Keras schedule.
             self.per_step = bool(hp["time_budget_s"]) and not isinstance(self.plan.keras(), float)
-            if resuming:
-                jax_ops.install()
-                self.model = keras.models.load_model(self.run.path(LAST))
-                units = output_units(self.model)
-                loss, mode = rcp.make_loss(
-                    loss_for(hp["loss"], units), units, hp["label_smoothing"],
-                    self.mixing.soft_labels,
-                )  # fmt: skip
-                if not self.per_step and not isinstance(self.plan.keras(), float):
-                    self.model.optimizer.learning_rate = self.plan.keras()  # the same curve
-            else:
-                first = self.plan.lr_at(0) if self.per_step else self.plan.keras()
-                self.model, units, loss, mode = self._compiled(first, self.plan.total_steps)
-        bundle.label_mode = mode
-        hp["loss"] = loss if isinstance(loss, str) else _loss_name(loss)
-        if bundle.label_mode == "binary" and bundle.num_classes != 2:
-            raise ConfigError(
-                f"{self.entry.name} has a one-unit sigmoid head (two classes) but the data has "
-                f"{bundle.num_classes} classes; pick a multi-class entry or two-class data"
-            )
-        self.units = units
-        self.train_ds, self.val_ds, self.test_ds = (
-            _reencode(ds, bundle.label_mode, bundle.num_classes)
-            for ds in (bundle.train, bundle.val, bundle.test)
-        )
-        seed = self.cfg.seed + self.initial_epoch
-        self.train_ds = apply(self.train_ds, self.mixing, bundle.num_classes, seed)
-        if hasattr(self.train_ds, "set_epoch"):  # a PyDataset: resume its shuffle sequence
-            self.train_ds.set_epoch(self.initial_epoch)
-        self.class_weight = _class_weight(hp, bundle)
-        self.budget = None
-        if hp["time_budget_s"] and not resuming:
+            loss, mode = self._resumed_model() if self.resuming else self._new_model()
+        self._fit_labels(loss, mode)
+        self.class_weight = _class_weight(hp, ready.bundle)
+        if hp["time_budget_s"] and not self.resuming:
             self._fit_to_budget()
         hp["lr_schedule"] = self.plan.to_dict()
         if hp["ema"]:
             hp["ema_momentum"] = float(self.model.optimizer.ema_momentum)
 
-    def plan_for(self, epochs: int) -> Any:
+    def _new_model(self) -> tuple[Any, str]:
+        """Build and compile the model at the plan's first LR; (loss, label mode)."""
+        plan = self.plan
+        first = plan.lr_at(0) if self.per_step else plan.keras()
+        self.model, self.units, loss, mode = self.ready.compile(first, plan.total_steps)
+        return loss, mode
+
+    def _resumed_model(self) -> tuple[Any, str]:
+        """``last.keras``, its LR curve put back; (loss, label mode) for its head."""
+        import keras
+
+        from cnntui.core.heads import loss_for, output_units
+        from cnntui.core.train.recipe import make_loss
+
+        hp, plan = self.ready.hp, self.plan
+        jax_ops.install()
+        self.model = keras.models.load_model(self.run.path(LAST))
+        self.units = output_units(self.model)
+        loss, mode = make_loss(
+            loss_for(hp["loss"], self.units), self.units, hp["label_smoothing"],
+            self.ready.mixing.soft_labels,
+        )  # fmt: skip
+        if not self.per_step and not isinstance(plan.keras(), float):
+            self.model.optimizer.learning_rate = plan.keras()  # the same curve
+        return loss, mode
+
+    def _fit_labels(self, loss: Any, mode: str) -> None:
+        """Record the loss; encode the labels for the head (``mode``), augment the batches."""
+        ready = self.ready
+        bundle = ready.bundle
+        bundle.label_mode = mode
+        ready.hp["loss"] = loss if isinstance(loss, str) else _loss_name(loss)
+        if bundle.label_mode == "binary" and bundle.num_classes != 2:
+            raise ConfigError(
+                f"{ready.entry.name} has a one-unit sigmoid head (two classes) but the data "
+                f"has {bundle.num_classes} classes; pick a multi-class entry or two-class data"
+            )
+        seed = self.cfg.seed + self.initial_epoch
+        self.train_ds, self.val_ds, self.test_ds = ready.datasets(bundle.label_mode, seed)
+        if hasattr(self.train_ds, "set_epoch"):  # a PyDataset: resume its shuffle sequence
+            self.train_ds.set_epoch(self.initial_epoch)
+
+    @property
+    def steps(self) -> int:
+        """Optimizer steps of one epoch."""
+        return self.ready.steps_per_epoch
+
+    def plan_for(self, epochs: int) -> SchedulePlan:
         """The LR schedule of ``epochs`` epochs at this run's steps per epoch."""
         from cnntui.core.train.recipe import steps_for
-        from cnntui.core.train.schedules import SchedulePlan
 
-        hp = self.hp
-        warmup = steps_for(hp["warmup"], self.steps)
-        return SchedulePlan(hp["schedule"], hp["learning_rate"], epochs * self.steps, warmup)
-
-    def _compiled(self, learning_rate: Any, total_steps: int = 0) -> tuple[Any, int, Any, str]:
-        from cnntui.core.train.recipe import compile_model
-
-        cfg = self.cfg
-        return compile_model(
-            self.entry, self.hp, self.bundle, self.mixing, learning_rate, total_steps,
-            cfg.jit_compile, cfg.builder_args,
-        )  # fmt: skip
+        hp, steps = self.ready.hp, self.steps
+        warmup = steps_for(hp["warmup"], steps)
+        return SchedulePlan(hp["schedule"], hp["learning_rate"], epochs * steps, warmup)
 
     def _auto_lr(self) -> dict[str, Any]:
         """``--lr auto``: sweep a throwaway copy of the model; record it in ``lr_find.json``."""
         import keras
 
-        from cnntui.core.train.lr_find import default_steps, sweep_bundle
+        from cnntui.core.train.lr_find import default_steps, sweep_prepared
 
-        model, _, _, mode = self._compiled(1e-7)
-        sweep = sweep_bundle(model, mode, self.bundle, self.mixing, default_steps(self.steps))
+        model, _, _, mode = self.ready.compile(1e-7)
+        sweep = sweep_prepared(self.ready, model, mode, default_steps(self.steps))
         if sweep.suggestion is None:
             raise ConfigError("--lr auto: the sweep found no falling loss; give --lr a number")
         atomic_write_json(self.run.path(LR_FIND), sweep.to_dict())
@@ -280,16 +279,17 @@ class TrainingSession:
     def _fit_to_budget(self) -> None:
         """``--time``: time a few real steps, set the epochs and fit the schedule to them."""
         from cnntui.core.train import recipe as rcp
-        from cnntui.core.train.budget import Budget, epochs_for, probe_epoch_seconds
+        from cnntui.core.train.budget import epochs_for, probe_epoch_seconds
 
-        hp, cfg = self.hp, self.cfg
+        cfg, ready, steps = self.cfg, self.ready, self.steps
+        hp = ready.hp
         self.budget = Budget(hp["time_budget_s"])
-        val_steps = math.ceil(int(self.bundle.counts.get("val", 0)) / hp["batch_size"])
-        epoch_s = probe_epoch_seconds(self.model, self.train_ds, self.val_ds, self.steps, val_steps)
+        val_steps = math.ceil(int(ready.bundle.counts.get("val", 0)) / hp["batch_size"])
+        epoch_s = probe_epoch_seconds(self.model, self.train_ds, self.val_ds, steps, val_steps)
         fitted = epochs_for(self.budget.left(), epoch_s, self.budget.seconds)
         hp["epochs"] = min(fitted, cfg.epochs) if cfg.epochs else fitted  # refit per epoch
         hp["epoch_seconds_estimate"] = round(epoch_s, 2)
-        if hp["warmup"] and rcp.steps_for(hp["warmup"], self.steps) >= hp["epochs"] * self.steps:
+        if hp["warmup"] and rcp.steps_for(hp["warmup"], steps) >= hp["epochs"] * steps:
             hp["warmup"] = round(hp["epochs"] * 0.1, 3)
         self.plan = self.plan_for(hp["epochs"])
         if hp["ema"]:
@@ -303,22 +303,22 @@ class TrainingSession:
         """Complete ``config.json`` with the data, the head and the model; ``skipped.txt``."""
         from cnntui.core import backend
         from cnntui.core.train import strategy as strat
-        from cnntui.core.train.runner import versions as runner_versions
 
-        bundle = self.bundle
+        ready = self.ready
+        bundle = ready.bundle
         config = {
             **self.run.config,
-            "hyperparameters": self.hp,
+            "hyperparameters": ready.hp,
             "data": bundle.to_config(),
             "input_shape": list(bundle.input_shape),
-            "input_choice": self.input_choice.to_dict(),
+            "input_choice": ready.input_choice.to_dict(),
             "num_classes": bundle.num_classes,
             "output_units": self.units,
             "params": int(self.model.count_params()),
             "dtype_policy": self.policy,
             "strategy": strat.describe(self.strategy),
             "backend": backend.current(),  # this session's (a resume may use another)
-            "versions": {**(self.run.config.get("versions") or {}), **runner_versions()},
+            "versions": {**(self.run.config.get("versions") or {}), **versions()},
         }
         atomic_write_json(self.run.path(CONFIG), config)
         if bundle.skipped:
@@ -331,37 +331,13 @@ class TrainingSession:
         return "val_loss" if self.val_ds is not None else "loss"
 
     def make_callbacks(self) -> None:
-        """The run's typed callbacks (imports Keras's callback module)."""
-        import keras
-
-        from cnntui.core import backend
-        from cnntui.core.data.cache import cache_line
+        """The run's typed callbacks (imports Keras's callback modules)."""
         from cnntui.core.data.late_skips import late_skip_callback
-        from cnntui.core.train import keras_callbacks as kc
-        from cnntui.core.train.recipe import summary
+        from cnntui.core.train import callbacks as kc
 
-        cfg, state, monitor = self.cfg, self.state, self.monitor
-        samples = int(self.bundle.counts.get("train", 0))
-        batch_size = self.hp["batch_size"]
-        self.progress.steps = math.ceil(samples / batch_size) if samples else None
-        info = kc.RunInfo(
-            run_id=self.run.id,
-            model_name=self.entry.name,
-            batch_size=batch_size,
-            samples=samples,
-            initial_epoch=self.initial_epoch,
-            params=dict(self.hp),
-            skipped=list(self.bundle.skipped),
-            extra={
-                "input": self.input_choice.to_dict(),
-                "recipe": summary(self.hp),
-                "class_weight": self.hp.get("class_weights"),
-                "backend": backend.current(),
-                "data_cache": cache_line(self.bundle.cache)
-                if self.bundle.kind == "folder"
-                else None,
-            },
-        )
+        cfg, state, monitor, ready = self.cfg, self.state, self.monitor, self.ready
+        samples = ready.samples
+        self.progress.steps = math.ceil(samples / ready.hp["batch_size"]) if samples else None
         callbacks = kc.TrainingCallbacks(
             checkpoint=kc.RunCheckpoint(
                 self.run,
@@ -371,44 +347,69 @@ class TrainingSession:
                 best_epoch=state.get("best_epoch"),
             ),
             nan_guard=kc.NaNGuard(self.progress),
-            events=kc.EventCallback(self.log, self.progress, info),
+            events=kc.EventCallback(self.log, self.progress, self.run_info()),
         )
         if cfg.patience:
             callbacks.early_stopping = kc.ResumableEarlyStopping(
                 monitor, cfg.patience, state.get("early_stopping"), self.run.path("best.keras")
             )
-        if cfg.reduce_lr or self.hp["schedule"] == "plateau":
+        if cfg.reduce_lr or ready.hp["schedule"] == "plateau":
             patience = max(1, cfg.patience // 2 or 2)
             callbacks.reduce_lr = kc.ResumableReduceLROnPlateau(
                 monitor, patience, state.get("reduce_lr")
             )
         # files epoch 1's decode finds unreadable: a ``skipped`` event and skipped.txt
-        callbacks.extra.append(late_skip_callback(self.bundle, self.log, self.run.path(SKIPPED)))
+        callbacks.extra.append(late_skip_callback(ready.bundle, self.log, self.run.path(SKIPPED)))
         if cfg.tensorboard:
+            import keras
+
             log_dir = str(self.run.path("tensorboard"))
             callbacks.extra.append(keras.callbacks.TensorBoard(log_dir=log_dir))
         self.recipe_callbacks(callbacks)
         self.callbacks = callbacks
 
-    def recipe_callbacks(self, callbacks: Any) -> None:
-        """EMA swap (first, before the checkpoint), per-step LR and time budget (extra)."""
-        self.step_lr = self.timer = self.ema_finish = None
-        if self.hp["ema"]:
-            from cnntui.core.train.ema import ema_callbacks
+    def run_info(self) -> Any:
+        """What the ``begin`` event announces about the run."""
+        from cnntui.core import backend
+        from cnntui.core.data.cache import cache_line
+        from cnntui.core.train.callbacks import RunInfo
+        from cnntui.core.train.recipe import summary
 
-            swap, self.ema_finish = ema_callbacks(self.initial_epoch > 0, self.progress)
-            callbacks.first.append(swap)
-            callbacks.last.append(self.ema_finish)
+        ready = self.ready
+        bundle, hp = ready.bundle, ready.hp
+        return RunInfo(
+            run_id=self.run.id,
+            model_name=ready.entry.name,
+            batch_size=hp["batch_size"],
+            samples=ready.samples,
+            initial_epoch=self.initial_epoch,
+            params=dict(hp),
+            skipped=list(bundle.skipped),
+            extra={
+                "input": ready.input_choice.to_dict(),
+                "recipe": summary(hp),
+                "class_weight": hp.get("class_weights"),
+                "backend": backend.current(),
+                "data_cache": cache_line(bundle.cache) if bundle.kind == "folder" else None,
+            },
+        )
+
+    def recipe_callbacks(self, callbacks: TrainingCallbacks) -> None:
+        """EMA swap (first, before the checkpoint) and finish (last), per-step LR and time
+        budget (after the extra callbacks)."""
+        from cnntui.core.train import callbacks as kc
+
+        hp = self.ready.hp
+        if hp["ema"]:
+            callbacks.ema_swap, callbacks.ema_finish = kc.ema_callbacks(
+                self.resuming, self.progress
+            )
         if self.per_step:
-            from cnntui.core.train.schedules import step_lr_callback
-
-            self.step_lr = step_lr_callback(self.plan)
-            callbacks.extra.append(self.step_lr)
+            callbacks.step_lr = kc.step_lr_callback(self.plan)
         if self.budget is not None:
-            from cnntui.core.train.budget import budget_callback
-
-            self.timer = budget_callback(self.budget, self.hp["epochs"], self.steps, self.step_lr)
-            callbacks.extra.append(self.timer)
+            callbacks.time_budget = kc.budget_callback(
+                self.budget, hp["epochs"], self.steps, callbacks.step_lr
+            )
 
     def fit(self) -> None:
         """``model.fit`` with the run's callbacks, from the resume point."""
@@ -435,13 +436,14 @@ class TrainingSession:
     def fit_epochs(self) -> int:
         """Epochs ``fit`` may run: with a time budget, room for a faster machine than the
         estimate (more epochs, the curve refit); the budget callback ends the run."""
+        epochs = self.ready.hp["epochs"]
         if self.budget is None:
-            return self.hp["epochs"]
+            return epochs
         if self.cfg.epochs:
             return self.cfg.epochs
         # a bound fit never reaches: the probe may overestimate an epoch several times over
         # (a quiet machine after a busy probe), and the budget callback ends the run
-        return max(BUDGET_EPOCH_BOUND, self.hp["epochs"])
+        return max(BUDGET_EPOCH_BOUND, epochs)
 
     def outcome(self) -> TrainResult:
         """How ``fit`` ended: failed (NaN), stopped, early stopping or completed."""
@@ -456,14 +458,15 @@ class TrainingSession:
         if self.test_ds is not None:
             values = self.model.evaluate(self.test_ds, verbose=0, return_dict=True)
             p.test_metrics = {k: float(v) for k, v in values.items()}
-        stopper = self.callbacks.early_stopping if self.callbacks else None
+        callbacks = self.callbacks
+        stopper = callbacks.early_stopping if callbacks else None
         if stopper is not None and stopper.stopped:
             reason = (
                 f"early stopping: {self.monitor} did not improve for {self.cfg.patience} "
                 "epochs; best weights restored"
             )
             return TrainResult(self.run, "finished", reason=reason)
-        timer = getattr(self, "timer", None)
+        timer = callbacks.time_budget if callbacks else None
         if timer is not None and timer.stopped:
             return TrainResult(self.run, "finished", reason=f"time budget: {timer.stop_reason}")
         return TrainResult(self.run, "finished", reason="completed")
@@ -545,8 +548,9 @@ class TrainingSession:
         }
         if self.progress.test_metrics:
             metrics["test"] = self.progress.test_metrics
-        if getattr(self, "timer", None) is not None:
-            metrics["time_budget"] = self.timer.record()
+        timer = self.callbacks.time_budget if self.callbacks else None
+        if timer is not None:
+            metrics["time_budget"] = timer.record()
         return metrics
 
     @contextmanager
@@ -571,20 +575,6 @@ class TrainingSession:
             self.model.stop_training = True
 
 
-def _test_as_validation(bundle: Any) -> None:
-    """``--validate-on test``: the source's test set becomes the validation data (trained on
-    the whole training set); a source without one is refused before any work."""
-    if bundle.test is None:
-        raise ConfigError(
-            f"--validate-on test: {bundle.source} has no test set; use a keras dataset, a "
-            "folder with test/, or an .npz with x_test/y_test (or --validate-on split)"
-        )
-    bundle.val, bundle.test = bundle.test, None
-    bundle.counts["val"] = bundle.counts.pop("test")
-    if "test" in bundle.ids:
-        bundle.ids["val"] = bundle.ids.pop("test")
-
-
 def _loss_name(loss: Any) -> str:
     """The Keras name of a loss object made by the recipe (for the run's record)."""
     return {
@@ -602,23 +592,3 @@ def _class_weight(hp: dict[str, Any], bundle: Any) -> dict[int, float] | None:
     weights = resolve_class_weight(hp["class_weight"], counts, bundle.class_names)
     hp["class_weights"] = {bundle.class_names[i]: round(w, 6) for i, w in weights.items()}
     return weights
-
-
-def _reencode(dataset: Any, label_mode: str, num_classes: int) -> Any:
-    """Map int labels of a batched dataset to ``binary`` or ``categorical``."""
-    if dataset is None or label_mode == "int":
-        return dataset
-    from cnntui.core.data.py_pipeline import is_python_dataset
-
-    if is_python_dataset(dataset):
-        import numpy as np
-
-        if label_mode == "binary":
-            return dataset.map(lambda x, y: (x, np.asarray(y, np.float32).reshape(-1, 1)))
-        eye = np.eye(num_classes, dtype=np.float32)
-        return dataset.map(lambda x, y: (x, eye[np.asarray(y, np.int64)]))
-    import tensorflow as tf
-
-    if label_mode == "binary":
-        return dataset.map(lambda x, y: (x, tf.reshape(tf.cast(y, tf.float32), (-1, 1))))
-    return dataset.map(lambda x, y: (x, tf.one_hot(tf.cast(y, tf.int32), num_classes)))

@@ -19,9 +19,10 @@ backend.
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Any
+
+from cnntui.core.train import multiworker
 
 STRATEGIES = ("default", "mirrored", "multiworker")
 CPU_DEVICES_ENV = "CNNTUI_CPU_DEVICES"
@@ -49,33 +50,8 @@ def check_strategy(name: str, backend: str | None = None) -> str:
             "for several devices, or --strategy default (one device)"
         )
     if name == "multiworker":
-        tf_config_task()
+        multiworker.tf_config_task()
     return name
-
-
-def tf_config_task() -> dict[str, Any]:
-    """The ``task`` of a valid ``TF_CONFIG``; raise ValueError saying what is wrong."""
-    raw = os.environ.get("TF_CONFIG")
-    example = (
-        '{"cluster": {"worker": ["host1:12345", "host2:12345"]}, '
-        '"task": {"type": "worker", "index": 0}}'
-    )
-    if not raw:
-        raise ValueError(
-            f"--strategy multiworker needs the TF_CONFIG environment variable, "
-            f"e.g. TF_CONFIG='{example}'"
-        )
-    try:
-        cfg = json.loads(raw)
-    except ValueError as exc:
-        raise ValueError(f"TF_CONFIG is not valid JSON ({exc}); expected e.g. {example}") from None
-    task = cfg.get("task") if isinstance(cfg, dict) else None
-    workers = (cfg.get("cluster") or {}).get("worker") if isinstance(cfg, dict) else None
-    if not isinstance(task, dict) or not workers:
-        raise ValueError(
-            f"TF_CONFIG needs a cluster with workers and a task; expected e.g. {example}"
-        )
-    return task
 
 
 def split_cpu(count: int) -> None:
@@ -185,30 +161,12 @@ def make_strategy(name: str = "default"):
     if name == "default":
         return tf.distribute.get_strategy()
     if name == "multiworker":
-        from cnntui.core.train import multiworker
-
         multiworker.enable()
         return tf.distribute.MultiWorkerMirroredStrategy()
     if tf.config.list_logical_devices("GPU"):
         return tf.distribute.MirroredStrategy()
     devices = [d.name for d in tf.config.list_logical_devices("CPU")]
     return tf.distribute.MirroredStrategy(devices=devices)
-
-
-def is_chief() -> bool:
-    """False on a non-chief worker of a multi-worker cluster."""
-    raw = os.environ.get("TF_CONFIG")
-    if not raw:
-        return True
-    try:
-        task = json.loads(raw).get("task") or {}
-    except (ValueError, AttributeError):
-        return True
-    return task.get("type") in (None, "chief") or (
-        task.get("type") == "worker"
-        and int(task.get("index", 0)) == 0
-        and "chief" not in (json.loads(raw).get("cluster") or {})
-    )
 
 
 def set_precision(mixed: bool) -> str:

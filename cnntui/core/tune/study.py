@@ -13,12 +13,15 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cnntui.core.runs import CONFIG, Run, resolve_run
 from cnntui.core.tune import storage as store
 from cnntui.core.tune.errors import TuneError
 from cnntui.core.tune.space import Space, builder_params, check_space, default_space, parse_space
+
+if TYPE_CHECKING:
+    from cnntui.core.train.config import TrainConfig
 
 METRICS = {"val_accuracy": "maximize", "val_loss": "minimize", "accuracy": "maximize"}
 PRUNERS = ("median", "hyperband", "none")
@@ -32,7 +35,7 @@ REASON = "reason"
 class TuneRequest:
     """One ``cnntui tune`` worker's request."""
 
-    base: Any  # TrainConfig: the fixed options of every trial
+    base: TrainConfig  # the fixed options of every trial
     trials: int
     study: str | None = None
     space: str | None = None
@@ -83,13 +86,6 @@ def study_name(request: TuneRequest) -> str:
     return f"{request.base.model}-{data}"
 
 
-def _entry(cfg):
-    from cnntui.core import registry
-
-    registry.load_zoo(cfg.zoo)
-    return registry.get_model(cfg.model)
-
-
 def _definition(request: TuneRequest, space: Space) -> dict[str, Any]:
     base = request.base.to_dict()
     for key in ("argv", "name", "runs_dir"):
@@ -119,7 +115,7 @@ def open_study(request: TuneRequest, *, create: bool = True):
     import optuna
 
     request.validate()
-    entry = _entry(request.base)
+    entry = request.base.entry()  # as the run's prepare step finds it
     space = parse_space(request.space) if request.space else default_space(entry)
     check_space(space, entry)
     url = request.storage or store.default_url(request.base.runs_dir)
@@ -282,7 +278,7 @@ def run_worker(
 ) -> WorkerReport:
     """Run trials of the study until it has ``request.trials`` (or timeout / stop)."""
     study, space, storage, url = open_study(request)
-    entry = _entry(request.base)
+    entry = request.base.entry()  # as the run's prepare step finds it
     report = WorkerReport(study=study.study_name, storage=store.describe(url))
     stop = stop or threading.Event()
     deadline = time.monotonic() + request.timeout if request.timeout else None
@@ -528,5 +524,5 @@ def trial_request(study_ref: str, storage: str | None = None, runs_dir: str | No
     if not definition.get("base"):
         raise TuneError(f"study {name!r} does not record its training options")
     base = TrainConfig.from_dict({**definition["base"], "runs_dir": runs_dir})
-    entry = _entry(base)
+    entry = base.entry()
     return trial_config(base, dict(trial.params), entry, base.name), trial.number, name
