@@ -99,7 +99,7 @@ PROFILED = (  # what cnntui adds to the training thread, and Keras's own per-bat
     "trainer.py:.*\\(fit\\)",
     "callback_list.py:.*on_train_batch_end",
     "python_utils.py:.*pythonify_logs",
-    "cnntui/core/train/keras_callbacks.py",
+    "cnntui/core/train/callbacks/",
     "cnntui/core/train/checkpoint.py:.*handle",
     "cnntui/core/train/session.py:.*handle",
     "cnntui/core/train/events.py:.*(emit|handle)",
