@@ -59,7 +59,7 @@ def test_phases_freeze_then_unfreeze_the_top_blocks_with_bn_frozen():
         set_phase(model, 2, make_plan(1, 3, 0.1, False), PATTERN)
 
 
-def step_delta(multiplier: float) -> tuple[np.ndarray, np.ndarray]:
+def step_delta(multiplier: float, frozen_steps: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """One plain-SGD step's change of a backbone kernel and the head's kernel."""
     import keras
 
@@ -69,8 +69,9 @@ def step_delta(multiplier: float) -> tuple[np.ndarray, np.ndarray]:
     model = nested()
     backbone = model.get_layer("backbone")
     opt = use_group_rates(
-        keras.optimizers.SGD(learning_rate=0.1), backbone.trainable_variables, multiplier
-    )
+        keras.optimizers.SGD(learning_rate=0.1), backbone.trainable_variables, multiplier,
+        frozen_steps=frozen_steps,
+    )  # fmt: skip
     model.compile(opt, "sparse_categorical_crossentropy")
     x = np.random.default_rng(0).random((8, 6, 6, 1), dtype=np.float32)
     y = np.arange(8) % 3
@@ -90,6 +91,9 @@ def test_the_backbone_learns_at_its_own_rate_and_the_head_at_the_base_rate():
     assert np.abs(slow_full).max() > 1e-6
     np.testing.assert_allclose(slow_tenth, 0.1 * slow_full, rtol=2e-3, atol=1e-8)
     np.testing.assert_allclose(head_tenth, head_full, rtol=1e-5, atol=1e-8)
+    slow_frozen, head_frozen = step_delta(0.1, frozen_steps=1)  # phase 1: the backbone waits
+    assert not slow_frozen.any()
+    np.testing.assert_allclose(head_frozen, head_full, rtol=1e-5, atol=1e-8)
 
 
 def test_a_wrapped_optimizer_leaves_the_checkpoint_plain(tmp_path):
@@ -98,8 +102,8 @@ def test_a_wrapped_optimizer_leaves_the_checkpoint_plain(tmp_path):
     from cnntui.core.train.layerwise import use_group_rates
 
     model = nested()
-    opt = keras.optimizers.AdamW(learning_rate=1e-3, weight_decay=0.01)
-    use_group_rates(opt, model.get_layer("backbone").trainable_variables, 0.1)
+    opt = keras.optimizers.AdamW(learning_rate=1e-3, weight_decay=0.0)
+    use_group_rates(opt, model.get_layer("backbone").trainable_variables, 0.1, weight_decay=0.01)
     model.compile(opt, "sparse_categorical_crossentropy")
     model.train_on_batch(np.zeros((2, 6, 6, 1), np.float32), np.array([0, 1]))
     model.save(tmp_path / "m.keras")
