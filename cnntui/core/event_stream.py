@@ -115,6 +115,8 @@ class RunProgress:
     run_id: str = ""
     model: str = ""
     backend: str = ""  # the Keras backend of the latest session (begin event)
+    phase: int = 0  # fine-tuning's phase (1: head only, 2: backbone too); 0: none
+    phase_text: str = ""
     epochs: int = 0
     epochs_estimated: bool = False  # a time budget's projection: shown as "epoch 2/~72"
     steps: int = 0
@@ -233,6 +235,11 @@ class RunProgress:
         line = describe(ev) or ""
         self._line(line)
         self.epoch_lines.append(line)
+
+    def _on_phase(self, ev: dict[str, Any]) -> None:
+        self.phase = int(ev.get("phase") or 0)
+        self.phase_text = str(ev.get("text") or "")
+        self._line(describe(ev) or "")
 
     def _final(self, ev: dict[str, Any]) -> None:
         self.state = FINAL_EVENT_STATUS[ev["event"]]

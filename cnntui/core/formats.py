@@ -180,10 +180,15 @@ def describe(event: dict[str, Any]) -> str | None:
             text += f"{fmt_metric('val_accuracy', best)}{where}"
         reason = str(event.get("reason") or "")
         return text + (f" ({reason})" if reason and reason != "completed" else "")
-    if kind == "skipped":  # files epoch 1's decode found unreadable
-        return f"epoch {event.get('epoch')}: " + describe_skipped(event).lstrip("\n")
-    if kind == "stopped":
-        return f"stopped after epoch {event.get('epoch')}: {event.get('reason')}"
-    if kind == "failed":
-        return f"failed: {event.get('reason')}"
-    return None
+    short = SHORT_LINES.get(str(kind))
+    return short(event) if short else None
+
+
+SHORT_LINES = {
+    # fine-tuning: head only, then the backbone too
+    "phase": lambda e: f"phase {e.get('phase')} from epoch {e.get('epoch')}: {e.get('text')}",
+    # files epoch 1's decode found unreadable
+    "skipped": lambda e: f"epoch {e.get('epoch')}: " + describe_skipped(e).lstrip("\n"),
+    "stopped": lambda e: f"stopped after epoch {e.get('epoch')}: {e.get('reason')}",
+    "failed": lambda e: f"failed: {e.get('reason')}",
+}

@@ -30,7 +30,7 @@ __all__ = [  # read_events: re-exported from the one reader, event_stream
     "read_events",
 ]
 
-EVENT_KINDS = ("begin", "batch", "epoch", "skipped", "done", "stopped", "failed")
+EVENT_KINDS = ("begin", "phase", "batch", "epoch", "skipped", "done", "stopped", "failed")
 FINAL_EVENTS = ("done", "stopped", "failed")
 
 

@@ -15,6 +15,7 @@ runs pays for Keras. They import the plain helpers (``budget``, ``schedules``,
   :class:`ResumableReduceLROnPlateau` put back what ``state.json`` recorded.
 - ``time_budget``: :class:`TimeBudget` (``--time``); ``step_lr``: :class:`StepLR`, a
   per-step LR that may be refit; ``ema_swap``, ``ema_finish``: the EMA of the weights.
+- ``phase_events``: :class:`PhaseEvents`, fine-tuning's ``phase`` events.
 - ``training_callbacks``: :class:`TrainingCallbacks`, the callbacks of one run by type,
   in ``fit``'s order.
 """
@@ -30,6 +31,7 @@ from cnntui.core.train.callbacks.ema_finish import EmaFinish, ema_callbacks
 from cnntui.core.train.callbacks.ema_swap import EmaSwap
 from cnntui.core.train.callbacks.event_callback import SKIPPED_IN_EVENT, EventCallback, RunInfo
 from cnntui.core.train.callbacks.nan_guard import NaNGuard
+from cnntui.core.train.callbacks.phase_events import PhaseEvents
 from cnntui.core.train.callbacks.reduce_lr_on_plateau import ResumableReduceLROnPlateau
 from cnntui.core.train.callbacks.run_checkpoint import RunCheckpoint
 from cnntui.core.train.callbacks.step_lr import StepLR, step_lr_callback
@@ -44,6 +46,7 @@ __all__ = [
     "EmaSwap",
     "EventCallback",
     "NaNGuard",
+    "PhaseEvents",
     "ResumableCounters",
     "ResumableEarlyStopping",
     "ResumableReduceLROnPlateau",

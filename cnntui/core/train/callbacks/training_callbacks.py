@@ -12,6 +12,7 @@ from cnntui.core.train.callbacks.ema_finish import EmaFinish
 from cnntui.core.train.callbacks.ema_swap import EmaSwap
 from cnntui.core.train.callbacks.event_callback import EventCallback
 from cnntui.core.train.callbacks.nan_guard import NaNGuard
+from cnntui.core.train.callbacks.phase_events import PhaseEvents
 from cnntui.core.train.callbacks.reduce_lr_on_plateau import ResumableReduceLROnPlateau
 from cnntui.core.train.callbacks.run_checkpoint import RunCheckpoint
 from cnntui.core.train.callbacks.step_lr import StepLR
@@ -35,10 +36,14 @@ class TrainingCallbacks:
     time_budget: TimeBudget | None = None
     ema_swap: EmaSwap | None = None
     ema_finish: EmaFinish | None = None
+    phase: PhaseEvents | None = None  # fine-tuning's phases, announced before the epoch
 
     def as_list(self) -> list[keras.callbacks.Callback]:
         """In ``fit``'s order: ``last.keras`` is saved before the ``epoch`` event."""
-        middle = [self.early_stopping, self.reduce_lr, *self.extra, self.step_lr, self.time_budget]
+        middle = [
+            self.early_stopping, self.reduce_lr, *self.extra, self.step_lr, self.time_budget,
+            self.phase,
+        ]  # fmt: skip
         return [
             cb
             for cb in (
