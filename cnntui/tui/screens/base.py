@@ -9,7 +9,7 @@ Commands are F-keys, Ctrl-keys, Enter and Escape.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar, cast
 
 from textual import events
 from textual.binding import Binding
@@ -20,6 +20,9 @@ from textual.widgets import Input, TabbedContent
 from textual.worker import Worker, WorkerState
 
 from cnntui.core.errors import CnntuiError
+
+if TYPE_CHECKING:
+    from cnntui.tui.app import WorkbenchApp
 
 
 def shown(widget: Widget) -> bool:
@@ -57,6 +60,11 @@ class WorkbenchScreen(Screen):
     ]
 
     _typing_into: Input | None = None  # the field that stray keys are going to
+
+    @property
+    def workbench(self) -> WorkbenchApp:
+        """The app, typed (a workbench screen runs only in :class:`WorkbenchApp`)."""
+        return cast("WorkbenchApp", self.app)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("next_tab", "previous_tab"):
@@ -148,3 +156,13 @@ class WorkbenchScreen(Screen):
 
     def worker_done(self, worker: Worker) -> None:
         """Hook: a worker finished."""
+
+
+class ScreenReportsWork:
+    """For a widget that runs workers: its workers' failures are reported by its screen,
+    as the screen's own (``Worker.StateChanged`` does not bubble)."""
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        screen = cast(Widget, self).screen
+        if isinstance(screen, WorkbenchScreen):
+            screen.on_worker_state_changed(event)
