@@ -9,7 +9,7 @@ Commands are F-keys, Ctrl-keys, Enter and Escape.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import TYPE_CHECKING, ClassVar, Literal, Protocol, cast
 
 from textual import events
 from textual.binding import Binding
@@ -38,6 +38,16 @@ def shown(widget: Widget) -> bool:
 def keys_panel_open(screen: Screen) -> bool:
     """Whether the keys help panel is shown on ``screen``."""
     return bool(screen.query("HelpPanel"))
+
+
+RunPlace = Literal["train", "evaluate", "predict"]
+"""The screens that show a run by id (:meth:`WorkbenchApp.open_run`)."""
+
+
+class ShowsRun(Protocol):
+    """A screen that shows a run by id (Train follows it, Evaluate and Predict open it)."""
+
+    def show_run(self, run_id: str) -> None: ...
 
 
 class WorkbenchScreen(Screen):
