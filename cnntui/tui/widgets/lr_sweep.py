@@ -20,8 +20,9 @@ class LrSweep(ScreenReportsWork, Widget):
 
     DEFAULT_CSS = "LrSweep { display: none; }"
 
-    last: SweepDone | None = None
-    """The last sweep's result, once one finished."""
+    def __init__(self) -> None:
+        super().__init__()
+        self.last: SweepDone | None = None  # the last sweep's result, once one finished
 
     @property
     def running(self) -> bool:

@@ -20,6 +20,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Log, ProgressBar, Static
 
 from cnntui.core.event_stream import RunProgress
+from cnntui.core.runs import Run
 from cnntui.tui.follow import follow_posting
 from cnntui.tui.messages import RunEvents, SweepDone, SweepStep
 from cnntui.tui.screens.base import ScreenReportsWork
@@ -97,8 +98,6 @@ class RunView(ScreenReportsWork, Vertical):
 
     def follow(self, run_dir: Path) -> None:
         """Show the run in ``run_dir`` from its first event, and follow it until it ends."""
-        from cnntui.core.runs import Run
-
         run = Run(run_dir)
         self._stop.set()
         self._stop = threading.Event()
@@ -107,7 +106,7 @@ class RunView(ScreenReportsWork, Vertical):
         self.follow_worker(run, self._stop)
 
     @work(thread=True, exclusive=True, group="follow", exit_on_error=False, name="Following run")
-    def follow_worker(self, run: Any, stop: threading.Event) -> None:
+    def follow_worker(self, run: Run, stop: threading.Event) -> None:
         follow_posting(run, self, stop, POLL_SECONDS)
 
     def on_run_events(self, message: RunEvents) -> None:
