@@ -12,7 +12,8 @@ from tui_factory import wait_until, write_run
 from cnntui.core.runs import runs_root
 from cnntui.tui.app import make_app
 from cnntui.tui.messages import RunEvents
-from cnntui.tui.screens import train
+from cnntui.tui.widgets import run_view
+from cnntui.tui.widgets.run_view import RunView
 
 
 async def test_live_widgets_change_once_a_frame_and_at_once_at_the_end(monkeypatch):
@@ -20,33 +21,33 @@ async def test_live_widgets_change_once_a_frame_and_at_once_at_the_end(monkeypat
     events = [json.loads(line) for line in (run_dir / "events.jsonl").read_text().splitlines()]
     begin, batches, done = events[0], events[1:41], events[-1]
     assert [b["step"] for b in batches] == list(range(1, 41)) and done["event"] == "done"
-    clock = types.SimpleNamespace(now=1000.0)  # the screen's monotonic clock, held still
+    clock = types.SimpleNamespace(now=1000.0)  # the view's monotonic clock, held still
     monkeypatch.setattr(
-        train,
+        run_view,
         "time",
         types.SimpleNamespace(monotonic=lambda: clock.now, time=time.time, sleep=time.sleep),
     )
     app = make_app(follow_running=False)
     async with app.run_test(size=(100, 32)) as pilot:
         await app.switch_mode("train")  # no follow worker: the events come from this test
-        screen = app.screen
+        view = app.screen.query_one(RunView)
         frames = []
-        render = screen._render_progress
-        monkeypatch.setattr(screen, "_render_progress", lambda: frames.append(1) or render())
-        status = screen.query_one("#train-status")
+        render = view._render_progress
+        monkeypatch.setattr(view, "_render_progress", lambda: frames.append(1) or render())
+        status = view.query_one("#train-status")
 
         def send(*evs) -> None:
-            screen.on_run_events(RunEvents("run-live", list(evs), "running"))
+            view.on_run_events(RunEvents("run-live", list(evs), "running"))
 
         send(begin, batches[0])  # the first change after a quiet spell shows at once
         assert len(frames) == 1 and "step 1/40" in str(status.render())
         for ev in batches[1:30]:  # 29 more within the same frame: folded, not shown yet
             send(ev)
-        assert len(frames) == 1 and screen.progress.step == 30
+        assert len(frames) == 1 and view.progress.step == 30
         assert "step 1/40" in str(status.render())
         await wait_until(pilot, lambda: len(frames) == 2, 10, "the next frame")
         assert "step 30/40" in str(status.render())  # one frame shows them all
-        clock.now += train.FRAME_SECONDS  # a frame later: the next event shows at once
+        clock.now += run_view.FRAME_SECONDS  # a frame later: the next event shows at once
         send(batches[30])
         assert len(frames) == 3 and "step 31/40" in str(status.render())
         send(*batches[31:], done)  # the end, within the same frame: shown at once

@@ -6,17 +6,25 @@ imports TensorFlow: screens import it lazily, in thread workers, when first need
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
 from cnntui.tui.heap import release_heap, settle_heap
+from cnntui.tui.screens.base import RunPlace, ShowsRun, WorkbenchScreen
 from cnntui.tui.widgets.nav import SCREENS
 
+if TYPE_CHECKING:
+    from cnntui.tui.screens.evaluate import EvaluateScreen
+    from cnntui.tui.screens.predict import PredictScreen
+    from cnntui.tui.screens.train import TrainScreen
+
 SCREENS_ORDER = tuple(name for name, _ in SCREENS)
+S = TypeVar("S", bound=Screen)
 
 
 def _screen_factory(name: str):
@@ -88,26 +96,55 @@ class WorkbenchApp(App):
         self.notify(f"Following running run {run.id}", title="Training in progress")
         await self.open_run(run.id, "train")
 
-    async def open_run(self, run_id: str, where: str) -> None:
+    async def open_run(self, run_id: str, where: RunPlace) -> None:
         """Show a run on the Train (follow), Evaluate or Predict screen."""
-        await self.switch_mode(where)
-        screen = self.screen
-        if hasattr(screen, "show_run"):
-            screen.show_run(run_id)
+        screens: dict[str, Callable[[], Awaitable[ShowsRun]]] = {
+            "train": self.train_screen,
+            "evaluate": self.evaluate_screen,
+            "predict": self.predict_screen,
+        }
+        screen = await screens[where]()
+        screen.show_run(run_id)
 
     async def use_model(self, name: str) -> None:
         """Pick a zoo entry for training and go to the Train screen."""
         self.selected_model = name
-        await self.switch_mode("train")
-        screen = self.screen
-        if hasattr(screen, "select_model"):
-            screen.select_model(name)
+        screen = await self.train_screen()
+        screen.select_model(name)
+
+    # -- the screens, typed -----------------------------------------------------------
+
+    async def mode_screen(self, name: str, kind: type[S]) -> S:
+        """Go to screen (mode) ``name`` and return it, as the ``kind`` it is."""
+        await self.switch_mode(name)
+        screen = self.screen_stack[0]  # the mode's own screen, under any dialog
+        if not isinstance(screen, kind):
+            raise TypeError(f"the {name} screen is a {type(screen).__name__}, not {kind.__name__}")
+        return screen
+
+    async def train_screen(self) -> TrainScreen:
+        """Go to the Train screen and return it."""
+        from cnntui.tui.screens.train import TrainScreen
+
+        return await self.mode_screen("train", TrainScreen)
+
+    async def evaluate_screen(self) -> EvaluateScreen:
+        """Go to the Evaluate screen and return it."""
+        from cnntui.tui.screens.evaluate import EvaluateScreen
+
+        return await self.mode_screen("evaluate", EvaluateScreen)
+
+    async def predict_screen(self) -> PredictScreen:
+        """Go to the Predict screen and return it."""
+        from cnntui.tui.screens.predict import PredictScreen
+
+        return await self.mode_screen("predict", PredictScreen)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "toggle_keys" and not self.screen.query("HelpPanel"):
             # `?` is typed, not a command, where a text field takes typing
-            typing = getattr(self.screen, "typing_field", None)
-            return not (callable(typing) and typing() is not None)
+            screen = self.screen
+            return not (isinstance(screen, WorkbenchScreen) and screen.typing_field() is not None)
         return True
 
     def action_toggle_keys(self) -> None:

@@ -19,6 +19,21 @@ class RunEvents(Message):
 
 
 @dataclass
+class StartAsked(Message):
+    """The Train form's Start button: train what the form asks for."""
+
+
+@dataclass
+class StopAsked(Message):
+    """The Train form's Stop button: stop the run followed, or the LR sweep."""
+
+
+@dataclass
+class SweepAsked(Message):
+    """The Train form's Find LR button: sweep the learning rate for the form's request."""
+
+
+@dataclass
 class RunStarted(Message):
     """A run launched from the Train screen has its directory."""
 

@@ -9,7 +9,7 @@ Commands are F-keys, Ctrl-keys, Enter and Escape.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar, Literal, Protocol, cast
 
 from textual import events
 from textual.binding import Binding
@@ -20,6 +20,9 @@ from textual.widgets import Input, TabbedContent
 from textual.worker import Worker, WorkerState
 
 from cnntui.core.errors import CnntuiError
+
+if TYPE_CHECKING:
+    from cnntui.tui.app import WorkbenchApp
 
 
 def shown(widget: Widget) -> bool:
@@ -35,6 +38,16 @@ def shown(widget: Widget) -> bool:
 def keys_panel_open(screen: Screen) -> bool:
     """Whether the keys help panel is shown on ``screen``."""
     return bool(screen.query("HelpPanel"))
+
+
+RunPlace = Literal["train", "evaluate", "predict"]
+"""The screens that show a run by id (:meth:`WorkbenchApp.open_run`)."""
+
+
+class ShowsRun(Protocol):
+    """A screen that shows a run by id (Train follows it, Evaluate and Predict open it)."""
+
+    def show_run(self, run_id: str) -> None: ...
 
 
 class WorkbenchScreen(Screen):
@@ -57,6 +70,11 @@ class WorkbenchScreen(Screen):
     ]
 
     _typing_into: Input | None = None  # the field that stray keys are going to
+
+    @property
+    def workbench(self) -> WorkbenchApp:
+        """The app, typed (a workbench screen runs only in :class:`WorkbenchApp`)."""
+        return cast("WorkbenchApp", self.app)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("next_tab", "previous_tab"):
@@ -148,3 +166,13 @@ class WorkbenchScreen(Screen):
 
     def worker_done(self, worker: Worker) -> None:
         """Hook: a worker finished."""
+
+
+class ScreenReportsWork:
+    """For a widget that runs workers: its workers' failures are reported by its screen,
+    as the screen's own (``Worker.StateChanged`` does not bubble)."""
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        screen = cast(Widget, self).screen
+        if isinstance(screen, WorkbenchScreen):
+            screen.on_worker_state_changed(event)

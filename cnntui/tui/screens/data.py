@@ -184,7 +184,7 @@ class DataScreen(WorkbenchScreen):
     def show_report(self, report: dict[str, Any]) -> None:
         """Fill every tab from an inspection report."""
         source = str(report.get("source", ""))
-        self.app.data_source = source  # carried to the Train screen's form
+        self.workbench.data_source = source  # carried to the Train screen's form
         self.query_one("#data-message", Static).update(
             f"{source}: {report.get('images', 0):,} images, "
             f"{len(report.get('class_names', []))} classes (used by Train)"

@@ -84,14 +84,14 @@ class EvaluateScreen(HeatmapToggle, WorkbenchScreen):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        self.query_one("#eval-run", RunSelect).reload(self.app.runs_dir)
+        self.query_one("#eval-run", RunSelect).reload(self.workbench.runs_dir)
 
     def on_screen_resume(self) -> None:
-        self.query_one("#eval-run", RunSelect).reload(self.app.runs_dir)
+        self.query_one("#eval-run", RunSelect).reload(self.workbench.runs_dir)
 
     def show_run(self, run_id: str) -> None:
         """Select ``run_id`` and evaluate it."""
-        self.query_one("#eval-run", RunSelect).reload(self.app.runs_dir, prefer=run_id)
+        self.query_one("#eval-run", RunSelect).reload(self.workbench.runs_dir, prefer=run_id)
         self.action_evaluate()
 
     @on(Button.Pressed, "#eval-go")
@@ -108,7 +108,7 @@ class EvaluateScreen(HeatmapToggle, WorkbenchScreen):
         from cnntui.core.judge.evaluate import evaluate_run
         from cnntui.core.runs import resolve_run
 
-        run = resolve_run(run_id, self.app.runs_dir)
+        run = resolve_run(run_id, self.workbench.runs_dir)
         result, report = evaluate_run(str(run.dir), keep_images=True)
         self.app.call_from_thread(self.show_result, result, report, str(run.dir))
 

@@ -83,7 +83,7 @@ class ExportScreen(WorkbenchScreen):
         from cnntui.core.export.export import export_run
         from cnntui.core.runs import resolve_run
 
-        run = resolve_run(self.run_id, self.app.runs_dir)
+        run = resolve_run(self.run_id, self.workbench.runs_dir)
 
         def progress(kind: str, payload: dict[str, Any]) -> None:
             self.app.call_from_thread(self._progress, kind, payload)

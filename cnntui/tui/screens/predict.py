@@ -116,7 +116,7 @@ class PredictScreen(HeatmapToggle, WorkbenchScreen):
 
     def on_mount(self) -> None:
         self.clear_detail()
-        self.query_one("#predict-run", RunSelect).reload(self.app.runs_dir)
+        self.query_one("#predict-run", RunSelect).reload(self.workbench.runs_dir)
         self.set_interval(RUNS_REFRESH_SECONDS, self._refresh_runs)
 
     def on_screen_resume(self) -> None:
@@ -125,10 +125,10 @@ class PredictScreen(HeatmapToggle, WorkbenchScreen):
     def _refresh_runs(self) -> None:
         """A run that finished since shows up (and is chosen unless the user picked one)."""
         if self.is_current:
-            self.query_one("#predict-run", RunSelect).reload(self.app.runs_dir)
+            self.query_one("#predict-run", RunSelect).reload(self.workbench.runs_dir)
 
     def show_run(self, run_id: str) -> None:
-        self.query_one("#predict-run", RunSelect).reload(self.app.runs_dir, prefer=run_id)
+        self.query_one("#predict-run", RunSelect).reload(self.workbench.runs_dir, prefer=run_id)
         self.query_one("#predict-paths", Input).focus()
 
     @on(Button.Pressed, "#predict-browse")
@@ -166,7 +166,7 @@ class PredictScreen(HeatmapToggle, WorkbenchScreen):
         from cnntui.core.runs import resolve_run
 
         worker = get_current_worker()
-        run = resolve_run(run_id, self.app.runs_dir)
+        run = resolve_run(run_id, self.workbench.runs_dir)
         loaded = open_for_inference(str(run.dir))  # calibrated as `cnntui predict` is
         self.loaded = loaded
         inputs = collect_inputs(paths)

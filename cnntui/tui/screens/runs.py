@@ -13,7 +13,7 @@ from textual.widgets import DataTable, Footer, Static
 
 from cnntui.core.event_stream import FoldCache
 from cnntui.core.formats import fmt_metric
-from cnntui.tui.screens.base import WorkbenchScreen
+from cnntui.tui.screens.base import RunPlace, WorkbenchScreen
 from cnntui.tui.widgets.confirm import Confirm
 from cnntui.tui.widgets.nav import ScreenBar
 from cnntui.tui.widgets.plots import SeriesPlot
@@ -150,7 +150,7 @@ class RunsScreen(WorkbenchScreen):
 
     @work(thread=True, exclusive=True, group="runs", exit_on_error=False, name="Reading runs")
     def load_rows(self) -> None:
-        rows = run_rows(self.app.runs_dir)
+        rows = run_rows(self.workbench.runs_dir)
         self.app.call_from_thread(self._show_rows, rows)
 
     def _show_rows(self, rows: list[dict[str, Any]]) -> None:
@@ -230,12 +230,12 @@ class RunsScreen(WorkbenchScreen):
         self.metric = METRICS[(METRICS.index(self.metric) + 1) % len(METRICS)]
         self._plot()
 
-    async def _open(self, where: str) -> None:
+    async def _open(self, where: RunPlace) -> None:
         run_id = self.selected_id()
         if run_id is None:
             self.notify("No run selected.", severity="warning")
             return
-        await self.app.open_run(run_id, where)
+        await self.workbench.open_run(run_id, where)
 
     async def action_follow(self) -> None:
         await self._open("train")
@@ -262,7 +262,7 @@ class RunsScreen(WorkbenchScreen):
         run_id = self.selected_id()
         if run_id is None:
             return
-        run = resolve_run(run_id, self.app.runs_dir)
+        run = resolve_run(run_id, self.workbench.runs_dir)
         if run.status != "running":
             self.notify(f"{run.id} is not running ({run.status}).", severity="warning")
             return

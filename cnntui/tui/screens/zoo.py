@@ -226,7 +226,7 @@ class ZooScreen(WorkbenchScreen):
 
     async def action_train_this(self) -> None:
         if self.current:
-            await self.app.use_model(self.current)
+            await self.workbench.use_model(self.current)
 
     def action_build(self) -> None:
         if not self.current or self.current in self.details:
