@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from cnntui.core.errors import ConfigError
-from cnntui.core.train.finetune import block_starts, make_plan, parse_unfreeze, set_phase
+from cnntui.core.train.finetune import block_starts, make_plan, parse_unfreeze, set_trainable
 
 
 def nested(units: int = 3):
@@ -42,21 +42,19 @@ def test_plan_options_are_checked_with_their_names():
         make_plan(-1, "all", 0.1, False)
 
 
-def test_phases_freeze_then_unfreeze_the_top_blocks_with_bn_frozen():
+def test_the_top_blocks_train_with_bn_frozen_unless_asked():
     model = nested()
     names = [layer.name for layer in model.get_layer("backbone").layers]
     assert [names[i] for i in block_starts(names, PATTERN)] == ["block1_conv", "block2_conv"]
-    set_phase(model, 1, make_plan(1, "all", 0.1, False), PATTERN)
-    assert [v.path for v in model.trainable_variables] == ["head/kernel", "head/bias"]
-    set_phase(model, 2, make_plan(1, 1, 0.1, False), PATTERN)
+    set_trainable(model, make_plan(1, 1, 0.1, False), PATTERN)
     trained = {v.path.split("/")[0] for v in model.trainable_variables}
     assert trained == {"block2_conv", "head"}  # block 1 and every BN stay frozen
-    set_phase(model, 2, make_plan(1, "all", 0.1, True), PATTERN)
+    set_trainable(model, make_plan(1, "all", 0.1, True), PATTERN)
     assert {v.path.split("/")[0] for v in model.trainable_variables} == {
         "block1_conv", "block1_bn", "block2_conv", "block2_bn", "head"
     }  # fmt: skip
     with pytest.raises(ConfigError, match="has 2 blocks"):
-        set_phase(model, 2, make_plan(1, 3, 0.1, False), PATTERN)
+        set_trainable(model, make_plan(1, 3, 0.1, False), PATTERN)
 
 
 def step_delta(multiplier: float, frozen_steps: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -62,7 +62,7 @@ def test_values_are_classified_without_keras(entry, tmp_path):
 
 
 def test_keras_names_the_file_it_would_download(entry):
-    wanted = keras_weights_file("MobileNetV3Small", (32, 32, 3))
+    wanted = keras_weights_file("MobileNetV3Small", entry.pretrained.native_input)
     assert wanted.name == "weights_mobilenet_v3_small_224_1.0_float_no_top_v2.h5"
     assert wanted.url.endswith("/mobilenet_v3/" + wanted.name) and wanted.file_hash
 
@@ -78,10 +78,10 @@ def test_imagenet_from_keras_cache_without_the_network(entry, made, tmp_path, mo
     monkeypatch.setattr(file_utils, "urlretrieve", no_network)
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
     folder, weights = made
-    wanted = keras_weights_file("MobileNetV3Small", (32, 32, 3))
+    wanted = keras_weights_file("MobileNetV3Small", entry.pretrained.native_input)
     (tmp_path / "keras" / "models").mkdir(parents=True)
     shutil.copy(folder / "keras-style.h5", wanted.cached)  # the cache, seeded by hand
-    choice = resolve_weights("imagenet", entry, SHAPE)
+    choice = resolve_weights("imagenet", entry)
     assert choice.kind == "imagenet" and choice.path == str(wanted.cached)
     assert "hash differs" in choice.note  # ours, not the file Keras publishes
     model = entry.build(SHAPE, 3)
@@ -100,9 +100,9 @@ def test_imagenet_offline_names_the_file_the_url_and_the_folder(entry, tmp_path,
     monkeypatch.setattr(file_utils, "urlretrieve", offline)
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
     with pytest.raises(WeightsError) as caught:
-        resolve_weights(None, entry, SHAPE)
+        resolve_weights(None, entry)
     text = caught.value.describe()
-    wanted = keras_weights_file("MobileNetV3Small", (32, 32, 3))
+    wanted = keras_weights_file("MobileNetV3Small", entry.pretrained.native_input)
     assert wanted.name in text and wanted.url in text and str(wanted.cached.parent) in text
     assert caught.value.exit_code == 2 and "--weights FILE" in text
     assert not wanted.cached.exists()  # nothing half-written left behind
@@ -111,7 +111,7 @@ def test_imagenet_offline_names_the_file_the_url_and_the_folder(entry, tmp_path,
 @pytest.mark.parametrize("name", ["mine.weights.h5", "keras-style.h5"])
 def test_a_weights_file_in_either_format_fills_the_backbone(entry, made, name):
     folder, weights = made
-    choice = resolve_weights(str(folder / name), entry, SHAPE)
+    choice = resolve_weights(str(folder / name), entry)
     model = entry.build(SHAPE, 4)
     assert not same(model, weights)
     load_backbone_weights(model, choice)
@@ -140,15 +140,15 @@ def test_the_backbone_of_a_run_of_the_same_entry(entry, made, tmp_path):
     load_backbone_weights(model, WeightsChoice("file", str(folder / "mine.weights.h5")))
     run = write_run(model, [str(i) for i in range(5)])
     with pytest.raises(WeightsError, match="trained tiny-cnn, not mobilenetv3-small"):
-        resolve_weights(run.id, entry, SHAPE)
+        resolve_weights(run.id, entry)
     config = run.config
     config["model"] = "mobilenetv3-small"
     from cnntui.core.atomic import atomic_write_json
 
     atomic_write_json(run.path("config.json"), config)
-    choice = resolve_weights(run.id, entry, SHAPE)
+    choice = resolve_weights(run.id, entry)
     other = entry.build(SHAPE, 2)  # another head: only the backbone is taken
     load_backbone_weights(other, choice)
     assert choice.kind == "run" and same(other, weights)
     with pytest.raises(WeightsError, match="not imagenet, none, a weights file or a run"):
-        resolve_weights("no-such-run", entry, SHAPE)
+        resolve_weights("no-such-run", entry)

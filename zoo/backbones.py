@@ -61,7 +61,7 @@ def _entry(name: str, title: str, pretrained: Pretrained, reference: str, url: s
         num_classes=1000,
         hyperparameters=kw.pop("hyperparameters", _HP),
         tags=_TAGS + tuple(kw.pop("tags", ())),
-        recipe="modern",
+        recipe="finetune",
         check_args=_check,
         pretrained=pretrained,
         **kw,

@@ -25,8 +25,9 @@ from typing import Any
 from cnntui.core.errors import CnntuiError
 
 ZOO_PATH_ENV = "CNNTUI_ZOO_PATH"
-RECIPES = ("article", "modern")
-"""Training recipes an entry can default to: its article's own setup, or cnntui's modern one."""
+RECIPES = ("article", "modern", "finetune")
+"""Training recipes an entry can default to: its article's own setup, cnntui's modern one, or
+fine-tuning a pretrained backbone (the backbone entries')."""
 _BUILDER_FIXED = ("input_shape", "num_classes")
 
 

@@ -149,11 +149,12 @@ def download(wanted: KerasWeightsFile) -> Path:
     return Path(got)
 
 
-def imagenet_weights(entry: Any, input_shape: tuple[int, ...]) -> WeightsChoice:
+def imagenet_weights(entry: Any) -> WeightsChoice:
     """The ImageNet weights of ``entry``'s backbone: Keras's cached file (used without the
-    network), else downloaded by Keras; offline, a :class:`WeightsError` saying what to do."""
-    rgb = (*input_shape[:2], 3)
-    wanted = keras_weights_file(entry.pretrained.application, rgb)
+    network), else downloaded by Keras; offline, a :class:`WeightsError` saying what to do.
+    Asked for at the backbone's native size, so the file does not depend on the run's
+    input (the weights' shapes do not either)."""
+    wanted = keras_weights_file(entry.pretrained.application, entry.pretrained.native_input)
     path, note = wanted.cached, ""
     if path.is_file():
         from keras.src.utils.file_utils import validate_file
@@ -201,11 +202,11 @@ def run_weights(ref: str, entry: Any) -> WeightsChoice:
     return WeightsChoice("run", path=str(path), run=run.id)
 
 
-def resolve_weights(value: str | None, entry: Any, input_shape: tuple[int, ...]) -> WeightsChoice:
-    """What ``--weights value`` means for ``entry`` at ``input_shape`` (may download)."""
+def resolve_weights(value: str | None, entry: Any) -> WeightsChoice:
+    """What ``--weights value`` means for ``entry`` (``imagenet`` may download)."""
     kind = classify_weights(value, entry)
     if kind == IMAGENET:
-        return imagenet_weights(entry, input_shape)
+        return imagenet_weights(entry)
     if kind == "file":
         return WeightsChoice("file", path=str(Path(str(value)).expanduser().resolve()))
     if kind == "run":
@@ -281,17 +282,17 @@ def _copy_run_backbone(backbone: Any, path: Path, run_id: str | None) -> None:
 
 def check_weights(
     value: str | None, entry: Any, input_shape: tuple[int, ...], builder_args: dict | None = None
-) -> WeightsChoice:
+) -> tuple[WeightsChoice, list[str]]:
     """Resolve ``--weights`` and prove it fits: the entry built at ``input_shape`` and filled
-    (imports Keras; call before a run exists, so a mistake creates nothing)."""
-    choice = resolve_weights(value, entry, input_shape)
-    if choice.kind == NONE:
-        return choice
+    (imports Keras; call before a run exists, so a mistake creates nothing). Returns the
+    choice and the names of the backbone's layers."""
+    choice = resolve_weights(value, entry)
     import keras
 
     try:
         model = entry.build(input_shape, 2, **(builder_args or {}))
         load_backbone_weights(model, choice)
+        names = [layer.name for layer in find_backbone(model).layers]
     finally:
         keras.backend.clear_session(free_memory=False)
-    return choice
+    return choice, names

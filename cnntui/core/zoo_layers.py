@@ -65,6 +65,7 @@ def backbone_classifier(
     pixels: tuple[float, float] = (255.0, 0.0),
     min_side: int = 32,
     dropout: float = 0.2,
+    bn_momentum: float = 0.9,
     name: str = "",
     **application_kwargs: Any,
 ):
@@ -76,7 +77,9 @@ def backbone_classifier(
     input smaller than ``min_side`` is resized up to it, and ``pixels = (scale, offset)``
     brings [0, 1] to what the backbone's own first layers take (``(255, 0)``: 0-255, for the
     applications that include their preprocessing; ``(2, -1)``: [-1, 1]). The head is
-    cnntui's: global average pooling, dropout, the classifier.
+    cnntui's: global average pooling, dropout, the classifier. BatchNorm's moving averages
+    use ``bn_momentum`` (0.9, as cnntui's fast entries): with Keras's 0.999 a run of a few
+    hundred steps that trains BatchNorm validates with statistics still near their start.
     """
     import keras
     from keras import layers
@@ -96,6 +99,9 @@ def backbone_classifier(
         **application_kwargs,
     )  # fmt: skip
     backbone.name = BACKBONE  # some applications read their own name to pick a variant
+    for layer in backbone.layers:  # statistics that settle in a short run (Keras: 0.99-0.999)
+        if isinstance(layer, layers.BatchNormalization):
+            layer.momentum = bn_momentum
     x = backbone(x)
     if dropout:
         x = layers.Dropout(dropout, name="head_dropout")(x)

@@ -61,6 +61,12 @@ class TrainConfig:
     random_erasing: float | None = None  # probability
     class_weight: str | None = None  # auto | none | JSON file
     time_budget: str | None = None  # "10m", "1h30m"
+    # Backbone entries (``--recipe finetune``): where the weights come from and the phases.
+    weights: str | None = None  # imagenet (default) | FILE | RUN | none
+    freeze_epochs: int | None = None  # epochs with the backbone frozen (phase 1)
+    unfreeze: str | None = None  # all | N: the backbone blocks phase 2 trains, from the top
+    lr_mult: float | None = None  # the backbone's learning rate, times the head's
+    train_bn: bool = False  # BatchNorm trains too (else frozen, in inference mode)
     builder_args: dict[str, Any] = field(default_factory=dict)
     backend: str | None = None  # the Keras backend (recorded: the process's, at the start)
     argv: list[str] = field(default_factory=list)
@@ -124,6 +130,7 @@ class TrainConfig:
         from cnntui.core.train.batch_augment import parse_randaugment
         from cnntui.core.train.budget import parse_duration
         from cnntui.core.train.class_weights import check_class_weight
+        from cnntui.core.train.finetune import make_plan
         from cnntui.core.train.recipe import check_recipe
         from cnntui.core.train.schedules import check_schedule
 
@@ -147,6 +154,7 @@ class TrainConfig:
         self.class_weight = check_class_weight(self.class_weight)
         if self.time_budget is not None:
             parse_duration(self.time_budget)
+        make_plan(self.freeze_epochs, self.unfreeze, self.lr_mult, self.train_bn)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

@@ -103,20 +103,69 @@ def first_trained_layer(layer_names: list[str], pattern: str, unfreeze: str | in
     return starts[-int(unfreeze)]
 
 
-def set_phase(model: Any, phase: int, plan: FinetunePlan, pattern: str) -> Any:
-    """Make ``model``'s backbone frozen (phase 1) or trainable as ``plan`` says (phase 2);
-    returns the backbone. Compile the model after this: Keras reads ``trainable`` then."""
+def set_trainable(model: Any, plan: FinetunePlan, pattern: str) -> Any:
+    """Make ``model``'s backbone train as ``plan`` says: the top ``unfreeze`` blocks (and the
+    layers after them), BatchNorm frozen unless ``train_bn``; the rest stays frozen for the
+    whole run. Phase 1 (:func:`group_rates`) holds the trainable part still at first.
+    Returns the backbone; compile the model after this (Keras reads ``trainable`` then)."""
     from keras import layers
 
     from cnntui.core.weights import find_backbone
 
     backbone = find_backbone(model)
-    if phase == 1:
-        backbone.trainable = False
-        return backbone
     backbone.trainable = True
     start = first_trained_layer([layer.name for layer in backbone.layers], pattern, plan.unfreeze)
     for i, layer in enumerate(backbone.layers):  # each one: a layer keeps its own flag
         frozen_bn = isinstance(layer, layers.BatchNormalization) and not plan.train_bn
         layer.trainable = not (i < start or frozen_bn)
     return backbone
+
+
+def plan_of(hp: dict[str, Any]) -> FinetunePlan | None:
+    """The run's fine-tuning plan (``hp["finetune"]``), or ``None``."""
+    return FinetunePlan(**hp["finetune"]) if hp.get("finetune") else None
+
+
+def prepare_backbone(model: Any, entry: Any, hp: dict[str, Any], weights: Any) -> None:
+    """Fill a backbone entry's backbone from ``weights`` and, fine-tuning, set what trains."""
+    if getattr(entry, "pretrained", None) is None:
+        return
+    from cnntui.core.weights import load_backbone_weights
+
+    if weights is not None:
+        load_backbone_weights(model, weights)
+    plan = plan_of(hp)
+    if plan is not None:
+        set_trainable(model, plan, entry.pretrained.block_pattern)
+
+
+def group_rates(optimizer: Any, model: Any, hp: dict[str, Any], steps_per_epoch: int) -> Any:
+    """``optimizer`` with the backbone's own rate, still for ``freeze_epochs`` epochs, and
+    the weight decay at each group's rate (fine-tuning only; else as it is)."""
+    plan = plan_of(hp)
+    if plan is None:
+        return optimizer
+    from cnntui.core.train.layerwise import use_group_rates
+    from cnntui.core.weights import find_backbone
+
+    return use_group_rates(
+        optimizer,
+        find_backbone(model).trainable_variables,
+        plan.lr_mult,
+        frozen_steps=plan.freeze_epochs * max(1, steps_per_epoch),
+        weight_decay=hp.get("weight_decay") or None,
+    )
+
+
+def check_request(cfg: Any, entry: Any, hp: dict[str, Any]) -> Any:
+    """Before a run exists: a backbone entry's weights resolved (downloaded into Keras's
+    cache if need be) and proven to fit, and ``--unfreeze`` within the backbone; returns
+    the ``WeightsChoice`` (imports Keras). A mistake raises a ``CnntuiError`` (exit 2)."""
+    from cnntui.core.weights import check_weights
+
+    shape = tuple(cfg.input_shape or entry.pretrained.native_input)
+    choice, names = check_weights(cfg.weights, entry, shape, cfg.builder_args)
+    plan = plan_of(hp)
+    if plan is not None:
+        first_trained_layer(names, entry.pretrained.block_pattern, plan.unfreeze)
+    return choice

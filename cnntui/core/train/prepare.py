@@ -28,6 +28,7 @@ from cnntui.core.train.input_size import InputChoice, choose_input
 
 # hyperparameters a resumed session takes from the first one (chosen or fitted there)
 RECORDED_HYPERPARAMETERS = (
+    "weights",
     "learning_rate",
     "lr_find",
     "warmup",
@@ -60,6 +61,7 @@ class Prepared:
     data_options: DataOptions
     bundle: Any  # a cnntui.core.data DataBundle, integer labels
     mixing: BatchAugment
+    weights: Any = None  # a backbone's WeightsChoice (a new run's; a resume has its own)
 
     @property
     def samples(self) -> int:
@@ -82,7 +84,7 @@ class Prepared:
         cfg = self.cfg
         return compile_model(
             self.entry, self.hp, self.bundle, self.mixing, learning_rate, total_steps,
-            cfg.jit_compile, cfg.builder_args,
+            cfg.jit_compile, cfg.builder_args, self.weights, self.steps_per_epoch,
         )  # fmt: skip
 
     def datasets(self, label_mode: str, seed: int = 0) -> tuple[Any, Any, Any]:
@@ -129,7 +131,20 @@ def prepare(
         data_options=options,
         bundle=load_bundle(cfg, options),
         mixing=batch_augment(hp),
+        weights=backbone_weights(cfg, resolved.entry, hp) if recorded is None else None,
     )
+
+
+def backbone_weights(cfg: TrainConfig, entry: ModelEntry, hp: dict[str, Any]) -> Any:
+    """A backbone entry's ``WeightsChoice`` (recorded in ``hp["weights"]``), else ``None``.
+    Keras's cache holds an ``imagenet`` file by now: the run's preflight fetched it."""
+    if entry.pretrained is None:
+        return None
+    from cnntui.core.weights import resolve_weights
+
+    choice = resolve_weights(cfg.weights, entry)
+    hp["weights"] = choice.to_dict()
+    return choice
 
 
 def keep_recorded(hp: dict[str, Any], cfg: TrainConfig, recorded: dict[str, Any]) -> None:

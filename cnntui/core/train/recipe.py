@@ -6,6 +6,11 @@ unless the entry registered ``recipe="modern"``).
 
 - ``article``: the entry's own setup (optimizer, LR, constant schedule, nothing else),
   so ``cnntui reproduce`` stays faithful to the article.
+- ``finetune``: a pretrained backbone's two phases (:mod:`cnntui.core.train.finetune`):
+  the head alone for ``--freeze-epochs``, then the backbone too at ``--lr-mult`` times the
+  head's rate, BatchNorm frozen; AdamW, decay 0.01 (none on biases and norms), cosine after
+  a 0.3-epoch warm-up over both phases, label smoothing 0.1. The backbone entries' default
+  (``modern`` with ``--weights none``, a from-scratch run to compare with).
 - ``modern``: AdamW with decoupled weight decay 0.05, LR 2e-3, a linear warm-up of one
   epoch (at most 10% of the run) and cosine decay, label smoothing 0.1 and an EMA of the
   weights (validation and checkpoints use it) — the shape of timm's and torchvision's
@@ -58,6 +63,17 @@ RECIPE_DEFAULTS: dict[str, dict[str, Any]] = {
         "mixup": 0.0,
         "cutmix": 0.0,
     },
+    "finetune": {
+        "optimizer": "adamw",
+        "learning_rate": 2e-3,
+        "schedule": "cosine",
+        "warmup": 0.3,
+        "weight_decay": 0.01,
+        "label_smoothing": 0.1,
+        "ema": False,
+        "mixup": 0.0,
+        "cutmix": 0.0,
+    },
 }
 MODERN_WARMUP_SHARE = 0.1
 SGD_WEIGHT_DECAY = 5e-4
@@ -80,10 +96,10 @@ def resolve(cfg, entry, epochs: int) -> dict[str, Any]:
     ``epochs`` is the run's epoch count (flag or entry). Raises ValueError for settings
     that cannot work together, before any work is done.
     """
-    recipe = check_recipe(cfg.recipe or getattr(entry, "recipe", "article") or "article")
+    recipe = check_recipe(cfg.recipe or default_recipe(cfg, entry))
     defaults = RECIPE_DEFAULTS[recipe]
     hp = entry.hyperparameters
-    entry_modern = getattr(entry, "recipe", "article") == "modern"
+    entry_own = getattr(entry, "recipe", "article") != "article"
     out: dict[str, Any] = {"recipe": recipe}
     sources: dict[str, str] = {}
 
@@ -99,7 +115,7 @@ def resolve(cfg, entry, epochs: int) -> dict[str, Any]:
 
     # The entry's optimizer and LR belong to its own recipe; under another one they are
     # the recipe's, unless the article recipe (which has none) is asked for.
-    own = recipe == "article" or entry_modern
+    own = recipe == "article" or entry_own
     lr_flag = None if cfg.learning_rate == "auto" else cfg.learning_rate
     out["optimizer"] = str(
         pick("optimizer", cfg.optimizer, hp.optimizer if own else None) or hp.optimizer
@@ -122,8 +138,54 @@ def resolve(cfg, entry, epochs: int) -> dict[str, Any]:
     out["cutmix"] = float(out["cutmix"] or 0.0)
     out["ema"] = bool(out["ema"])
     out["recipe_sources"] = sources
+    check_backbone_options(cfg, entry, recipe)
+    if recipe == "finetune":
+        out["finetune"] = finetune_plan(cfg, entry, epochs).to_dict()
     check(out, cfg, entry, epochs)
     return out
+
+
+FINETUNE_OPTIONS = {"freeze_epochs": "--freeze-epochs", "unfreeze": "--unfreeze",
+                    "lr_mult": "--lr-mult", "train_bn": "--train-bn"}  # fmt: skip
+
+
+def check_backbone_options(cfg, entry, recipe: str) -> None:
+    """ValueError for ``--weights`` on an entry without a backbone (or misspelt), and for
+    fine-tuning options under another recipe (no Keras)."""
+    from cnntui.core.weights import classify_weights
+
+    if getattr(cfg, "weights", None) or getattr(entry, "pretrained", None) is not None:
+        classify_weights(getattr(cfg, "weights", None), entry)
+    given = [flag for key, flag in FINETUNE_OPTIONS.items() if getattr(cfg, key, None)]
+    if given and recipe != "finetune":
+        raise ValueError(
+            f"{', '.join(given)} set how --recipe finetune trains a backbone; this run's recipe "
+            f"is {recipe}: drop them or use --recipe finetune with a backbone entry"
+        )
+
+
+def default_recipe(cfg, entry) -> str:
+    """The entry's recipe; a backbone trained from scratch (``--weights none``) gets the
+    modern one (there is nothing pretrained to keep frozen)."""
+    recipe = getattr(entry, "recipe", "article") or "article"
+    if recipe == "finetune" and str(getattr(cfg, "weights", "") or "").lower() == "none":
+        return "modern"
+    return recipe
+
+
+def finetune_plan(cfg, entry, epochs: int):
+    """The fine-tuning plan of the request; ValueError for an entry without a backbone."""
+    from cnntui.core.train.finetune import make_plan
+
+    if getattr(entry, "pretrained", None) is None:
+        raise ValueError(
+            f"--recipe finetune fine-tunes a pretrained backbone; {entry.name} has none: pick "
+            "a backbone entry (`cnntui zoo list --tag backbone`) or another --recipe"
+        )
+    plan = make_plan(cfg.freeze_epochs, cfg.unfreeze, cfg.lr_mult, cfg.train_bn)
+    if plan.freeze_epochs >= epochs and cfg.freeze_epochs is None:  # a 1-epoch run: no phase 1
+        plan = make_plan(0, cfg.unfreeze, cfg.lr_mult, cfg.train_bn)
+    return plan
 
 
 def check(rec: dict[str, Any], cfg, entry, epochs: int) -> None:
@@ -199,11 +261,12 @@ def make_optimizer(
     name = rec["optimizer"]
     kwargs: dict[str, Any] = {"learning_rate": learning_rate}
     if rec.get("weight_decay") is not None:
-        kwargs["weight_decay"] = float(rec["weight_decay"])
+        # fine-tuning applies the decay itself, at each group's rate (train/layerwise.py)
+        kwargs["weight_decay"] = 0.0 if rec.get("finetune") else float(rec["weight_decay"])
     if rec.get("ema"):
         kwargs.update(use_ema=True, ema_momentum=ema_momentum(total_steps))
     if name == "sgd":
-        modern = rec.get("recipe") == "modern"
+        modern = rec.get("recipe") in ("modern", "finetune")
         mom = momentum if momentum is not None else (SGD_MOMENTUM if modern else 0.0)
         return keras.optimizers.SGD(momentum=mom, nesterov=modern and mom > 0, **kwargs)
     classes = {
@@ -223,14 +286,19 @@ def compile_model(
     total_steps: int = 0,
     jit_compile: bool = False,
     builder_args: dict[str, Any] | None = None,
+    weights: Any = None,
+    steps_per_epoch: int = 0,
 ):
-    """Build ``entry`` for ``bundle`` and compile it with the recipe in ``hp``.
+    """Build ``entry`` for ``bundle`` and compile it with the recipe in ``hp``; a backbone
+    entry's backbone is filled from ``weights`` (a ``WeightsChoice``) first.
 
     Returns ``(model, output units, loss, label mode)``.
     """
     from cnntui.core.heads import loss_for, output_units
+    from cnntui.core.train import finetune
 
     model = entry.build(bundle.input_shape, bundle.num_classes, **(builder_args or {}))
+    finetune.prepare_backbone(model, entry, hp, weights)
     drop_default_ema(hp, model)
     units = output_units(model)
     if mixing.soft_labels and units == 1:
@@ -242,8 +310,9 @@ def compile_model(
         loss_for(hp["loss"], units), units, hp["label_smoothing"], mixing.soft_labels
     )
     momentum = getattr(entry.hyperparameters, "momentum", None)
+    optimizer = make_optimizer(hp, learning_rate, momentum, total_steps)
     model.compile(
-        optimizer=make_optimizer(hp, learning_rate, momentum, total_steps),
+        optimizer=finetune.group_rates(optimizer, model, hp, steps_per_epoch),
         loss=loss,
         metrics=hp["metrics"],
         jit_compile=keras_jit_compile(jit_compile),
@@ -332,4 +401,18 @@ def summary(hp: dict[str, Any]) -> str:
         from cnntui.core.train.budget import format_duration
 
         parts.append(f"time budget {format_duration(hp['time_budget_s'])}")
-    return f"recipe {hp.get('recipe', 'article')}: " + ", ".join(parts)
+    text = f"recipe {hp.get('recipe', 'article')}: " + ", ".join(parts)
+    return text + finetune_summary(hp)
+
+
+def finetune_summary(hp: dict[str, Any]) -> str:
+    """The weights a backbone starts from and the fine-tuning plan, as lines (or "")."""
+    from cnntui.core.train.finetune import FinetunePlan
+    from cnntui.core.weights import WeightsChoice
+
+    out = ""
+    if hp.get("weights"):
+        out += f"\nweights: {WeightsChoice(**hp['weights']).describe()}"
+    if hp.get("finetune"):
+        out += f"\n{FinetunePlan(**hp['finetune']).describe()}"
+    return out

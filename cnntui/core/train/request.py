@@ -15,6 +15,11 @@ from cnntui.core.train.config import TrainConfig, split_names
 
 BUILDER_ARGS = ("width", "depth", "max_side", "l1", "l2")  # passed to the entry's builder
 FIELDS = frozenset(f.name for f in fields(TrainConfig))
+NUMBERS = {
+    f.name: (int if f.type.startswith("int") else float)
+    for f in fields(TrainConfig)
+    if str(f.type).split(" ")[0] in ("int", "float") and "str" not in str(f.type)
+}  # the number fields, read from text as typed (a form's, a setting's)
 
 
 def parse_learning_rate(value: str | float) -> float | str:
@@ -39,6 +44,18 @@ def _input_shape(value: Any) -> tuple[int, int, int]:
         raise ConfigError(str(exc)) from None
 
 
+def _number(name: str, value: Any) -> Any:
+    kind = NUMBERS.get(name)
+    if kind is None or not isinstance(value, str):
+        return value
+    try:
+        return kind(value.strip())
+    except ValueError:
+        what = "a whole number" if kind is int else "a number"
+        flag = "--" + name.replace("_", "-")
+        raise ConfigError(f"{flag} must be {what}; got {value.strip()!r}") from None
+
+
 def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
@@ -48,7 +65,7 @@ def config_from_values(values: Mapping[str, Any], argv: list[str] | None = None)
     (:data:`BUILDER_ARGS`); ``None`` or an empty text means the default. Other keys (a
     face's own options) are ignored. Not validated: :meth:`TrainConfig.validate` does that."""
     given = {k: v for k, v in values.items() if not _blank(v)}
-    kwargs = {k: v for k, v in given.items() if k in FIELDS}
+    kwargs = {k: _number(k, v) for k, v in given.items() if k in FIELDS}
     kwargs["augment"] = split_names(kwargs.get("augment", []))
     kwargs["zoo"] = list(kwargs.get("zoo", []))
     if "input_shape" in kwargs:

@@ -49,6 +49,10 @@ def prepare_run(cfg: TrainConfig) -> Run:
         hp = hyperparameters(cfg, entry)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
+    if entry.pretrained is not None:  # weights fetched and proven to fit, before the run
+        from cnntui.core.train.finetune import check_request
+
+        hp["weights"] = check_request(cfg, entry, hp).to_dict()
     runs_dir = cfg.runs_dir
     if not multiworker.writes_run(cfg.strategy):  # only the chief writes the real run
         runs_dir = multiworker.scratch_runs_dir()

@@ -231,6 +231,9 @@ class TrainingSession:
         )  # fmt: skip
         if not self.per_step and not isinstance(plan.keras(), float):
             self.model.optimizer.learning_rate = plan.keras()  # the same curve
+        from cnntui.core.train.finetune import group_rates
+
+        group_rates(self.model.optimizer, self.model, hp, self.steps)  # a plain optimizer again
         return loss, mode
 
     def _fit_labels(self, loss: Any, mode: str) -> None:
@@ -410,6 +413,10 @@ class TrainingSession:
             callbacks.time_budget = kc.budget_callback(
                 self.budget, hp["epochs"], self.steps, callbacks.step_lr
             )
+        from cnntui.core.train.finetune import plan_of
+
+        if (plan := plan_of(hp)) is not None:
+            callbacks.phase = kc.PhaseEvents(self.log, plan)
 
     def fit(self) -> None:
         """``model.fit`` with the run's callbacks, from the resume point."""

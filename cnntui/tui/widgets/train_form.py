@@ -115,23 +115,13 @@ class TrainForm(VerticalScroll):
             "model": model,
             "optimizer": optimizer if isinstance(optimizer, str) else None,
         }
-        for name, (widget_id, label) in TEXT_FIELDS.items():
-            values[name] = self._value(self.query_one(widget_id, Input), label)
+        for name, (widget_id, _) in TEXT_FIELDS.items():  # text as typed: the builder reads it
+            values[name] = self.query_one(widget_id, Input).value.strip()
         values["data"] = values["data"] or "sample"
         try:
             return config_from_values(values).validate()
         except ConfigError as exc:
             raise FormError(exc.describe()) from None
-
-    @staticmethod
-    def _value(field: Input, label: str) -> str | int | None:
-        """A field's text; a whole number from an integer field (blank: ``None``)."""
-        text = field.value.strip()
-        if field.type != "integer" or not text:
-            return text
-        if not text.lstrip("-").isdigit():
-            raise FormError(f"{label} must be a whole number; got {text!r}")
-        return int(text)
 
     # -- buttons ----------------------------------------------------------------------
 
