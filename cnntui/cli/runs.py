@@ -143,7 +143,7 @@ def watch(
 
     run = resolve_run(run_ref, runs_dir)
     if view == "live" or (view == "auto" and sys.stdout.isatty()):
-        from cnntui.core.train.live import LiveView
+        from cnntui.cli.live import LiveView
 
         sink = LiveView()
     else:

@@ -432,7 +432,7 @@ def _sinks(view: str, as_json: bool, quiet: bool) -> list:
     if quiet or as_json or view == "none":
         return []
     if view == "live" or (view == "auto" and sys.stdout.isatty()):
-        from cnntui.core.train.live import LiveView
+        from cnntui.cli.live import LiveView
 
         return [LiveView()]
     return [LineSink()]
