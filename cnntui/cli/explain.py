@@ -11,7 +11,7 @@ import typer
 
 from cnntui.cli.errors import handle_errors
 from cnntui.cli.graphics import GRAPHICS_HELP, choose_graphics, graphics_option, print_image
-from cnntui.cli.predict import _side_by_side, _use_color
+from cnntui.cli.output import side_by_side, use_color
 
 METHOD_HELP = (
     "gradcam (default), gradcam++, saliency, smoothgrad, integrated-gradients or occlusion."
@@ -61,7 +61,7 @@ def _grid_output(
     if as_json:
         typer.echo(json.dumps({kind.replace("-", "_"): info}, indent=2))
         return
-    color = _use_color(sys.stdout)
+    color = use_color(sys.stdout)
     title = "activation maps" if kind == "feature-maps" else "kernels"
     typer.echo(f"{title} of {info['layer']} ({info['shown']} shown)")
     columns = max(width, min(grid.shape[1], 96))
@@ -193,7 +193,7 @@ def explain(
         raise typer.BadParameter("give at least one image (only --filters needs none)")
     if out is not None and out.exists() and not out.is_dir():
         raise typer.BadParameter(f"--out {out} exists and is not a folder")
-    drawing = "blocks" if as_json else choose_graphics(graphics, _use_color(sys.stdout))
+    drawing = "blocks" if as_json else choose_graphics(graphics, use_color(sys.stdout))
     inputs = collect_inputs(paths or [])
     # the probabilities shown are predict's: the run's calibration applied
     loaded = open_for_inference(run, checkpoint, labels=parse_labels(labels), unsafe=unsafe)
@@ -217,7 +217,7 @@ def explain(
     layer_for(loaded, method, layer)  # a bad --layer or an MLP fails here, before any work
     for c in classes or []:
         resolve_class(loaded, c)
-    color = _use_color(sys.stdout)
+    color = use_color(sys.stdout)
     failed = total = 0
     docs = []
     results = explain_paths(
@@ -236,7 +236,7 @@ def explain(
         if e.ok and drawing != "blocks":
             print_image(e.overlay(cmap), drawing, width)  # real pixels, the text below
         elif e.ok:
-            text = _side_by_side(_draw(e.overlay(cmap), width, color), text, width)
+            text = side_by_side(_draw(e.overlay(cmap), width, color), text, width)
         typer.echo("\n".join(text))
     if as_json:
         typer.echo(json.dumps(docs, indent=2))

@@ -11,6 +11,7 @@ import typer
 
 from cnntui.cli.errors import handle_errors
 from cnntui.cli.graphics import GRAPHICS_HELP, choose_graphics, graphics_option, print_image
+from cnntui.cli.output import side_by_side, use_color
 
 BAR_WIDTH = 24
 EIGHTHS = " ▏▎▍▌▋▊▉█"
@@ -23,10 +24,6 @@ def bar(fraction: float, width: int = BAR_WIDTH) -> str:
     full, part = divmod(eighths, 8)
     text = "█" * full + (EIGHTHS[part] if part else "")
     return text.ljust(width)
-
-
-def _use_color(stream) -> bool:
-    return stream.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
 
 
 def _text_lines(pred, color: bool) -> list[str]:
@@ -67,15 +64,6 @@ def _print_pixels(out, path: str, mode: str, width: int) -> None:
     else:
         out.flush()
     print_image(rgb, mode, width, console=getattr(out, "console", None))
-
-
-def _side_by_side(left: list[str], right: list[str], left_width: int) -> list[str]:
-    out = []
-    for i in range(max(len(left), len(right))):
-        lt = left[i] if i < len(left) else " " * left_width
-        rt = right[i] if i < len(right) else ""
-        out.append(f"{lt}  {rt}".rstrip() if rt else lt)
-    return out
 
 
 def _csv_rows(pred) -> list[list]:
@@ -205,7 +193,7 @@ def predict(
     if examples is not None and examples.images is not None:
         inputs = [(i, None) for i in examples.ids]
     label_list = parse_labels(labels)
-    color = _use_color(sys.stdout)
+    color = use_color(sys.stdout)
     drawing = choose_graphics(graphics, color) if show and not (as_json or as_csv) else "blocks"
     with StderrProgress(len(inputs), "loading model") as progress:
         loaded = None
@@ -249,7 +237,7 @@ def predict(
                     if show and pred.ok and drawing != "blocks":  # real pixels, the text below
                         _print_pixels(out, pred.path, drawing, show_width)
                     elif show and pred.ok:
-                        lines = _side_by_side(
+                        lines = side_by_side(
                             _show_lines(pred.path, show_width, color), lines, show_width
                         )
                     out.write("\n".join(lines) + "\n")

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from cnntui.cli.errors import handle_errors
+from cnntui.cli.output import check_view, sinks
 
 
 @handle_errors
@@ -52,10 +53,10 @@ def reproduce(
     as_json: Annotated[bool, typer.Option("--json", help="Print the rows as JSON.")] = False,
 ) -> None:
     """Train tutorial entries on their article's data and terms; compare with the article."""
-    from cnntui.cli.train import _sinks
     from cnntui.core.reproduce import markdown
     from cnntui.core.reproduce import reproduce as run_all
 
+    check_view(view)
     rows = run_all(
         pattern,
         data=list(data or []),
@@ -66,7 +67,7 @@ def reproduce(
         positive_class=positive_class,
         tolerance=tolerance,
         seed=seed,
-        sinks=lambda: _sinks(view, as_json, False),
+        sinks=lambda: sinks(view, as_json, False),
     )
     if as_json:
         typer.echo(json.dumps([r.to_dict() for r in rows], indent=2))

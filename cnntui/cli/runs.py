@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from cnntui.cli.errors import CLIError, handle_errors
+from cnntui.cli.output import sinks, table
 from cnntui.core.formats import fmt_metric
 
 app = typer.Typer(help="List, show, watch, compare and remove training runs.", no_args_is_help=True)
@@ -26,13 +27,6 @@ def _fmt(value: Any, spec: str = ".4f") -> str:
         return format(float(value), spec)
     except (TypeError, ValueError):
         return str(value)
-
-
-def _table(rows: list[list[str]], header: list[str]) -> str:
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    lines = ["  ".join(str(c).ljust(w) for c, w in zip(header, widths)).rstrip()]
-    lines += ["  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
-    return "\n".join(lines)
 
 
 @app.command("list")
@@ -64,7 +58,7 @@ def list_(
                 fmt_metric("val_accuracy", s["best_val_accuracy"]),
             ]
         )
-    typer.echo(_table(rows, ["id", "model", "status", "data", "epochs", "best val_acc"]))
+    typer.echo(table(rows, ["id", "model", "status", "data", "epochs", "best val_acc"]))
 
 
 @app.command("show")
@@ -142,12 +136,7 @@ def watch(
     from cnntui.core.train.lines import LineSink
 
     run = resolve_run(run_ref, runs_dir)
-    if view == "live" or (view == "auto" and sys.stdout.isatty()):
-        from cnntui.cli.live import LiveView
-
-        sink = LiveView()
-    else:
-        sink = LineSink()
+    sink = (sinks(view, False, False) or [LineSink()])[0]  # --view none: lines
     try:
         status = follow(run, sink)
     except KeyboardInterrupt:
@@ -212,7 +201,7 @@ def compare(
             ]
         )
     typer.echo(
-        _table(
+        table(
             rows,
             [
                 "run",

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from cnntui.cli.errors import CLIError, handle_errors
+from cnntui.cli.output import check_view, sinks
 from cnntui.cli.panels import PanelCommand
 
 if TYPE_CHECKING:
@@ -23,7 +24,6 @@ if TYPE_CHECKING:
 
 COMMAND_CLASS = PanelCommand
 EXIT_STOPPED = 130
-VIEWS = ("auto", "live", "lines", "none")
 
 DATA, MODEL, RECIPE = "Data", "Model", "Recipe"
 CHECKPOINTS, SCALE, OUTPUT = "Checkpoints and runs", "Scale", "Output"
@@ -344,8 +344,7 @@ def train(
         select(backend)  # before the imports below bring in Keras, which reads it once
     from cnntui.core.train import execute, multiworker, prepare_resume, prepare_run
 
-    if view not in VIEWS:
-        raise CLIError(f"--view must be {', '.join(VIEWS[:-1])} or {VIEWS[-1]}; got {view!r}")
+    check_view(view)
     if resume:
         run = prepare_resume(resolve_run(resume, runs_dir), epochs)
     elif from_trial:
@@ -358,7 +357,7 @@ def train(
         _start_detached(run, as_json, quiet)
         return
     _announce(run, as_json, quiet)
-    result = execute(run, sinks=_sinks(view, as_json, quiet))
+    result = execute(run, sinks=sinks(view, as_json, quiet))
     if result.status == "finished" and multiworker.is_scratch(run.dir):
         multiworker.remove_scratch(run.dir)  # a non-chief worker: the chief wrote the run
         if not as_json and not quiet:
@@ -424,18 +423,6 @@ def config_from_trial(ref: str, storage: str | None, ctx: typer.Context) -> Trai
     values["argv"] = ["cnntui", *sys.argv[1:]]
     values["runs_dir"] = runs_dir
     return TrainConfig.from_dict(values)
-
-
-def _sinks(view: str, as_json: bool, quiet: bool) -> list:
-    from cnntui.core.train.lines import LineSink
-
-    if quiet or as_json or view == "none":
-        return []
-    if view == "live" or (view == "auto" and sys.stdout.isatty()):
-        from cnntui.cli.live import LiveView
-
-        return [LiveView()]
-    return [LineSink()]
 
 
 def _started(run: Run) -> dict[str, str]:

@@ -18,6 +18,7 @@ import typer
 from typer.core import TyperGroup
 
 from cnntui.cli.errors import CLIError, handle_errors
+from cnntui.cli.output import check_view, sinks, table
 
 
 class _RunByDefault(TyperGroup):
@@ -128,8 +129,7 @@ def run(
     from cnntui.core.train.config import TrainConfig
     from cnntui.core.tune.study import TuneRequest, join_request
 
-    if view not in ("auto", "live", "lines", "none"):
-        raise CLIError(f"--view must be auto, live, lines or none; got {view!r}")
+    check_view(view)
     budget = parse_duration(timeout, "--timeout", minimum=1) if timeout else None
     if model is None:
         if not study:
@@ -172,7 +172,6 @@ def run(
 
 def _run_worker(request, view: str, as_json: bool) -> None:
     """Run this worker's trials, printing each as it ends; Ctrl+C stops after the trial."""
-    from cnntui.cli.train import _sinks
     from cnntui.core.tune.study import run_worker
 
     stop = threading.Event()
@@ -180,7 +179,7 @@ def _run_worker(request, view: str, as_json: bool) -> None:
     try:
         report = run_worker(
             request,
-            sinks=lambda: _sinks(view, as_json, False),
+            sinks=lambda: sinks(view, as_json, False),
             on_trial=lambda o: _print_outcome(o, request.metric, as_json, request),
             stop=stop,
         )
@@ -252,9 +251,7 @@ def _print_end(report, request, as_json: bool) -> None:
 
 
 def _leaderboard_table(rows: list[dict[str, Any]]) -> str:
-    from cnntui.cli.runs import _table
-
-    table = [
+    cells = [
         [
             str(r["trial"]),
             f"{r['value']:.4f}" if r["value"] is not None else "-",
@@ -265,7 +262,7 @@ def _leaderboard_table(rows: list[dict[str, Any]]) -> str:
         ]
         for r in rows
     ]
-    return _table(table, ["trial", "value", "state", "epochs", "parameters", "run"])
+    return table(cells, ["trial", "value", "state", "epochs", "parameters", "run"])
 
 
 @app.command("show")
@@ -344,7 +341,6 @@ def list_(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Every study in the storage, with its best value."""
-    from cnntui.cli.runs import _table
     from cnntui.core.tune.study import list_studies
 
     rows = list_studies(storage, runs_dir)
@@ -355,7 +351,7 @@ def list_(
         typer.echo("no studies yet; start one with `cnntui tune MODEL --trials N`")
         return
     typer.echo(
-        _table(
+        table(
             [
                 [
                     r["study"],
