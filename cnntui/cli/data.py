@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from cnntui.cli.errors import handle_errors
+from cnntui.cli.options import AsJson
 
 app = typer.Typer(
     help="Look at, check and arrange data sources before training.", no_args_is_help=True
@@ -117,7 +118,7 @@ def inspect(
             "cifar10, cifar100."
         ),
     ] = "sample",
-    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    as_json: AsJson = False,
     samples: Annotated[
         int, typer.Option("--samples", "-n", min=0, help="Sample images drawn per class.")
     ] = 3,
@@ -140,7 +141,7 @@ def doctor(
     source: Annotated[
         str, typer.Argument(help="An image folder (class or train/val/test layout).")
     ],
-    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    as_json: AsJson = False,
     fix_dir: Annotated[
         str | None,
         typer.Option(
@@ -203,7 +204,7 @@ def split(
     test: Annotated[float, typer.Option("--test", help="Share of each class for test/.")] = 0.1,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the shuffle.")] = 0,
     copy: Annotated[bool, typer.Option("--copy", help="Copy files instead of hard links.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the counts as JSON.")] = False,
+    as_json: AsJson = False,
 ) -> None:
     """Write SOURCE as DST/train|val|test/<class>/, stratified by class (hard links)."""
     from cnntui.core.data.split_folder import split_folder
@@ -226,7 +227,7 @@ app.add_typer(cache_app, name="cache")
 @cache_app.command("list")
 @handle_errors
 def cache_list(
-    as_json: Annotated[bool, typer.Option("--json", help="Print the entries as JSON.")] = False,
+    as_json: AsJson = False,
 ) -> None:
     """Cached folders: images decoded, size on disk, last used."""
     from cnntui.core.data.cache import list_entries
@@ -257,9 +258,7 @@ def cache_clear(
     keys: Annotated[
         list[str] | None, typer.Argument(help="Entry keys (or prefixes) to remove; all if none.")
     ] = None,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print what was removed as JSON.")
-    ] = False,
+    as_json: AsJson = False,
 ) -> None:
     """Free the decoded-image cache (all of it, or the given entries)."""
     from cnntui.core.data.cache import clear_entries

@@ -9,15 +9,11 @@ from typing import Annotated, Any
 import typer
 
 from cnntui.cli.errors import CLIError, handle_errors
+from cnntui.cli.options import AsJson, RunRef, RunsDir
 from cnntui.cli.output import sinks, table
 from cnntui.core.formats import fmt_metric
 
 app = typer.Typer(help="List, show, watch, compare and remove training runs.", no_args_is_help=True)
-
-RunsDir = Annotated[
-    str | None, typer.Option("--runs-dir", help="Runs folder (default: $CNNTUI_RUNS_DIR).")
-]
-RunArg = Annotated[str, typer.Argument(help="Run id, unique part of it, path, or `latest`.")]
 
 
 def _fmt(value: Any, spec: str = ".4f") -> str:
@@ -32,7 +28,7 @@ def _fmt(value: Any, spec: str = ".4f") -> str:
 @app.command("list")
 @handle_errors
 def list_(
-    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
+    as_json: AsJson = False,
     runs_dir: RunsDir = None,
 ) -> None:
     """Every run, oldest first (id, model, status, data, epochs, best val accuracy)."""
@@ -64,8 +60,8 @@ def list_(
 @app.command("show")
 @handle_errors
 def show(
-    run_ref: RunArg = "latest",
-    as_json: Annotated[bool, typer.Option("--json", help="Print config, status, metrics.")] = False,
+    run_ref: RunRef = "latest",
+    as_json: AsJson = False,
     runs_dir: RunsDir = None,
 ) -> None:
     """A run's settings, status, metrics, files and epoch history."""
@@ -126,7 +122,7 @@ def show(
 @app.command("watch")
 @handle_errors
 def watch(
-    run_ref: RunArg = "latest",
+    run_ref: RunRef = "latest",
     view: Annotated[str, typer.Option("--view", help="auto, live or lines.")] = "auto",
     runs_dir: RunsDir = None,
 ) -> None:
