@@ -10,12 +10,12 @@ import tracemalloc
 
 import pytest
 
+from cnntui.cli.live import LiveView
 from cnntui.core.event_stream import MAX_EPOCH_POINTS
 from cnntui.core.train.checkpoint import truncate_history
 from cnntui.core.train.config import TrainConfig
 from cnntui.core.train.events import EventLog, JsonlSink, make_event, read_events
 from cnntui.core.train.lines import LineSink
-from cnntui.cli.live import LiveView
 from cnntui.core.train.strategy import check_strategy
 
 
