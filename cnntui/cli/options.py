@@ -62,24 +62,24 @@ InputShape = Annotated[
 ]
 Width = Annotated[
     int | None,
-    option("--width", min=1, panel=MODEL, help="Builder width (entries that take one)."),
+    option("--width", panel=MODEL, help="Builder width (entries that take one)."),
 ]
 Depth = Annotated[
     int | None,
-    option("--depth", min=0, panel=MODEL, help="Builder depth (entries that take one)."),
+    option("--depth", panel=MODEL, help="Builder depth (entries that take one)."),
 ]
 L1 = Annotated[
     float | None,
-    option("--l1", min=0, panel=MODEL, help="L1 penalty on every kernel (entries that take l1)."),
+    option("--l1", panel=MODEL, help="L1 penalty on every kernel (entries that take l1)."),
 ]
 L2 = Annotated[
     float | None,
-    option("--l2", min=0, panel=MODEL,
+    option("--l2", panel=MODEL,
            help="L2 penalty on every kernel, e.g. 1e-4 (entries that take l2)."),
 ]  # fmt: skip
 MaxSide = Annotated[
     int | None,
-    option("--max-side", min=1, panel=MODEL, help="Builder max_side: the fast entries' stem "
+    option("--max-side", panel=MODEL, help="Builder max_side: the fast entries' stem "
            "halves the input until its short side is at most this (default 48)."),
 ]  # fmt: skip
 # -- recipe -------------------------------------------------------------------------
