@@ -103,7 +103,7 @@ PROFILED = (  # what cnntui adds to the training thread, and Keras's own per-bat
     "cnntui/core/train/checkpoint.py:.*handle",
     "cnntui/core/train/session.py:.*handle",
     "cnntui/core/train/events.py:.*(emit|handle)",
-    "cnntui/core/train/live.py:.*handle",
+    "cnntui/cli/live.py:.*handle",
 )
 
 

@@ -203,7 +203,7 @@ def cnntui_rates(runs: str, model: str, epochs: int, batch: int, limit, live: bo
     """Images/s per epoch of cnntui's training (event log; plus the live view if ``live``)."""
     sinks = []
     if live:
-        from cnntui.core.train.live import LiveView
+        from cnntui.cli.live import LiveView
 
         sinks = [LiveView(stream=open(os.devnull, "w"))]  # noqa: SIM115 - closed by exit
     _, events = cnntui_train(

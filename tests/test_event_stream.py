@@ -157,8 +157,8 @@ def test_fold_cache_reads_only_what_was_appended(tmp_path):
 
 
 def test_a_time_budgets_epoch_total_reads_as_an_estimate():
+    from cnntui.cli.live import progress_line
     from cnntui.core.event_stream import RunProgress
-    from cnntui.core.train.live import progress_line
 
     state = RunProgress()
     state.feed([

@@ -14,7 +14,8 @@ from typer.testing import CliRunner
 from cnntui.cli.main import app
 result = CliRunner().invoke(app, {args!r})
 heavy = sorted(m for m in sys.modules if m.split('.')[0] in {heavy!r})
-print(json.dumps({{"code": result.exit_code, "heavy": heavy, "out": result.stdout}}))
+cli = sorted(m for m in sys.modules if m.startswith("cnntui.cli."))
+print(json.dumps({{"code": result.exit_code, "heavy": heavy, "cli": cli, "out": result.stdout}}))
 """
 
 
@@ -29,6 +30,33 @@ def test_help_imports_no_heavy_module():
     assert result["code"] == 0
     assert "zoo" in result["out"]
     assert result["heavy"] == []
+
+
+def test_help_imports_no_command_module():
+    from cnntui.cli.main import COMMANDS
+
+    result = _probe(["--help"])
+    assert result["code"] == 0
+    modules = {f"cnntui.cli.{module}" for module, *_ in COMMANDS.values()}
+    assert modules & set(result["cli"]) == set()
+    assert all(name in result["out"] for name in COMMANDS)
+
+
+def test_zoo_list_imports_only_its_own_command_module():
+    from cnntui.cli.main import COMMANDS
+
+    result = _probe(["zoo", "list"])
+    assert result["code"] == 0
+    modules = {f"cnntui.cli.{module}" for module, *_ in COMMANDS.values()}
+    assert modules & set(result["cli"]) == {"cnntui.cli.zoo"}
+
+
+def test_the_listing_help_is_each_command_s_own():
+    from cnntui.cli.main import COMMANDS, load_command
+
+    for name, (*_, listed) in COMMANDS.items():
+        help_text = load_command(name).help or ""
+        assert help_text.split("\n\n")[0].replace("\n", " ").strip() == listed, name
 
 
 def test_zoo_list_imports_no_heavy_module():

@@ -10,12 +10,12 @@ import tracemalloc
 
 import pytest
 
+from cnntui.cli.live import LiveView
 from cnntui.core.event_stream import MAX_EPOCH_POINTS
 from cnntui.core.train.checkpoint import truncate_history
 from cnntui.core.train.config import TrainConfig
 from cnntui.core.train.events import EventLog, JsonlSink, make_event, read_events
 from cnntui.core.train.lines import LineSink
-from cnntui.core.train.live import LiveView
 from cnntui.core.train.strategy import check_strategy
 
 
@@ -95,7 +95,7 @@ def test_live_view_draws_charts_and_redraws_in_place():
 
 def test_live_view_charts_wait_fifty_times_their_build_time(monkeypatch):
     """Epochs ending faster than the charts can be afforded: one build, then the final one."""
-    from cnntui.core.train import live
+    from cnntui.cli import live
 
     builds = []
 

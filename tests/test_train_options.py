@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from dataclasses import fields
 
-import typer
 from typer.testing import CliRunner
 
-from cnntui.cli.main import app
+from cnntui.cli.main import app, load_command
 from cnntui.cli.train import config_from_options
 from cnntui.core.train import TrainConfig
 
@@ -26,7 +25,7 @@ def test_help_groups_the_options_in_panels():
 
 
 def test_every_train_config_field_is_an_option_of_the_same_name():
-    command = typer.main.get_command(app).commands["train"]
+    command = load_command("train")
     params = {p.name for p in command.params}
     assert {f.name for f in fields(TrainConfig)} - {"argv", "builder_args"} <= params
     assert {"width", "depth", "max_side"} <= params  # builder_args: the builder parameters

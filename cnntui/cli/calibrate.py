@@ -8,26 +8,18 @@ from typing import Annotated
 import typer
 
 from cnntui.cli.errors import handle_errors
+from cnntui.cli.options import AsJson, RunArgument, Unsafe, WhichCheckpoint
 
 
 @handle_errors
 def calibrate(
-    run: Annotated[
-        str | None,
-        typer.Argument(
-            help="Run id, id suffix, path or `latest` (default: the newest finished run)."
-        ),
-    ] = None,
-    checkpoint: Annotated[
-        str, typer.Option("--checkpoint", help="Which checkpoint of the run: best or last.")
-    ] = "best",
-    as_json: Annotated[bool, typer.Option("--json", help="Print what was stored as JSON.")] = False,
+    run: RunArgument = None,
+    checkpoint: WhichCheckpoint = "best",
+    as_json: AsJson = False,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Report the fit without storing it in the run.")
     ] = False,
-    unsafe: Annotated[
-        bool, typer.Option("--unsafe", help="Allow Lambda-layer code to run (trusted files).")
-    ] = False,
+    unsafe: Unsafe = False,
 ) -> None:
     """Temperature scaling: one number that makes the probabilities honest.
 

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from cnntui.cli.errors import handle_errors
+from cnntui.cli.options import AsJson
 
 app = typer.Typer(
     help="Look at, check and arrange data sources before training.", no_args_is_help=True
@@ -33,77 +34,104 @@ def _counts_line(counter: dict[str, int]) -> str:
 
 def format_report(report: dict[str, Any]) -> list[str]:
     """The inspection report as lines of plain text."""
-    from cnntui.core.data.inspect import relative
-    from cnntui.core.data.preview import shade_lines
+    return [
+        *_source_lines(report),
+        *_split_lines(report),
+        *_size_lines(report["sizes"]),
+        f"colour modes  {_counts_line(report['color_modes'])}",
+        f"formats       {_counts_line(report['formats'])}",
+        *_suggestion_lines(report),
+        *_problem_lines(report),
+        *_sample_lines(report.get("samples")),
+    ]
 
-    lines = []
+
+def _source_lines(report: dict[str, Any]) -> list[str]:
     layout = {
         "split": "train/val/test folders",
         "classes": "one folder per class",
         "arrays": "in-memory arrays",
     }.get(report["layout"], report["layout"])
     bad = report["bad_files"]
-    lines.append(f"source   {report['source']}  ({report['kind']}, {layout})")
-    lines.append(
+    lines = [
+        f"source   {report['source']}  ({report['kind']}, {layout})",
         f"classes  {len(report['class_names'])}   images {report['images']} readable"
-        + (f", {len(bad)} unreadable" if bad else "")
-    )
+        + (f", {len(bad)} unreadable" if bad else ""),
+    ]
     if report.get("note"):
         lines.append(f"note     {report['note']}")
+    return lines
+
+
+def _split_lines(report: dict[str, Any]) -> list[str]:
     width = max(len(n) for n in report["class_names"])
     width = max(5, min(width, 32))
+    lines = []
     for split, info in report["splits"].items():
-        lines.append("")
         where = f"  {info['path']}" if info.get("path") else ""
-        lines.append(f"[{split}] {info['images']} images{where}")
+        lines += ["", f"[{split}] {info['images']} images{where}"]
         top = max(info["classes"].values(), default=0)
         for name, n in info["classes"].items():
             lines.append(f"  {name[:width]:<{width}} {n:>7}  {_bar(n, top)}")
-    sizes = report["sizes"]
-    if sizes.get("most_common"):
-        h, w = sizes["most_common"]
-        lines.append("")
-        lines.append(
-            f"image sizes (height x width): most common {h}x{w}, {sizes['distinct']} distinct"
-            + (
-                f"; height {sizes['height']['min']}-{sizes['height']['max']}, "
-                f"width {sizes['width']['min']}-{sizes['width']['max']}"
-                if "height" in sizes
-                else ""
-            )
-        )
-        top = max(e["count"] for e in sizes["histogram"])
-        for e in sizes["histogram"]:
-            label = f"{e['height']}x{e['width']}"
-            lines.append(f"  {label:>11} {e['count']:>7}  {_bar(e['count'], top)}")
-        if sizes.get("other"):
-            lines.append(f"  {'other':>11} {sizes['other']:>7}")
-    lines.append(f"colour modes  {_counts_line(report['color_modes'])}")
-    lines.append(f"formats       {_counts_line(report['formats'])}")
-    if report.get("suggested"):
-        s = report["suggested"]
-        h, w = s["image_size"]
-        lines.append(
-            f"suggested     {h}x{w} {s['color_mode']} (when the model does not fix a size)"
-        )
+    return lines
+
+
+def _size_lines(sizes: dict[str, Any]) -> list[str]:
+    if not sizes.get("most_common"):
+        return []
+    h, w = sizes["most_common"]
+    ranges = (
+        f"; height {sizes['height']['min']}-{sizes['height']['max']}, "
+        f"width {sizes['width']['min']}-{sizes['width']['max']}"
+        if "height" in sizes
+        else ""
+    )
+    lines = [
+        "",
+        f"image sizes (height x width): most common {h}x{w}, {sizes['distinct']} distinct" + ranges,
+    ]
+    top = max(e["count"] for e in sizes["histogram"])
+    for e in sizes["histogram"]:
+        label = f"{e['height']}x{e['width']}"
+        lines.append(f"  {label:>11} {e['count']:>7}  {_bar(e['count'], top)}")
+    if sizes.get("other"):
+        lines.append(f"  {'other':>11} {sizes['other']:>7}")
+    return lines
+
+
+def _suggestion_lines(report: dict[str, Any]) -> list[str]:
+    if not report.get("suggested"):
+        return []
+    s = report["suggested"]
+    h, w = s["image_size"]
+    return [f"suggested     {h}x{w} {s['color_mode']} (when the model does not fix a size)"]
+
+
+def _problem_lines(report: dict[str, Any]) -> list[str]:
+    from cnntui.core.data.inspect import relative
+
+    bad = report["bad_files"]
+    lines = []
     if bad:
-        lines.append("")
-        lines.append(f"unreadable files ({len(bad)}), skipped when training:")
+        lines += ["", f"unreadable files ({len(bad)}), skipped when training:"]
         for b in bad:
             lines.append(f"  {relative(b['path'], report['source'])}: {b['reason']}")
-    for warning in report["warnings"]:
-        lines.append(f"warning: {warning}")
-    samples = report.get("samples")
-    if samples:
-        lines.append("")
-        lines.append("samples (train):")
-        for name, items in samples.items():
-            if not items:
-                continue
-            arts = [shade_lines(item["pixels"]) for item in items]
-            lines.append(f"  {name}")
-            for row in zip(*arts, strict=False):
-                lines.append("    " + "  ".join(row))
+    return lines + [f"warning: {warning}" for warning in report["warnings"]]
+
+
+def _sample_lines(samples: dict[str, Any] | None) -> list[str]:
+    from cnntui.core.data.preview import shade_lines
+
+    if not samples:
+        return []
+    lines = ["", "samples (train):"]
+    for name, items in samples.items():
+        if not items:
+            continue
+        arts = [shade_lines(item["pixels"]) for item in items]
+        lines.append(f"  {name}")
+        for row in zip(*arts, strict=False):
+            lines.append("    " + "  ".join(row))
     return lines
 
 
@@ -117,7 +145,7 @@ def inspect(
             "cifar10, cifar100."
         ),
     ] = "sample",
-    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    as_json: AsJson = False,
     samples: Annotated[
         int, typer.Option("--samples", "-n", min=0, help="Sample images drawn per class.")
     ] = 3,
@@ -140,7 +168,7 @@ def doctor(
     source: Annotated[
         str, typer.Argument(help="An image folder (class or train/val/test layout).")
     ],
-    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    as_json: AsJson = False,
     fix_dir: Annotated[
         str | None,
         typer.Option(
@@ -203,7 +231,7 @@ def split(
     test: Annotated[float, typer.Option("--test", help="Share of each class for test/.")] = 0.1,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the shuffle.")] = 0,
     copy: Annotated[bool, typer.Option("--copy", help="Copy files instead of hard links.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the counts as JSON.")] = False,
+    as_json: AsJson = False,
 ) -> None:
     """Write SOURCE as DST/train|val|test/<class>/, stratified by class (hard links)."""
     from cnntui.core.data.split_folder import split_folder
@@ -226,7 +254,7 @@ app.add_typer(cache_app, name="cache")
 @cache_app.command("list")
 @handle_errors
 def cache_list(
-    as_json: Annotated[bool, typer.Option("--json", help="Print the entries as JSON.")] = False,
+    as_json: AsJson = False,
 ) -> None:
     """Cached folders: images decoded, size on disk, last used."""
     from cnntui.core.data.cache import list_entries
@@ -257,9 +285,7 @@ def cache_clear(
     keys: Annotated[
         list[str] | None, typer.Argument(help="Entry keys (or prefixes) to remove; all if none.")
     ] = None,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print what was removed as JSON.")
-    ] = False,
+    as_json: AsJson = False,
 ) -> None:
     """Free the decoded-image cache (all of it, or the given entries)."""
     from cnntui.core.data.cache import clear_entries

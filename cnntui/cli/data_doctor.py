@@ -25,45 +25,60 @@ def format_doctor(report: dict[str, Any]) -> list[str]:
         f"correlation >= {report['min_similarity']}), {s['leaked']} leak(s) "
         f"across splits, {s['conflicting_labels']} picture(s) under two classes",
     ]
-    for title, key in (("exact duplicates (same bytes)", "exact_duplicates"),
-                       ("near duplicates (perceptual hash)", "near_duplicates")):  # fmt: skip
-        groups = sorted(report[key], key=lambda g: g["where"] != "across splits")
-        if not groups:
-            continue
-        lines += ["", f"{title}: {len(groups)}"]
-        for g in groups[:SHOW]:
-            tag = "LEAK " if g["where"] == "across splits" else ""
-            if "distance" not in g:
-                dist = ""
-            elif len(g["files"]) == 2:
-                dist = f", distance {g['distance']}, similarity {g['similarity']:.3f}"
-            else:
-                dist = f", distance <= {g['distance']}, similarity >= {g['similarity']:.3f}"
-            lines.append(f"  {tag}{g['where']}{dist}:")
-            for f in g["files"][:SHOW]:
-                lines.append(f"    {_rel(f['path'], root)}  [{f['split']}/{f['class']}]")
-            if len(g["files"]) > SHOW:
-                lines.append(f"    … and {len(g['files']) - SHOW} more in this group")
-        if len(groups) > SHOW:
-            lines.append(f"  … and {len(groups) - SHOW} more (--json lists all)")
-    imb = report["imbalance"]
-    lines += ["", "classes (train)" + (f": imbalance {imb['ratio']:.1f}x" if imb["ratio"] else "")]
-    counts = report["splits"]["train"]["classes"]
-    for name, n in counts.items():
-        lines.append(f"  {name:<24} {n:>7}  weight {imb['class_weights'][name]:.3f}")
-    lines.append("  (weights: n_total / (n_classes * n_class), what --class-weight auto uses)")
-    if report["outliers"]:
-        lines += ["", f"outliers: {len(report['outliers'])}"]
-        for o in report["outliers"][:SHOW]:
-            lines.append(f"  {_rel(o['path'], root)}: {'; '.join(o['reasons'])}")
-        if len(report["outliers"]) > SHOW:
-            lines.append(f"  … and {len(report['outliers']) - SHOW} more (--json lists all)")
+    lines += _group_lines("exact duplicates (same bytes)", report["exact_duplicates"], root)
+    lines += _group_lines("near duplicates (perceptual hash)", report["near_duplicates"], root)
+    lines += _class_lines(report)
+    lines += _outlier_lines(report["outliers"], root)
     if report["unreadable"]:
         lines += ["", f"unreadable: {len(report['unreadable'])}"]
         for u in report["unreadable"][:SHOW]:
             lines.append(f"  {_rel(u['path'], root)}: {u['reason']}")
-    for note in report["notes"]:
-        lines.append(f"note: {note}")
+    return lines + [f"note: {note}" for note in report["notes"]]
+
+
+def _group_lines(title: str, groups: list[dict[str, Any]], root: str) -> list[str]:
+    """One section of duplicate groups, leaks first, at most :data:`SHOW` of them."""
+    groups = sorted(groups, key=lambda g: g["where"] != "across splits")
+    if not groups:
+        return []
+    lines = ["", f"{title}: {len(groups)}"]
+    for g in groups[:SHOW]:
+        tag = "LEAK " if g["where"] == "across splits" else ""
+        lines.append(f"  {tag}{g['where']}{_distance(g)}:")
+        for f in g["files"][:SHOW]:
+            lines.append(f"    {_rel(f['path'], root)}  [{f['split']}/{f['class']}]")
+        if len(g["files"]) > SHOW:
+            lines.append(f"    … and {len(g['files']) - SHOW} more in this group")
+    if len(groups) > SHOW:
+        lines.append(f"  … and {len(groups) - SHOW} more (--json lists all)")
+    return lines
+
+
+def _distance(group: dict[str, Any]) -> str:
+    if "distance" not in group:
+        return ""
+    if len(group["files"]) == 2:
+        return f", distance {group['distance']}, similarity {group['similarity']:.3f}"
+    return f", distance <= {group['distance']}, similarity >= {group['similarity']:.3f}"
+
+
+def _class_lines(report: dict[str, Any]) -> list[str]:
+    imb = report["imbalance"]
+    lines = ["", "classes (train)" + (f": imbalance {imb['ratio']:.1f}x" if imb["ratio"] else "")]
+    for name, n in report["splits"]["train"]["classes"].items():
+        lines.append(f"  {name:<24} {n:>7}  weight {imb['class_weights'][name]:.3f}")
+    lines.append("  (weights: n_total / (n_classes * n_class), what --class-weight auto uses)")
+    return lines
+
+
+def _outlier_lines(outliers: list[dict[str, Any]], root: str) -> list[str]:
+    if not outliers:
+        return []
+    lines = ["", f"outliers: {len(outliers)}"]
+    for o in outliers[:SHOW]:
+        lines.append(f"  {_rel(o['path'], root)}: {'; '.join(o['reasons'])}")
+    if len(outliers) > SHOW:
+        lines.append(f"  … and {len(outliers) - SHOW} more (--json lists all)")
     return lines
 
 

@@ -10,6 +10,16 @@ from typing import Annotated, Any
 import typer
 
 from cnntui.cli.errors import handle_errors
+from cnntui.cli.options import (
+    AsJson,
+    Limit,
+    NoCalibration,
+    PositiveClass,
+    RunArgument,
+    Tta,
+    Unsafe,
+    WhichCheckpoint,
+)
 
 MAX_DRAWN_CLASSES = 20
 MAX_CURVES = 10
@@ -198,12 +208,7 @@ def curve_lines(report: dict[str, Any], color: bool = False) -> list[str]:
 
 @handle_errors
 def evaluate(
-    run: Annotated[
-        str | None,
-        typer.Argument(
-            help="Run id, id suffix, path or `latest` (default: the newest finished run)."
-        ),
-    ] = None,
+    run: RunArgument = None,
     data: Annotated[
         str | None,
         typer.Option(
@@ -220,30 +225,13 @@ def evaluate(
             help="test (the source's test set, else the held-out validation split) or val.",
         ),
     ] = "test",
-    checkpoint: Annotated[
-        str, typer.Option("--checkpoint", help="Which checkpoint of the run: best or last.")
-    ] = "best",
-    limit: Annotated[
-        int | None, typer.Option("--limit", min=1, help="Use at most N images of the source.")
-    ] = None,
+    checkpoint: WhichCheckpoint = "best",
+    limit: Limit = None,
     top_k: Annotated[int, typer.Option("--top-k", "-k", min=2, help="k of top-k accuracy.")] = 5,
-    tta: Annotated[
-        str | None,
-        typer.Option("--tta", help="Test-time augmentation: flip (image and mirror averaged)."),
-    ] = None,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print the whole report as JSON.")
-    ] = False,
-    unsafe: Annotated[
-        bool,
-        typer.Option(
-            "--unsafe",
-            help="Allow Lambda-layer code in the checkpoint to run (trusted files only).",
-        ),
-    ] = False,
-    no_calibration: Annotated[
-        bool, typer.Option("--no-calibration", help="Ignore the run's `cnntui calibrate` fit.")
-    ] = False,
+    tta: Tta = None,
+    as_json: AsJson = False,
+    unsafe: Unsafe = False,
+    no_calibration: NoCalibration = False,
     plots: Annotated[
         Path | None,
         typer.Option("--plots", help="Write ROC, PR, reliability and confusion PNGs here."),
@@ -257,14 +245,7 @@ def evaluate(
             help="Write Grad-CAM overlays of the N highest-loss images (run's worst/).",
         ),
     ] = 0,  # fmt: skip
-    positive_class: Annotated[
-        str | None,
-        typer.Option(
-            "--positive-class",
-            help="Two classes: the class the threshold sweep, Pearson r and PR curve call "
-            "positive (default: the second, e.g. dogs of cats/dogs).",
-        ),
-    ] = None,
+    positive_class: PositiveClass = None,
 ) -> None:
     """Loss, accuracy, confusion matrix, per-class table, ROC/PR curves, calibration,
     worst images.

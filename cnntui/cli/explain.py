@@ -10,8 +10,9 @@ from typing import Annotated
 import typer
 
 from cnntui.cli.errors import handle_errors
-from cnntui.cli.graphics import GRAPHICS_HELP, choose_graphics, graphics_option, print_image
-from cnntui.cli.predict import _side_by_side, _use_color
+from cnntui.cli.graphics import choose_graphics, print_image
+from cnntui.cli.options import AsJson, BatchSize, CheckpointFile, Graphics, Labels, Run, Unsafe
+from cnntui.cli.output import side_by_side, use_color
 
 METHOD_HELP = (
     "gradcam (default), gradcam++, saliency, smoothgrad, integrated-gradients or occlusion."
@@ -61,7 +62,7 @@ def _grid_output(
     if as_json:
         typer.echo(json.dumps({kind.replace("-", "_"): info}, indent=2))
         return
-    color = _use_color(sys.stdout)
+    color = use_color(sys.stdout)
     title = "activation maps" if kind == "feature-maps" else "kernels"
     typer.echo(f"{title} of {info['layer']} ({info['shown']} shown)")
     columns = max(width, min(grid.shape[1], 96))
@@ -79,17 +80,8 @@ def explain(
         list[str] | None,
         typer.Argument(help="Image files, folders (searched recursively) or glob patterns."),
     ] = None,
-    run: Annotated[
-        str | None,
-        typer.Option(
-            "--run",
-            "-r",
-            help="Run id, id suffix, path or `latest` (default: the newest finished run).",
-        ),
-    ] = None,  # fmt: skip
-    checkpoint: Annotated[
-        str | None, typer.Option("--checkpoint", "-c", help="A .keras file instead of a run.")
-    ] = None,
+    run: Run = None,
+    checkpoint: CheckpointFile = None,
     method: Annotated[str, typer.Option("--method", "-m", help=METHOD_HELP)] = "gradcam",
     classes: Annotated[
         list[str] | None,
@@ -113,7 +105,7 @@ def explain(
         Path | None,
         typer.Option("--out", "-o", help="Write PNG overlays and the raw maps (.npy) here."),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    as_json: AsJson = False,
     feature_maps: Annotated[
         str | None,
         typer.Option(
@@ -142,41 +134,48 @@ def explain(
         ),
     ] = None,
     cmap: Annotated[str, typer.Option("--cmap", help="inferno or viridis.")] = "inferno",
-    graphics: Annotated[
-        str,
-        typer.Option(
-            "--graphics", envvar="CNNTUI_GRAPHICS", callback=graphics_option, help=GRAPHICS_HELP
-        ),
-    ] = "auto",
+    graphics: Graphics = "auto",
     width: Annotated[int, typer.Option("--width", min=4, help="Columns per image.")] = 24,
-    labels: Annotated[
-        str | None,
-        typer.Option("--labels", help="Class names for a bare checkpoint (file or a,b,c)."),
-    ] = None,
-    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Images per batch.")] = 16,
-    unsafe: Annotated[
-        bool, typer.Option("--unsafe", help="Allow Lambda-layer code to run (trusted files).")
-    ] = False,
+    labels: Labels = None,
+    batch_size: BatchSize = 16,
+    unsafe: Unsafe = False,
 ) -> None:
     """Heatmaps of what drives a prediction (Grad-CAM and friends), in the terminal.
 
     Exit code 0: every image explained; 1: some files failed; 2: bad arguments.
     """
     from cnntui.core.checkpoints import parse_labels
-    from cnntui.core.images import try_load_image_uint8
     from cnntui.core.inference.open import open_for_inference
     from cnntui.core.inference.predict import collect_inputs
-    from cnntui.core.judge.explain.colormap import CMAPS
-    from cnntui.core.judge.explain.explainer import (
-        check_method,
-        check_options,
-        explain_paths,
-        feature_map_grid,
-        filter_grid,
-        layer_for,
-        resolve_class,
-        write_explanation,
+    from cnntui.core.judge.explain.explainer import filter_grid
+
+    options = _check_options(
+        run, checkpoint, method, feature_maps, filters, cmap, samples, noise, paths, out
     )
+    drawing = "blocks" if as_json else choose_graphics(graphics, use_color(sys.stdout))
+    inputs = collect_inputs(paths or [])
+    # the probabilities shown are predict's: the run's calibration applied
+    loaded = open_for_inference(run, checkpoint, labels=parse_labels(labels), unsafe=unsafe)
+    for note in loaded.notes:
+        typer.echo(f"note: {note}", err=True)
+    if filters:
+        grid, info = filter_grid(loaded, filters)
+        _grid_output("filters", grid, info, out, width, as_json, drawing)
+    elif feature_maps:
+        _feature_maps(loaded, inputs, feature_maps, out, width, as_json, drawing)
+    else:
+        request = dict(method=method, classes=classes, top_k=top_k, layer=layer,
+                       batch_size=batch_size, options=options)  # fmt: skip
+        view = dict(out=out, cmap=cmap, width=width, as_json=as_json, drawing=drawing)
+        _explain_images(loaded, inputs, request, **view)
+
+
+def _check_options(
+    run, checkpoint, method: str, feature_maps, filters, cmap: str, samples, noise, paths, out
+) -> dict:
+    """Options that cannot go together or cannot work, before any work; the method's options."""
+    from cnntui.core.judge.explain.colormap import CMAPS
+    from cnntui.core.judge.explain.explainer import check_method, check_options
 
     if run and checkpoint:
         raise typer.BadParameter("give --run or --checkpoint, not both")
@@ -193,53 +192,62 @@ def explain(
         raise typer.BadParameter("give at least one image (only --filters needs none)")
     if out is not None and out.exists() and not out.is_dir():
         raise typer.BadParameter(f"--out {out} exists and is not a folder")
-    drawing = "blocks" if as_json else choose_graphics(graphics, _use_color(sys.stdout))
-    inputs = collect_inputs(paths or [])
-    # the probabilities shown are predict's: the run's calibration applied
-    loaded = open_for_inference(run, checkpoint, labels=parse_labels(labels), unsafe=unsafe)
-    for note in loaded.notes:
-        typer.echo(f"note: {note}", err=True)
-    if filters:
-        grid, info = filter_grid(loaded, filters)
-        _grid_output("filters", grid, info, out, width, as_json, drawing)
-        return
-    if feature_maps:
-        path = next((p for p, err in inputs if err is None), None)
-        pixels, reason = try_load_image_uint8(path, loaded.preprocessing) if path else (None, "")
-        if pixels is None:
-            first, err = inputs[0]
-            typer.echo(f"error: {first}: {reason or err}", err=True)
-            raise typer.Exit(1)
-        grid, info = feature_map_grid(loaded, pixels, feature_maps)
-        info["image"] = path
-        _grid_output("feature-maps", grid, info, out, width, as_json, drawing)
-        return
-    layer_for(loaded, method, layer)  # a bad --layer or an MLP fails here, before any work
-    for c in classes or []:
+    return options
+
+
+def _feature_maps(loaded, inputs, layer: str, out, width: int, as_json: bool, drawing: str):
+    """``--feature-maps LAYER``: the activation maps of the first readable image."""
+    from cnntui.core.images import try_load_image_uint8
+    from cnntui.core.judge.explain.explainer import feature_map_grid
+
+    path = next((p for p, err in inputs if err is None), None)
+    pixels, reason = try_load_image_uint8(path, loaded.preprocessing) if path else (None, "")
+    if pixels is None:
+        first, err = inputs[0]
+        typer.echo(f"error: {first}: {reason or err}", err=True)
+        raise typer.Exit(1)
+    grid, info = feature_map_grid(loaded, pixels, layer)
+    info["image"] = path
+    _grid_output("feature-maps", grid, info, out, width, as_json, drawing)
+
+
+def _explain_images(
+    loaded, inputs, request: dict, *, out, cmap: str, width: int, as_json: bool, drawing: str
+) -> None:
+    """Explain each image as ``request`` asks; print (or write) each as it comes."""
+    from cnntui.core.judge.explain.explainer import (
+        explain_paths,
+        layer_for,
+        resolve_class,
+        write_explanation,
+    )
+
+    layer_for(loaded, request["method"], request["layer"])  # a bad --layer or an MLP: now
+    for c in request["classes"] or []:
         resolve_class(loaded, c)
-    color = _use_color(sys.stdout)
+    color = use_color(sys.stdout)
     failed = total = 0
     docs = []
-    results = explain_paths(
-        loaded, inputs, method=method, classes=classes, top_k=top_k, layer=layer,
-        batch_size=batch_size, options=options,
-    )  # fmt: skip
-    for position, e in enumerate(results):
+    for position, e in enumerate(explain_paths(loaded, inputs, **request)):
         total += e.rank == 1
         failed += not e.ok
         if e.ok and out is not None:
             write_explanation(e, out, position, cmap)
         if as_json:
             docs.append(e.to_dict())
-            continue
-        text = _text(e, color, width, cmap)
-        if e.ok and drawing != "blocks":
-            print_image(e.overlay(cmap), drawing, width)  # real pixels, the text below
-        elif e.ok:
-            text = _side_by_side(_draw(e.overlay(cmap), width, color), text, width)
-        typer.echo("\n".join(text))
+        else:
+            _print_explanation(e, color, width, cmap, drawing)
     if as_json:
         typer.echo(json.dumps(docs, indent=2))
     if failed:
         typer.echo(f"{failed} of {total} file(s) could not be explained (see above)", err=True)
         raise typer.Exit(1)
+
+
+def _print_explanation(e, color: bool, width: int, cmap: str, drawing: str) -> None:
+    text = _text(e, color, width, cmap)
+    if e.ok and drawing != "blocks":
+        print_image(e.overlay(cmap), drawing, width)  # real pixels, the text below
+    elif e.ok:
+        text = side_by_side(_draw(e.overlay(cmap), width, color), text, width)
+    typer.echo("\n".join(text))

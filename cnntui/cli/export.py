@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from cnntui.cli.errors import handle_errors
+from cnntui.cli.options import AsJson, Limit, RunArgument, Unsafe
 
 
 def table_lines(rows: list[dict[str, Any]]) -> list[str]:
@@ -23,10 +24,7 @@ def table_lines(rows: list[dict[str, Any]]) -> list[str]:
 
 @handle_errors
 def export(
-    run: Annotated[
-        str | None,
-        typer.Argument(help="Run id, id suffix, path or `latest` (default: newest finished)."),
-    ] = None,
+    run: RunArgument = None,
     formats: Annotated[
         list[str] | None,
         typer.Option(
@@ -48,9 +46,7 @@ def export(
             "--data", help="Check parity on this data instead of the run's validation split."
         ),
     ] = None,
-    limit: Annotated[
-        int | None, typer.Option("--limit", min=1, help="Check on at most N images.")
-    ] = None,
+    limit: Limit = None,
     calibration_images: Annotated[
         int,
         typer.Option(
@@ -67,11 +63,8 @@ def export(
             "(0.99 or 99; default 99% float, 97% int8).",
         ),
     ] = None,
-    unsafe: Annotated[
-        bool,
-        typer.Option("--unsafe", help="Allow Lambda-layer code to run (trusted files only)."),
-    ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    unsafe: Unsafe = False,
+    as_json: AsJson = False,
 ) -> None:
     """Export a trained run and prove each file gives the Keras model's answers.
 

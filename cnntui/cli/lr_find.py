@@ -12,6 +12,21 @@ from typing import Annotated
 import typer
 
 from cnntui.cli.errors import CLIError, handle_errors
+from cnntui.cli.options import (
+    AsJson,
+    Depth,
+    InputShape,
+    LabelSmoothing,
+    Limit,
+    Optimizer,
+    Recipe,
+    Seed,
+    TrainBatchSize,
+    TrainData,
+    WeightDecay,
+    Width,
+    Zoo,
+)
 
 
 def render_sweep(sweep, width: int = 80, height: int = 20, color: bool = True) -> str:
@@ -49,68 +64,45 @@ def render_sweep(sweep, width: int = 80, height: int = 20, color: bool = True) -
 @handle_errors
 def lr_find(
     model: Annotated[str, typer.Argument(help="Zoo entry (see `cnntui zoo list`).")],
-    data: Annotated[
-        str | None, typer.Option("--data", "-d", help="Data source, as for `cnntui train`.")
-    ] = None,
+    data: TrainData = None,
     steps: Annotated[
         int | None,
         typer.Option("--steps", help="Sweep points (default: one epoch, 20 to 100)."),
     ] = None,
     start: Annotated[float, typer.Option("--start", help="First learning rate.")] = 1e-7,
     end: Annotated[float, typer.Option("--end", help="Last learning rate.")] = 10.0,
-    batch_size: Annotated[
-        int | None, typer.Option("--batch-size", "-b", help="Default: the entry's.")
-    ] = None,
-    optimizer: Annotated[
-        str | None, typer.Option("--optimizer", help="Default: the recipe's.")
-    ] = None,
-    recipe: Annotated[
-        str | None, typer.Option("--recipe", help="article or modern (default: the entry's).")
-    ] = None,
-    weight_decay: Annotated[float | None, typer.Option("--weight-decay")] = None,
-    label_smoothing: Annotated[float | None, typer.Option("--label-smoothing")] = None,
-    limit: Annotated[int | None, typer.Option("--limit", help="Use only N images.")] = None,
-    input_shape: Annotated[
-        str | None, typer.Option("--input-shape", help="H,W,C (default: as `train` picks).")
-    ] = None,
-    zoo: Annotated[
-        list[str] | None, typer.Option("--zoo", help="Extra zoo folder or file; repeatable.")
-    ] = None,
-    width: Annotated[int | None, typer.Option("--width", help="Builder width.")] = None,
-    depth: Annotated[int | None, typer.Option("--depth", help="Builder depth.")] = None,
-    seed: Annotated[int, typer.Option("--seed")] = 0,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print the sweep and suggestions as JSON.")
-    ] = False,
+    batch_size: TrainBatchSize = None,
+    optimizer: Optimizer = None,
+    recipe: Recipe = None,
+    weight_decay: WeightDecay = None,
+    label_smoothing: LabelSmoothing = None,
+    limit: Limit = None,
+    input_shape: InputShape = None,
+    zoo: Zoo = None,
+    width: Width = None,
+    depth: Depth = None,
+    seed: Seed = 0,
+    as_json: AsJson = False,
 ) -> None:
     """Sweep the learning rate exponentially over at most one epoch and suggest one.
 
     The sweep stops early when the loss explodes. Suggestions (fastai's rules): valley
     (the pick for `train --lr auto`) and steepest descent.
     """
-    from cnntui.core.registry import parse_input_shape
-    from cnntui.core.train import TrainConfig
     from cnntui.core.train.lr_find import find_lr, lr_values
+    from cnntui.core.train.request import config_from_values
 
     if steps is not None:
         lr_values(steps, start, end)  # checks the numbers before any work
     else:
         lr_values(2, start, end)
-    cfg = TrainConfig(
-        model=model,
-        data=data,
-        batch_size=batch_size,
-        optimizer=optimizer,
-        recipe=recipe,
-        weight_decay=weight_decay,
-        label_smoothing=label_smoothing,
-        limit=limit,
-        input_shape=parse_input_shape(input_shape) if input_shape else None,
-        zoo=list(zoo or []),
-        seed=seed,
-        patience=0,
-        builder_args={k: v for k, v in (("width", width), ("depth", depth)) if v is not None},
-    )
+    cfg = config_from_values(
+        dict(
+            model=model, data=data, batch_size=batch_size, optimizer=optimizer, recipe=recipe,
+            weight_decay=weight_decay, label_smoothing=label_smoothing, limit=limit,
+            input_shape=input_shape, zoo=zoo, width=width, depth=depth, seed=seed, patience=0,
+        )
+    )  # fmt: skip
     cfg.validate()
     from cnntui.core.data.sources import classify_source
 

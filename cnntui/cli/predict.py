@@ -5,12 +5,26 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import dataclass
 from typing import Annotated
 
 import typer
 
 from cnntui.cli.errors import handle_errors
-from cnntui.cli.graphics import GRAPHICS_HELP, choose_graphics, graphics_option, print_image
+from cnntui.cli.graphics import choose_graphics, print_image
+from cnntui.cli.options import (
+    AsJson,
+    BatchSize,
+    CheckpointFile,
+    Graphics,
+    Labels,
+    Limit,
+    NoCalibration,
+    Run,
+    Tta,
+    Unsafe,
+)
+from cnntui.cli.output import side_by_side, use_color
 
 BAR_WIDTH = 24
 EIGHTHS = " ▏▎▍▌▋▊▉█"
@@ -23,10 +37,6 @@ def bar(fraction: float, width: int = BAR_WIDTH) -> str:
     full, part = divmod(eighths, 8)
     text = "█" * full + (EIGHTHS[part] if part else "")
     return text.ljust(width)
-
-
-def _use_color(stream) -> bool:
-    return stream.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
 
 
 def _text_lines(pred, color: bool) -> list[str]:
@@ -69,15 +79,6 @@ def _print_pixels(out, path: str, mode: str, width: int) -> None:
     print_image(rgb, mode, width, console=getattr(out, "console", None))
 
 
-def _side_by_side(left: list[str], right: list[str], left_width: int) -> list[str]:
-    out = []
-    for i in range(max(len(left), len(right))):
-        lt = left[i] if i < len(left) else " " * left_width
-        rt = right[i] if i < len(right) else ""
-        out.append(f"{lt}  {rt}".rstrip() if rt else lt)
-    return out
-
-
 def _csv_rows(pred) -> list[list]:
     if not pred.ok:
         return [[pred.path, "", "", "", "", pred.error]]
@@ -93,21 +94,8 @@ def predict(
         list[str] | None,
         typer.Argument(help="Image files, folders (searched recursively) or glob patterns."),
     ] = None,
-    run: Annotated[
-        str | None,
-        typer.Option(
-            "--run",
-            "-r",
-            help="Run id, id suffix, path, `latest` or `latest-finished` "
-            "(default: the newest finished run).",
-        ),
-    ] = None,
-    checkpoint: Annotated[
-        str | None,
-        typer.Option(
-            "--checkpoint", "-c", help="A .keras file instead of a run (any Keras 3 model)."
-        ),
-    ] = None,
+    run: Run = None,
+    checkpoint: CheckpointFile = None,
     model: Annotated[
         str | None,
         typer.Option(
@@ -120,46 +108,20 @@ def predict(
     top_k: Annotated[
         int, typer.Option("--top-k", "-k", min=1, help="Classes to show per image.")
     ] = 3,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    as_json: AsJson = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV rows for spreadsheets.")] = False,
-    labels: Annotated[
-        str | None,
-        typer.Option(
-            "--labels",
-            help="Class names for a bare checkpoint: a file (one per line) or a "
-            "comma-separated list.",
-        ),
-    ] = None,
+    labels: Labels = None,
     show: Annotated[
         bool, typer.Option("--show", help="Draw each image beside its prediction.")
     ] = False,
     show_width: Annotated[
         int, typer.Option("--show-width", min=4, help="Columns for --show.")
     ] = 24,
-    graphics: Annotated[
-        str,
-        typer.Option(
-            "--graphics",
-            envvar="CNNTUI_GRAPHICS",
-            callback=graphics_option,
-            help=f"With --show: {GRAPHICS_HELP[0].lower()}{GRAPHICS_HELP[1:]}",
-        ),
-    ] = "auto",
-    unsafe: Annotated[
-        bool,
-        typer.Option(
-            "--unsafe",
-            help="Allow Lambda-layer code in the checkpoint to run (trusted files only).",
-        ),
-    ] = False,
-    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Images per batch.")] = 64,
-    tta: Annotated[
-        str | None,
-        typer.Option("--tta", help="Test-time augmentation: flip (image and mirror averaged)."),
-    ] = None,
-    no_calibration: Annotated[
-        bool, typer.Option("--no-calibration", help="Ignore the run's `cnntui calibrate` fit.")
-    ] = False,
+    graphics: Graphics = "auto",
+    unsafe: Unsafe = False,
+    batch_size: BatchSize = 64,
+    tta: Tta = None,
+    no_calibration: NoCalibration = False,
     data: Annotated[
         str | None,
         typer.Option(
@@ -172,23 +134,49 @@ def predict(
     split: Annotated[
         str, typer.Option("--split", help="With --data: train, test or val.")
     ] = "test",
-    limit: Annotated[
-        int | None, typer.Option("--limit", min=1, help="With --data: the first N images.")
-    ] = None,
+    limit: Limit = None,
 ) -> None:
     """Classify images with a trained model; bad files are reported, the rest still run.
 
     Exit code 0: all files classified; 1: some files failed; 2: nothing could run.
     """
-    import json
     import time
+
+    from cnntui.cli.progress import StderrProgress
+    from cnntui.core.checkpoints import parse_labels
+    from cnntui.core.inference.tta import NOTE
+
+    tta = _check_options(as_json, as_csv, run, checkpoint, model, tta)
+    started = time.perf_counter()
+    examples, inputs = _choose_inputs(data, split, limit, paths)
+    label_list = parse_labels(labels)
+    color = use_color(sys.stdout)
+    drawing = choose_graphics(graphics, color) if show and not (as_json or as_csv) else "blocks"
+    shown = Shown(color, show, show_width, drawing)
+    with StderrProgress(len(inputs), "loading model") as progress:
+        loaded = None
+        if any(err is None for _, err in inputs):
+            loaded = _load(model, run, checkpoint, label_list, unsafe, no_calibration)
+            for note in loaded.notes + ([NOTE[tta]] if tta else []):
+                progress.echo(f"note: {note}")
+        loading = time.perf_counter() - started if loaded is not None else 0.0
+        progress.phase("predicting")
+        results = _predictions(loaded, inputs, examples, top_k, batch_size, tta)
+        printer = _printer(progress.stdout(), as_json, as_csv, tta, shown)
+        total, failed = _print_all(results, printer, progress)
+    seconds = time.perf_counter() - started
+    typer.echo(summary_line(total, failed, seconds, loading), err=True)
+    if failed:
+        raise typer.Exit(1)
+
+
+def _check_options(as_json: bool, as_csv: bool, run, checkpoint, model, tta):
+    """Options that cannot go together, and ``--tta``, checked before any work."""
     import warnings
 
     from PIL.Image import DecompressionBombWarning
 
-    from cnntui.cli.progress import StderrProgress
-    from cnntui.core.checkpoints import parse_labels
-    from cnntui.core.inference.predict import collect_inputs, predict_paths
+    from cnntui.core.inference.tta import check_tta
 
     if as_json and as_csv:
         raise typer.BadParameter("choose one of --json and --csv")
@@ -196,77 +184,131 @@ def predict(
         raise typer.BadParameter("give one of --run, --checkpoint and --model")
     # oversized images are reported per file by the decoder; Pillow's warning is noise here
     warnings.filterwarnings("ignore", category=DecompressionBombWarning)
-    from cnntui.core.inference.tta import NOTE, check_tta
+    return check_tta(tta)
 
-    tta = check_tta(tta)
-    started = time.perf_counter()
+
+def _choose_inputs(data, split: str, limit: int | None, paths: list[str] | None):
+    """The examples of ``--data`` (or None) and the ``(path or id, error)`` inputs."""
+    from cnntui.core.inference.predict import collect_inputs
+
     examples = _dataset_examples(data, split, limit, paths)
     inputs = collect_inputs(examples.paths if examples else paths or [])
     if examples is not None and examples.images is not None:
         inputs = [(i, None) for i in examples.ids]
-    label_list = parse_labels(labels)
-    color = _use_color(sys.stdout)
-    drawing = choose_graphics(graphics, color) if show and not (as_json or as_csv) else "blocks"
-    with StderrProgress(len(inputs), "loading model") as progress:
-        loaded = None
-        if any(err is None for _, err in inputs):
-            loaded = _load(model, run, checkpoint, label_list, unsafe, no_calibration)
-            for note in loaded.notes + ([NOTE[tta]] if tta else []):
-                progress.echo(f"note: {note}")
-        loading = time.perf_counter() - started
-        progress.phase("predicting")
-        results = (
-            predict_paths(loaded, inputs, top_k=top_k, batch_size=batch_size, tta=tta)
-            if loaded is not None
-            else (_error_only(p, e) for p, e in inputs)
-        )
-        if examples is not None:
-            results = _with_labels(examples, loaded, top_k, batch_size, tta, results)
-        out = progress.stdout()
-        failed = total = 0
-        if as_csv:
-            import csv
+    return examples, inputs
 
-            writer = csv.writer(out, lineterminator="\n")
-            writer.writerow(["path", "rank", "label", "index", "probability", "error"])
-        elif as_json:
-            out.write("[\n")
-        held = ""  # JSON: an item waits for the next one to know its separator
-        try:
-            for pred in results:
-                total += 1
-                failed += not pred.ok
-                if as_json:
-                    item = {**pred.to_dict(), **({"tta": tta} if tta and pred.ok else {})}
-                    if held:
-                        out.write(f"  {held},\n")
-                    held = json.dumps(item)
-                elif as_csv:
-                    writer.writerows(_csv_rows(pred))
-                else:
-                    head = pred.path + (f"  (true: {pred.true})" if pred.true is not None else "")
-                    lines = [head, *_text_lines(pred, color)]
-                    if show and pred.ok and drawing != "blocks":  # real pixels, the text below
-                        _print_pixels(out, pred.path, drawing, show_width)
-                    elif show and pred.ok:
-                        lines = _side_by_side(
-                            _show_lines(pred.path, show_width, color), lines, show_width
-                        )
-                    out.write("\n".join(lines) + "\n")
-                out.flush()
-                progress.advance()
-            if as_json:
-                out.write(f"  {held}\n]\n" if held else "]\n")
-                out.flush()
-        except BrokenPipeError:  # output piped into `head` and closed: stop quietly
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            raise typer.Exit(1 if failed else 0) from None
-    seconds = time.perf_counter() - started
-    typer.echo(
-        summary_line(total, failed, seconds, loading if loaded is not None else 0.0), err=True
+
+def _predictions(loaded, inputs, examples, top_k: int, batch_size: int, tta):
+    """Predictions in input order: a bad file or nothing to load gives an error item."""
+    from cnntui.core.inference.predict import predict_paths
+
+    results = (
+        predict_paths(loaded, inputs, top_k=top_k, batch_size=batch_size, tta=tta)
+        if loaded is not None
+        else (_error_only(p, e) for p, e in inputs)
     )
-    if failed:
-        raise typer.Exit(1)
+    if examples is not None:
+        results = _with_labels(examples, loaded, top_k, batch_size, tta, results)
+    return results
+
+
+def _print_all(results, printer, progress) -> tuple[int, int]:
+    """Print every prediction as it comes; ``(total, failed)``. A closed pipe stops quietly."""
+    failed = total = 0
+    printer.begin()
+    try:
+        for pred in results:
+            total += 1
+            failed += not pred.ok
+            printer.item(pred)
+            progress.advance()
+        printer.end()
+    except BrokenPipeError:  # output piped into `head` and closed: stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise typer.Exit(1 if failed else 0) from None
+    return total, failed
+
+
+@dataclass
+class Shown:
+    """How text output looks: colour, and whether and how each image is drawn."""
+
+    color: bool
+    show: bool
+    width: int
+    drawing: str  # blocks (characters beside the text) or a pixel protocol (above it)
+
+
+class TextPrinter:
+    """Each prediction as lines of text, its image beside or above it with ``--show``."""
+
+    def __init__(self, out, shown: Shown):
+        self.out, self.shown = out, shown
+
+    def begin(self) -> None:
+        """Nothing before the first prediction."""
+
+    def item(self, pred) -> None:
+        """One prediction's lines."""
+        shown, out = self.shown, self.out
+        head = pred.path + (f"  (true: {pred.true})" if pred.true is not None else "")
+        lines = [head, *_text_lines(pred, shown.color)]
+        if shown.show and pred.ok and shown.drawing != "blocks":  # real pixels, text below
+            _print_pixels(out, pred.path, shown.drawing, shown.width)
+        elif shown.show and pred.ok:
+            drawn = _show_lines(pred.path, shown.width, shown.color)
+            lines = side_by_side(drawn, lines, shown.width)
+        out.write("\n".join(lines) + "\n")
+        out.flush()
+
+    def end(self) -> None:
+        """Nothing after the last one."""
+
+
+class CsvPrinter(TextPrinter):
+    """One CSV row per class shown, under a header."""
+
+    def begin(self) -> None:
+        import csv
+
+        self.writer = csv.writer(self.out, lineterminator="\n")
+        self.writer.writerow(["path", "rank", "label", "index", "probability", "error"])
+
+    def item(self, pred) -> None:
+        self.writer.writerows(_csv_rows(pred))
+        self.out.flush()
+
+
+class JsonPrinter(TextPrinter):
+    """One JSON list, written as predictions come (each waits for its separator)."""
+
+    def __init__(self, out, tta: str | None):
+        super().__init__(out, Shown(False, False, 0, "blocks"))
+        self.tta, self.held = tta, ""
+
+    def begin(self) -> None:
+        self.out.write("[\n")
+
+    def item(self, pred) -> None:
+        import json
+
+        item = {**pred.to_dict(), **({"tta": self.tta} if self.tta and pred.ok else {})}
+        if self.held:
+            self.out.write(f"  {self.held},\n")
+        self.held = json.dumps(item)
+        self.out.flush()
+
+    def end(self) -> None:
+        self.out.write(f"  {self.held}\n]\n" if self.held else "]\n")
+        self.out.flush()
+
+
+def _printer(out, as_json: bool, as_csv: bool, tta: str | None, shown: Shown) -> TextPrinter:
+    if as_json:
+        return JsonPrinter(out, tta)
+    if as_csv:
+        return CsvPrinter(out, shown)
+    return TextPrinter(out, shown)
 
 
 def summary_line(files: int, failed: int, seconds: float, loading: float = 0.0) -> str:

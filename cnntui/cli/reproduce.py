@@ -8,6 +8,8 @@ from typing import Annotated
 import typer
 
 from cnntui.cli.errors import handle_errors
+from cnntui.cli.options import AsJson, Epochs, Limit, PositiveClass, RunsDir, Seed, View, Zoo
+from cnntui.cli.output import check_view, sinks
 
 
 @handle_errors
@@ -25,18 +27,9 @@ def reproduce(
             "Default: each article's own dataset when it is at hand.",
         ),
     ] = None,
-    epochs: Annotated[
-        int | None, typer.Option("--epochs", "-e", help="Override the articles' epochs.")
-    ] = None,
-    limit: Annotated[int | None, typer.Option("--limit", help="Use only N images.")] = None,
-    positive_class: Annotated[
-        str | None,
-        typer.Option(
-            "--positive-class",
-            help="Class whose score and label 1 the two-class figures use (default: the "
-            "article's, e.g. cat for cats vs dogs).",
-        ),
-    ] = None,
+    epochs: Epochs = None,
+    limit: Limit = None,
+    positive_class: PositiveClass = None,
     tolerance: Annotated[
         float | None,
         typer.Option(
@@ -45,17 +38,17 @@ def reproduce(
             "accuracy, 0.05 Pearson r, 0.03 MSE).",
         ),
     ] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
-    runs_dir: Annotated[str | None, typer.Option("--runs-dir", help="Runs folder.")] = None,
-    zoo: Annotated[list[str] | None, typer.Option("--zoo", help="Extra zoo folder.")] = None,
-    view: Annotated[str, typer.Option("--view", help="auto, live, lines or none.")] = "auto",
-    as_json: Annotated[bool, typer.Option("--json", help="Print the rows as JSON.")] = False,
+    seed: Seed = 0,
+    runs_dir: RunsDir = None,
+    zoo: Zoo = None,
+    view: View = "auto",
+    as_json: AsJson = False,
 ) -> None:
     """Train tutorial entries on their article's data and terms; compare with the article."""
-    from cnntui.cli.train import _sinks
     from cnntui.core.reproduce import markdown
     from cnntui.core.reproduce import reproduce as run_all
 
+    check_view(view)
     rows = run_all(
         pattern,
         data=list(data or []),
@@ -66,7 +59,7 @@ def reproduce(
         positive_class=positive_class,
         tolerance=tolerance,
         seed=seed,
-        sinks=lambda: _sinks(view, as_json, False),
+        sinks=lambda: sinks(view, as_json, False),
     )
     if as_json:
         typer.echo(json.dumps([r.to_dict() for r in rows], indent=2))

@@ -9,14 +9,11 @@ from typing import Annotated, Any
 import typer
 
 from cnntui.cli.errors import CLIError, handle_errors
+from cnntui.cli.options import AsJson, RunRef, RunsDir
+from cnntui.cli.output import sinks, table
 from cnntui.core.formats import fmt_metric
 
 app = typer.Typer(help="List, show, watch, compare and remove training runs.", no_args_is_help=True)
-
-RunsDir = Annotated[
-    str | None, typer.Option("--runs-dir", help="Runs folder (default: $CNNTUI_RUNS_DIR).")
-]
-RunArg = Annotated[str, typer.Argument(help="Run id, unique part of it, path, or `latest`.")]
 
 
 def _fmt(value: Any, spec: str = ".4f") -> str:
@@ -28,17 +25,10 @@ def _fmt(value: Any, spec: str = ".4f") -> str:
         return str(value)
 
 
-def _table(rows: list[list[str]], header: list[str]) -> str:
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    lines = ["  ".join(str(c).ljust(w) for c, w in zip(header, widths)).rstrip()]
-    lines += ["  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
-    return "\n".join(lines)
-
-
 @app.command("list")
 @handle_errors
 def list_(
-    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
+    as_json: AsJson = False,
     runs_dir: RunsDir = None,
 ) -> None:
     """Every run, oldest first (id, model, status, data, epochs, best val accuracy)."""
@@ -64,14 +54,14 @@ def list_(
                 fmt_metric("val_accuracy", s["best_val_accuracy"]),
             ]
         )
-    typer.echo(_table(rows, ["id", "model", "status", "data", "epochs", "best val_acc"]))
+    typer.echo(table(rows, ["id", "model", "status", "data", "epochs", "best val_acc"]))
 
 
 @app.command("show")
 @handle_errors
 def show(
-    run_ref: RunArg = "latest",
-    as_json: Annotated[bool, typer.Option("--json", help="Print config, status, metrics.")] = False,
+    run_ref: RunRef = "latest",
+    as_json: AsJson = False,
     runs_dir: RunsDir = None,
 ) -> None:
     """A run's settings, status, metrics, files and epoch history."""
@@ -132,7 +122,7 @@ def show(
 @app.command("watch")
 @handle_errors
 def watch(
-    run_ref: RunArg = "latest",
+    run_ref: RunRef = "latest",
     view: Annotated[str, typer.Option("--view", help="auto, live or lines.")] = "auto",
     runs_dir: RunsDir = None,
 ) -> None:
@@ -142,12 +132,7 @@ def watch(
     from cnntui.core.train.lines import LineSink
 
     run = resolve_run(run_ref, runs_dir)
-    if view == "live" or (view == "auto" and sys.stdout.isatty()):
-        from cnntui.core.train.live import LiveView
-
-        sink = LiveView()
-    else:
-        sink = LineSink()
+    sink = (sinks(view, False, False) or [LineSink()])[0]  # --view none: lines
     try:
         status = follow(run, sink)
     except KeyboardInterrupt:
@@ -212,7 +197,7 @@ def compare(
             ]
         )
     typer.echo(
-        _table(
+        table(
             rows,
             [
                 "run",

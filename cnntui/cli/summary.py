@@ -8,38 +8,25 @@ from typing import Annotated
 import typer
 
 from cnntui.cli.errors import handle_errors
+from cnntui.cli.options import L1, L2, AsJson, Depth, InputShape, Width, Zoo
 
 
 @handle_errors
 def summary(
     model: Annotated[str, typer.Argument(help="Zoo entry name or a .keras file.")],
-    input_shape: Annotated[
-        str | None, typer.Option("--input-shape", help="H,W,C, e.g. 32,32,3 (zoo entries).")
-    ] = None,
+    input_shape: InputShape = None,
     classes: Annotated[
         int | None, typer.Option("--classes", min=2, help="Number of classes (zoo entries).")
     ] = None,
-    width: Annotated[
-        int | None,
-        typer.Option("--width", min=1, help="Builder parameter `width` (see `cnntui zoo show`)."),
-    ] = None,
-    depth: Annotated[
-        int | None,
-        typer.Option("--depth", min=1, help="Builder parameter `depth` (see `cnntui zoo show`)."),
-    ] = None,
-    l1: Annotated[
-        float | None, typer.Option("--l1", min=0, help="Builder parameter `l1` (L1 penalty).")
-    ] = None,
-    l2: Annotated[
-        float | None, typer.Option("--l2", min=0, help="Builder parameter `l2` (L2 penalty).")
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the table as JSON.")] = False,
+    width: Width = None,
+    depth: Depth = None,
+    l1: L1 = None,
+    l2: L2 = None,
+    as_json: AsJson = False,
     keras_summary: Annotated[
         bool, typer.Option("--keras/--no-keras", help="Include Keras's own summary.")
     ] = True,
-    zoo: Annotated[
-        list[str] | None, typer.Option("--zoo", help="Extra zoo folder; repeatable.")
-    ] = None,
+    zoo: Zoo = None,
 ) -> None:
     """Summarise a model: per-layer params, kernels, strides, MACs; totals and memory."""
     from cnntui.core import registry

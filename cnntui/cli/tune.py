@@ -18,6 +18,21 @@ import typer
 from typer.core import TyperGroup
 
 from cnntui.cli.errors import CLIError, handle_errors
+from cnntui.cli.options import (
+    AsJson,
+    Epochs,
+    InputShape,
+    Limit,
+    Patience,
+    RunsDir,
+    Seed,
+    Storage,
+    TrainData,
+    ValSplit,
+    View,
+    Zoo,
+)
+from cnntui.cli.output import check_view, sinks, table
 
 
 class _RunByDefault(TyperGroup):
@@ -35,18 +50,6 @@ app = typer.Typer(
     "`cnntui tune show STUDY`, `cnntui tune list`.",
     no_args_is_help=True,
 )
-
-Storage = Annotated[
-    str | None,
-    typer.Option(
-        "--storage",
-        help="Study database URL (default: sqlite in the runs folder), e.g. "
-        "postgresql://user:pass@host/db for workers on several machines.",
-    ),
-]
-RunsDir = Annotated[
-    str | None, typer.Option("--runs-dir", help="Runs folder (default: $CNNTUI_RUNS_DIR).")
-]
 
 
 def _settings(values: list[str] | None) -> dict[str, Any]:
@@ -79,9 +82,7 @@ def run(
         int | None,
         typer.Option("--trials", "-n", help="Trials in the study (default 20, or the study's)."),
     ] = None,
-    data: Annotated[
-        str | None, typer.Option("--data", "-d", help="Data source, as for `cnntui train`.")
-    ] = None,
+    data: TrainData = None,
     study: Annotated[
         str | None,
         typer.Option("--study", help="Study name (default: MODEL-DATA); continues one."),
@@ -104,32 +105,30 @@ def run(
         str | None, typer.Option("--timeout", help="Stop starting trials after 2h, 30m, …")
     ] = None,
     storage: Storage = None,
-    epochs: Annotated[int | None, typer.Option("--epochs", "-e", help="Epochs per trial.")] = None,
-    limit: Annotated[int | None, typer.Option("--limit", help="Use only N images.")] = None,
-    val_split: Annotated[float, typer.Option("--val-split", help="Validation share.")] = 0.1,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of every trial's training.")] = 0,
+    epochs: Epochs = None,
+    limit: Limit = None,
+    val_split: ValSplit = 0.1,
+    seed: Seed = 0,
     sampler_seed: Annotated[
         int | None, typer.Option("--sampler-seed", help="Seed of Optuna's sampler.")
     ] = None,
-    patience: Annotated[int, typer.Option("--patience", help="Early stopping (0: off).")] = 0,
-    input_shape: Annotated[str | None, typer.Option("--input-shape", help="H,W,C.")] = None,
+    patience: Patience = 0,
+    input_shape: InputShape = None,
     set_: Annotated[
         list[str] | None,
         typer.Option("--set", help="Any other `cnntui train` option for every trial: KEY=VALUE."),
     ] = None,
     runs_dir: RunsDir = None,
-    zoo: Annotated[list[str] | None, typer.Option("--zoo", help="Extra zoo folder.")] = None,
-    view: Annotated[str, typer.Option("--view", help="auto, live, lines or none.")] = "lines",
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON line per trial.")] = False,
+    zoo: Zoo = None,
+    view: View = "lines",
+    as_json: AsJson = False,
 ) -> None:
     """Search hyperparameters of MODEL; each trial is a run (runs watch/compare/evaluate)."""
-    from cnntui.core.registry import parse_input_shape
     from cnntui.core.train.budget import parse_duration
-    from cnntui.core.train.config import TrainConfig
+    from cnntui.core.train.request import config_from_values
     from cnntui.core.tune.study import TuneRequest, join_request
 
-    if view not in ("auto", "live", "lines", "none"):
-        raise CLIError(f"--view must be auto, live, lines or none; got {view!r}")
+    check_view(view)
     budget = parse_duration(timeout, "--timeout", minimum=1) if timeout else None
     if model is None:
         if not study:
@@ -140,21 +139,11 @@ def run(
         request = join_request(study, storage, runs_dir, trials=trials, timeout=budget)
         request.seed = sampler_seed
     else:
-        base = TrainConfig(
-            model=model,
-            data=data,
-            epochs=epochs,
-            limit=limit,
-            val_split=val_split,
-            seed=seed,
-            patience=patience,
-            input_shape=parse_input_shape(input_shape) if input_shape else None,
-            runs_dir=runs_dir,
-            zoo=list(zoo or []),
-        )
-        for key, value in _settings(set_).items():
-            setattr(base, key, value)
-        base.validate()
+        options = dict(
+            model=model, data=data, epochs=epochs, limit=limit, val_split=val_split, seed=seed,
+            patience=patience, input_shape=input_shape, runs_dir=runs_dir, zoo=zoo,
+        )  # fmt: skip
+        base = config_from_values({**options, **_settings(set_)}).validate()
         request = TuneRequest(
             base=base,
             trials=trials if trials is not None else 20,
@@ -172,7 +161,6 @@ def run(
 
 def _run_worker(request, view: str, as_json: bool) -> None:
     """Run this worker's trials, printing each as it ends; Ctrl+C stops after the trial."""
-    from cnntui.cli.train import _sinks
     from cnntui.core.tune.study import run_worker
 
     stop = threading.Event()
@@ -180,7 +168,7 @@ def _run_worker(request, view: str, as_json: bool) -> None:
     try:
         report = run_worker(
             request,
-            sinks=lambda: _sinks(view, as_json, False),
+            sinks=lambda: sinks(view, as_json, False),
             on_trial=lambda o: _print_outcome(o, request.metric, as_json, request),
             stop=stop,
         )
@@ -252,9 +240,7 @@ def _print_end(report, request, as_json: bool) -> None:
 
 
 def _leaderboard_table(rows: list[dict[str, Any]]) -> str:
-    from cnntui.cli.runs import _table
-
-    table = [
+    cells = [
         [
             str(r["trial"]),
             f"{r['value']:.4f}" if r["value"] is not None else "-",
@@ -265,7 +251,7 @@ def _leaderboard_table(rows: list[dict[str, Any]]) -> str:
         ]
         for r in rows
     ]
-    return _table(table, ["trial", "value", "state", "epochs", "parameters", "run"])
+    return table(cells, ["trial", "value", "state", "epochs", "parameters", "run"])
 
 
 @app.command("show")
@@ -274,7 +260,7 @@ def show(
     study: Annotated[str, typer.Argument(help="Study name (see `cnntui tune list`).")],
     storage: Storage = None,
     runs_dir: RunsDir = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: AsJson = False,
 ) -> None:
     """Leaderboard, parameter importances and the best trial's curve."""
     from cnntui.core.tune.study import importances, leaderboard, load_study
@@ -341,10 +327,9 @@ def _plot_best(run_id: str, metric: str, runs_dir: str | None) -> None:
 def list_(
     storage: Storage = None,
     runs_dir: RunsDir = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: AsJson = False,
 ) -> None:
     """Every study in the storage, with its best value."""
-    from cnntui.cli.runs import _table
     from cnntui.core.tune.study import list_studies
 
     rows = list_studies(storage, runs_dir)
@@ -355,7 +340,7 @@ def list_(
         typer.echo("no studies yet; start one with `cnntui tune MODEL --trials N`")
         return
     typer.echo(
-        _table(
+        table(
             [
                 [
                     r["study"],

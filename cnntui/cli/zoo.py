@@ -8,17 +8,9 @@ from typing import Annotated
 import typer
 
 from cnntui.cli.errors import handle_errors
+from cnntui.cli.options import AsJson, Zoo
 
 app = typer.Typer(help="Browse the architecture zoo.", no_args_is_help=True)
-
-ZooOption = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--zoo",
-        help="Extra folder (or file) of zoo definitions; repeatable. "
-        "Also read from $CNNTUI_ZOO_PATH.",
-    ),
-]
 
 
 def _load(zoo_dirs: list[str] | None) -> None:
@@ -80,8 +72,8 @@ def list_(
     tag: Annotated[
         list[str] | None, typer.Option("--tag", "-t", help="Only entries with this tag.")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
-    zoo: ZooOption = None,
+    as_json: AsJson = False,
+    zoo: Zoo = None,
 ) -> None:
     """List zoo entries (no TensorFlow needed)."""
     from cnntui.core.registry import list_models
@@ -108,8 +100,8 @@ def list_(
 @handle_errors
 def show(
     name: Annotated[str, typer.Argument(help="Zoo entry name.")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-    zoo: ZooOption = None,
+    as_json: AsJson = False,
+    zoo: Zoo = None,
 ) -> None:
     """Show an entry: reference, reported results, defaults and its source."""
     from cnntui.core.registry import get_model
