@@ -97,8 +97,9 @@ Recipe = Annotated[
     option(
         "--recipe",
         panel=RECIPE,
-        help="article (the entry's own setup) or modern (AdamW, warm-up + cosine, label "
-        "smoothing, EMA). Default: the entry's recipe.",
+        help="article (the entry's own setup), modern (AdamW, warm-up + cosine, label "
+        "smoothing, EMA) or finetune (a pretrained backbone: the head first, then the "
+        "backbone at a lower LR). Default: the entry's recipe.",
     ),
 ]
 WeightDecay = Annotated[
@@ -108,6 +109,38 @@ WeightDecay = Annotated[
 LabelSmoothing = Annotated[
     float | None, option("--label-smoothing", panel=RECIPE, help="e.g. 0.1 (0: off).")
 ]
+# -- fine-tuning (backbone entries) ----------------------------------------------------
+FINETUNE = "Fine-tuning"
+Weights = Annotated[
+    str | None,
+    option(
+        "--weights",
+        panel=FINETUNE,
+        help="A backbone entry's starting weights: imagenet (default; Keras's download, or "
+        "its cache), a weights FILE (.h5 / .weights.h5, no top), a RUN of the same entry, "
+        "or none (from scratch).",
+    ),
+]
+FreezeEpochs = Annotated[
+    int | None,
+    option("--freeze-epochs", min=0, panel=FINETUNE,
+           help="Epochs that train the head alone, the backbone frozen (default 1)."),
+]  # fmt: skip
+Unfreeze = Annotated[
+    str | None,
+    option("--unfreeze", panel=FINETUNE,
+           help="What trains after them: all (default) or the top N backbone blocks."),
+]  # fmt: skip
+LrMult = Annotated[
+    float | None,
+    option("--lr-mult", panel=FINETUNE,
+           help="The backbone's learning rate as a share of the head's (default 0.1)."),
+]  # fmt: skip
+TrainBn = Annotated[
+    bool,
+    option("--train-bn", panel=FINETUNE,
+           help="Train BatchNorm too (default: frozen, in inference mode)."),
+]  # fmt: skip
 Patience = Annotated[
     int, option("--patience", panel=RECIPE, help="Early stopping patience in epochs (0: off).")
 ]

@@ -53,7 +53,7 @@ app = typer.Typer(
 
 
 def _settings(values: list[str] | None) -> dict[str, Any]:
-    from cnntui.core.tune.space import _scalar, train_fields
+    from cnntui.core.tune.space import scalar, train_fields
 
     out: dict[str, Any] = {}
     allowed = train_fields()
@@ -64,7 +64,7 @@ def _settings(values: list[str] | None) -> dict[str, Any]:
             raise CLIError(f"--set takes KEY=VALUE (a `cnntui train` option); got {item!r}")
         if key not in allowed:
             raise CLIError(f"--set {key}: not a training option; choose from {sorted(allowed)}")
-        out[key] = _scalar(value)
+        out[key] = scalar(value)
     return out
 
 

@@ -19,7 +19,6 @@ from cnntui.core.errors import ConfigError
 
 DEFAULT_FREEZE_EPOCHS = 1
 DEFAULT_LR_MULT = 0.1
-NO_DECAY = ("bias", "gamma", "beta")  # no weight decay on biases and normalisation layers
 
 
 @dataclass(frozen=True)

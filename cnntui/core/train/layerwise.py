@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from cnntui.core.train.finetune import NO_DECAY
+NO_DECAY = ("bias", "gamma", "beta")  # no weight decay on biases and normalisation layers
 
 
 def decays(variable: Any, no_decay: Iterable[str] = NO_DECAY) -> bool:

@@ -69,7 +69,7 @@ def _num(value: float | None) -> str:
     return f"{value:g}"
 
 
-def _scalar(text: str) -> Any:
+def scalar(text: str) -> Any:
     text = text.strip()
     for cast in (int, float):
         try:
@@ -95,10 +95,10 @@ def parse_param(name: str, spec: Any) -> Param:
     if ".." in text:
         return _checked(_from_range(name, text))
     if "|" in text:
-        return _checked(Param(name, choices=tuple(_scalar(c) for c in text.split("|"))))
+        return _checked(Param(name, choices=tuple(scalar(c) for c in text.split("|"))))
     if not text:
         raise TuneError(f"search-space entry {name!r} has no value; e.g. {name}=A|B or LOW..HIGH")
-    return Param(name, choices=(_scalar(text),))  # one value: fixed in every trial
+    return Param(name, choices=(scalar(text),))  # one value: fixed in every trial
 
 
 def _from_table(name: str, spec: dict) -> Param:

@@ -9,7 +9,8 @@ Commands are F-keys, Ctrl-keys, Enter and Escape.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar, Literal, Protocol, cast
+from pathlib import Path
+from typing import ClassVar, Literal, Protocol, cast
 
 from textual import events
 from textual.binding import Binding
@@ -20,9 +21,6 @@ from textual.widgets import Input, TabbedContent
 from textual.worker import Worker, WorkerState
 
 from cnntui.core.errors import CnntuiError
-
-if TYPE_CHECKING:
-    from cnntui.tui.app import WorkbenchApp
 
 
 def shown(widget: Widget) -> bool:
@@ -42,6 +40,19 @@ def keys_panel_open(screen: Screen) -> bool:
 
 RunPlace = Literal["train", "evaluate", "predict"]
 """The screens that show a run by id (:meth:`WorkbenchApp.open_run`)."""
+
+
+class Workbench(Protocol):
+    """What a screen asks of the app it runs in (:class:`cnntui.tui.app.WorkbenchApp`),
+    typed here so the screens do not import the app that imports them."""
+
+    runs_dir: Path
+    data_source: str
+    selected_model: str | None
+
+    async def open_run(self, run_id: str, where: RunPlace) -> None: ...
+
+    async def use_model(self, name: str) -> None: ...
 
 
 class ShowsRun(Protocol):
@@ -72,9 +83,9 @@ class WorkbenchScreen(Screen):
     _typing_into: Input | None = None  # the field that stray keys are going to
 
     @property
-    def workbench(self) -> WorkbenchApp:
-        """The app, typed (a workbench screen runs only in :class:`WorkbenchApp`)."""
-        return cast("WorkbenchApp", self.app)
+    def workbench(self) -> Workbench:
+        """The app, typed (a workbench screen runs only in ``WorkbenchApp``)."""
+        return cast(Workbench, self.app)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("next_tab", "previous_tab"):
