@@ -96,7 +96,7 @@ def test_register_model_sets_the_recipe_and_refuses_an_unknown_one():
     try:
         assert registry.get_model("test-contract-modern").recipe == "modern"
         assert registry.get_model("test-contract-default").recipe == "article"
-        with pytest.raises(ValueError, match=r"recipe must be one of article, modern; got 'fast'"):
+        with pytest.raises(ValueError, match=r"recipe must be one of article, modern, finetune; got 'fast'"):
             register_model("test-contract-bad", title="t", recipe="fast")
     finally:
         registry._REGISTRY.pop("test-contract-modern", None)
@@ -109,6 +109,8 @@ def test_tutorials_use_the_article_recipe_and_modern_entries_the_modern_one():
             assert entry.recipe == "article", entry.name
         if "modern" in entry.tags:
             assert entry.recipe == "modern", entry.name
+        if "backbone" in entry.tags:
+            assert entry.recipe == "finetune" and entry.pretrained is not None, entry.name
 
 
 def test_zoo_show_prints_recipe_and_builder_params():

@@ -27,7 +27,10 @@ TEXT_FIELDS = {
     "learning_rate": ("#train-lr", "learning rate"),
     "augment": ("#train-augment", "augment"),
     "limit": ("#train-limit", "limit"),
+    "weights": ("#train-weights", "weights"),
+    "freeze_epochs": ("#train-freeze", "freeze epochs"),
 }
+BACKBONE_FIELDS = ("#train-weights", "#train-freeze")  # only backbone entries take them
 
 
 class FormError(ValueError):
@@ -62,6 +65,10 @@ class TrainForm(VerticalScroll):
         yield Input(id="train-augment", compact=True)
         yield Label("limit images (blank = all)")
         yield Input(id="train-limit", compact=True, type="integer")
+        yield Label("weights (backbones): imagenet, FILE, RUN, none")
+        yield Input(id="train-weights", compact=True, disabled=True)
+        yield Label("freeze epochs (backbones): head only first")
+        yield Input(id="train-freeze", compact=True, type="integer", disabled=True)
         with Horizontal(classes="buttons"):
             yield Button("Start", id="train-start", variant="primary", compact=True)
             yield Button("Stop", id="train-stop", variant="error", compact=True)
@@ -78,8 +85,14 @@ class TrainForm(VerticalScroll):
         """Choose zoo entry ``name`` and fill the fields with its defaults."""
         from cnntui.core.registry import get_model
 
-        hp = get_model(name).hyperparameters
+        entry = get_model(name)
+        hp = entry.hyperparameters
         self.query_one("#train-model", Select).value = name
+        backbone = entry.pretrained is not None
+        for widget_id, value in zip(BACKBONE_FIELDS, ("imagenet", "1"), strict=True):
+            field = self.query_one(widget_id, Input)
+            field.disabled = not backbone
+            field.value = value if backbone else ""
         self.query_one("#train-epochs", Input).value = str(hp.epochs)
         self.query_one("#train-batch", Input).value = str(hp.batch_size)
         self.query_one("#train-lr", Input).value = f"{hp.learning_rate:g}"
