@@ -96,7 +96,8 @@ def test_register_model_sets_the_recipe_and_refuses_an_unknown_one():
     try:
         assert registry.get_model("test-contract-modern").recipe == "modern"
         assert registry.get_model("test-contract-default").recipe == "article"
-        with pytest.raises(ValueError, match=r"recipe must be one of article, modern, finetune; got 'fast'"):
+        wanted = r"recipe must be one of article, modern, finetune; got 'fast'"
+        with pytest.raises(ValueError, match=wanted):
             register_model("test-contract-bad", title="t", recipe="fast")
     finally:
         registry._REGISTRY.pop("test-contract-modern", None)

@@ -134,7 +134,7 @@ Unfreeze = Annotated[
 LrMult = Annotated[
     float | None,
     option("--lr-mult", panel=FINETUNE,
-           help="The backbone's learning rate as a share of the head's (default 0.1)."),
+           help="The backbone's learning rate as a share of the head's (default 0.3)."),
 ]  # fmt: skip
 TrainBn = Annotated[
     bool,

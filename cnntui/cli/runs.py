@@ -57,6 +57,16 @@ def list_(
     typer.echo(table(rows, ["id", "model", "status", "data", "epochs", "best val_acc"]))
 
 
+def weights_lines(hp: dict) -> list[str]:
+    """Where a backbone run's weights came from and how it fine-tuned (none for others)."""
+    from cnntui.core.train.recipe import finetune_summary
+
+    text = finetune_summary(hp).strip("\n")
+    labels = {"weights": "weights", "fine-tune": "finetune"}
+    return [f"{labels.get(line.split(':')[0], ''):9s} {line.split(': ', 1)[-1]}"
+            for line in text.splitlines()]  # fmt: skip
+
+
 @app.command("show")
 @handle_errors
 def show(
@@ -99,6 +109,7 @@ def show(
         f"loss {hp.get('loss')}  batch {hp.get('batch_size')}  epochs {hp.get('epochs')}  "
         f"patience {hp.get('patience')}  seed {cfg.get('seed')}",
     ]
+    lines += weights_lines(hp)
     if met:
         lines.append(
             f"result    {met.get('epochs_completed')} epochs  best epoch {met.get('best_epoch')}  "

@@ -96,6 +96,27 @@ def list_(
         )
 
 
+RECIPE_WORDS = {
+    "modern": "cnntui's modern training recipe",
+    "article": "the article's own setup",
+    "finetune": "the head first, then the backbone at a lower LR: docs/training.md",
+}
+
+
+def _pretrained_lines(pre) -> list[str]:
+    """What a backbone entry's weights are and expect (none for other entries)."""
+    if pre is None:
+        return []
+    size = f", {pre.size_mb:g} MB" if pre.size_mb else ""
+    return [
+        f"backbone:       keras.applications.{pre.application}: ImageNet top-1 "
+        f"{pre.top1:.1%}, {pre.params_m:g}M parameters{size} ({pre.source})",
+        f"weights:        imagenet by default (--weights FILE | RUN | none); native input "
+        f"{'x'.join(map(str, pre.native_input))}, at least {pre.min_side} px a side",
+        f"preprocessing:  {pre.preprocessing}, inside the model",
+    ]
+
+
 @app.command("show")
 @handle_errors
 def show(
@@ -137,14 +158,10 @@ def show(
         f"input shape:    {'x'.join(map(str, entry.input_shape))}   classes: {entry.num_classes}",
         f"defaults:       optimizer {hp.optimizer}, lr {hp.learning_rate:g}, loss {hp.loss}, "
         f"batch {hp.batch_size}, epochs {hp.epochs}" + _fmt_recipe_overrides(hp),
-        f"recipe:         {entry.recipe}"
-        + (
-            "   (cnntui's modern training recipe)"
-            if entry.recipe == "modern"
-            else "   (the article's own setup)"
-        ),
+        f"recipe:         {entry.recipe}   ({RECIPE_WORDS.get(entry.recipe, '')})",
         f"builder params: {_fmt_builder_params(entry.builder_params())}",
         f"tags:           {', '.join(entry.tags) or '-'}",
+        *_pretrained_lines(entry.pretrained),
     ]
     if entry.choices:
         lines += ["", "choices where the article was silent:", f"  {entry.choices}"]
