@@ -36,9 +36,12 @@ def test_tail_can_skip_batch_lines_unparsed(tmp_path):
     assert EventTail(path, skip=("batch",)).read_new() == [{"event": "epoch", "epoch": 1}]
 
 
-def test_the_tui_names_are_the_core_ones():
-    assert tui_follow.EventTail is EventTail and tui_follow.RunProgress is RunProgress
-    assert tui_follow.format_duration is fmt_duration
+def test_the_tui_follows_with_the_core_and_keeps_no_reader_of_its_own():
+    from import_graph import imports
+
+    reached = {i.target for i in imports() if i.source == "cnntui.tui.follow"}
+    assert "cnntui.core.train.follow" in reached
+    assert not {"EventTail", "RunProgress", "format_duration"} & set(vars(tui_follow))
 
 
 def test_progress_folds_a_whole_run(tmp_path):

@@ -1,9 +1,6 @@
 """Following a run in a thread worker: the core's :func:`~cnntui.core.train.follow.follow`,
 each poll's events posted as one :class:`RunEvents` (the UI is touched only on the app
 thread, where the message is handled).
-
-``EventTail``, ``RunProgress`` and ``format_duration`` are re-exported for older imports;
-their homes are :mod:`cnntui.core.event_stream` and :func:`cnntui.core.formats.fmt_duration`.
 """
 
 from __future__ import annotations
@@ -14,12 +11,10 @@ from typing import Any
 from textual.message_pump import MessagePump
 from textual.worker import get_current_worker
 
-from cnntui.core.event_stream import EventTail, RunProgress
-from cnntui.core.formats import fmt_duration as format_duration
 from cnntui.core.runs import Run
 from cnntui.tui.messages import RunEvents
 
-__all__ = ["EventTail", "PostingSink", "RunProgress", "follow_posting", "format_duration"]
+__all__ = ["PostingSink", "follow_posting"]
 
 
 class PostingSink:
