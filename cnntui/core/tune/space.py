@@ -252,6 +252,9 @@ def default_space(entry) -> Space:
         params.append(Param("label_smoothing", low=0.0, high=0.2))
     if "mixup" in available:
         params.append(Param("mixup", choices=(0.0, 0.2, 0.4)))
+    if getattr(entry, "pretrained", None) is not None:  # a backbone: its fine-tuning plan
+        params.append(Param("freeze_epochs", choices=(0, 1, 2)))
+        params.append(Param("lr_mult", low=0.03, high=1.0, log=True))
     width = builder_params(entry).get("width")
     if isinstance(width, int) and width > 0:
         params.append(Param("width", choices=tuple(sorted({max(8, width // 2), width, width * 2}))))
