@@ -31,19 +31,24 @@ def read_arrays(src: Source) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], 
     raise DataError(f"{src.name} is not an array source")
 
 
+def check_npz_names(path: Path, names: list[str]) -> None:
+    """Raise :class:`DataError` unless an ``.npz`` file's arrays ``names`` hold x and y."""
+    missing = [k for k in ("x", "y") if k not in names]
+    if missing:
+        raise DataError(
+            f"{path}: missing array {' and '.join(missing)}; an .npz source needs x (images) "
+            f"and y (integer labels), optionally x_test/y_test; it has "
+            f"{', '.join(names) or 'none'}"
+        )
+
+
 def _read_npz(path: Path) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], list[str]]:
     try:
         with np.load(path, allow_pickle=False) as d:
             arrays = {k: d[k] for k in d.files}
     except Exception as exc:  # noqa: BLE001 - a broken npz is a user's file problem
         raise DataError(f"{path}: cannot read as .npz ({exc})") from None
-    missing = [k for k in ("x", "y") if k not in arrays]
-    if missing:
-        raise DataError(
-            f"{path}: missing array {' and '.join(missing)}; an .npz source needs x (images) "
-            f"and y (integer labels), optionally x_test/y_test; it has "
-            f"{', '.join(arrays) or 'none'}"
-        )
+    check_npz_names(path, list(arrays))
     out = {"train": (arrays["x"], arrays["y"])}
     if "x_test" in arrays and "y_test" in arrays:
         out["test"] = (arrays["x_test"], arrays["y_test"])

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from cnntui.core import backend
 from cnntui.core.atomic import atomic_write_json
-from cnntui.core.data.sources import classify_source
+from cnntui.core.data.preflight import check_training_data
 from cnntui.core.errors import ConfigError
 from cnntui.core.runs import CONFIG, REQUEST, Run, create_run, resolve_run
 from cnntui.core.train import multiworker
@@ -43,7 +43,7 @@ def prepare_run(cfg: TrainConfig) -> Run:
     if cfg.data and Path(cfg.data).expanduser().exists():
         cfg.data = str(Path(cfg.data).expanduser().resolve())
     cfg.zoo = [str(Path(z).expanduser().resolve()) for z in cfg.zoo]
-    classify_source(cfg.data)  # a typo fails here, before a run directory exists
+    check_training_data(cfg.data, cfg.augment)  # data mistakes fail here, before a run exists
     entry = cfg.entry()
     try:  # builder values and recipe settings fail here, before a run directory exists
         hp = hyperparameters(cfg, entry)
