@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import os
 import shutil
+import threading
 import time
 from pathlib import Path
 
@@ -168,3 +169,17 @@ def saved_models(base: Path) -> dict[str, Path]:
         del os.environ["CNNTUI_TEST_LAMBDA_MARKER"]
     keras.backend.clear_session()
     return out
+
+
+class StopAfter:
+    """A sink that asks training to stop once epoch ``n`` is recorded."""
+
+    def __init__(self, n: int, stop: threading.Event):
+        self.n, self.stop = n, stop
+
+    def handle(self, event):
+        if event.get("event") == "epoch" and event["epoch"] == self.n:
+            self.stop.set()
+
+    def close(self):
+        pass

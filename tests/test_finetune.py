@@ -11,6 +11,7 @@ import threading
 
 import numpy as np
 import pytest
+from run_factory import StopAfter
 from transfer_factory import write_transfer_split
 from typer.testing import CliRunner
 
@@ -92,20 +93,6 @@ def test_phase_2_trains_the_backbone_from_a_file_with_batchnorm_frozen(split, pr
     assert stats and all(np.array_equal(after[p], before[p]) for p in stats)  # BN frozen
     phases = [(e["phase"], e["epoch"]) for e in events(result.run, "phase")]
     assert phases == [(1, 1), (2, 2)]
-
-
-class StopAfter:
-    """A sink that asks training to stop once epoch ``n`` is recorded."""
-
-    def __init__(self, n: int, stop: threading.Event):
-        self.n, self.stop = n, stop
-
-    def handle(self, event):
-        if event.get("event") == "epoch" and event["epoch"] == self.n:
-            self.stop.set()
-
-    def close(self):
-        pass
 
 
 def test_a_stop_in_phase_2_resumes_into_phase_2(split, pretrained):

@@ -8,6 +8,7 @@ import threading
 
 import numpy as np
 import pytest
+from run_factory import StopAfter
 from typer.testing import CliRunner
 
 from cnntui.cli.main import app
@@ -23,20 +24,6 @@ def _epoch_events(run) -> dict[int, dict]:
     return {e["epoch"]: e for e in events if e["event"] == "epoch"}
 
 
-class _StopAfter:
-    """A sink that asks training to stop once epoch ``n`` is recorded."""
-
-    def __init__(self, n: int, stop: threading.Event):
-        self.n, self.stop = n, stop
-
-    def handle(self, event):
-        if event.get("event") == "epoch" and event["epoch"] == self.n:
-            self.stop.set()
-
-    def close(self):
-        pass
-
-
 def test_cosine_resume_continues_the_same_curve_with_ema_checkpoints():
     import keras
 
@@ -44,7 +31,7 @@ def test_cosine_resume_continues_the_same_curve_with_ema_checkpoints():
         model="mnist-mlp", epochs=4, limit=300, recipe="modern", warmup=1.0, patience=0
     )
     stop = threading.Event()
-    first = train(cfg, sinks=[_StopAfter(2, stop)], stop=stop)
+    first = train(cfg, sinks=[StopAfter(2, stop)], stop=stop)
     assert first.status == "stopped" and sorted(_epoch_events(first.run)) == [1, 2]
     done = resume(first.run.id)
     assert done.status == "finished"
