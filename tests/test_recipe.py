@@ -309,3 +309,21 @@ def test_recipe_mistakes_are_one_line_errors_without_a_run(tmp_path):
 def test_cosine_is_finite_everywhere():
     plan = SchedulePlan("cosine", 1.0, total_steps=3, warmup_steps=5)
     assert all(math.isfinite(plan.lr_at(s)) and plan.lr_at(s) > 0 for s in range(10))
+
+
+def test_early_stopping_is_off_under_a_fitted_schedule_unless_asked():
+    from cnntui.core.train.config import DEFAULT_PATIENCE, hyperparameters
+    from cnntui.core.train.recipe import summary
+
+    registry.load_zoo()
+
+    def patience(model: str, **kw) -> tuple[int, str]:
+        hp = hyperparameters(TrainConfig(model, **kw), registry.get_model(model))
+        return hp["patience"], summary(hp)
+
+    fitted, line = patience("fast-cnn")  # one-cycle, fitted to the epochs
+    assert fitted == 0 and "no early stopping (the schedule is fitted to the run" in line
+    assert patience("fast-cnn", patience=4)[0] == 4  # the user's word wins
+    assert patience("mnist-2conv", time_budget="2m")[0] == 0  # --time fits the curve
+    constant, line = patience("mnist-2conv")  # the article's constant LR
+    assert constant == DEFAULT_PATIENCE and f"early stopping after {DEFAULT_PATIENCE}" in line

@@ -142,8 +142,11 @@ TrainBn = Annotated[
            help="Train BatchNorm too (default: frozen, in inference mode)."),
 ]  # fmt: skip
 Patience = Annotated[
-    int, option("--patience", panel=RECIPE, help="Early stopping patience in epochs (0: off).")
-]
+    int | None,
+    option("--patience", min=0, panel=RECIPE,
+           help="Early stopping patience in epochs (0: off). Default: 5, and off when the "
+           "schedule is fitted to the run (cosine, onecycle, --time)."),
+]  # fmt: skip
 # -- runs ---------------------------------------------------------------------------
 RunsDir = Annotated[
     str | None,

@@ -236,7 +236,7 @@ def train(
     learning_rate: LearningRate = None,
     optimizer: Optimizer = None,
     loss: Loss = None,
-    patience: Patience = 5,
+    patience: Patience = None,
     reduce_lr: ReduceLR = False,
     augment: Augment = None,
     seed: Seed = 0,

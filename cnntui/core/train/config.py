@@ -34,7 +34,7 @@ class TrainConfig:
     val_split: float = 0.1
     validate_on: str = "split"
     rescale: str = "unit"
-    patience: int = DEFAULT_PATIENCE
+    patience: int | None = None  # None: DEFAULT_PATIENCE, off under a fitted schedule
     augment: list[str] = field(default_factory=list)
     seed: int = 0
     name: str | None = None
@@ -81,7 +81,7 @@ class TrainConfig:
         if not 0.0 <= self.val_split < 1.0:
             raise ConfigError(f"--val-split must be in [0, 1), e.g. 0.1; got {self.val_split}")
         self._check_data_options()
-        if self.patience < 0:
+        if self.patience is not None and self.patience < 0:
             raise ConfigError(f"--patience must be 0 (off) or more; got {self.patience}")
         if self.resize_mode not in RESIZE_MODES:
             raise ConfigError(
@@ -181,6 +181,20 @@ def split_names(values: str | list[str] | None) -> list[str]:
     return [name for item in items for name in item.replace(",", " ").split()]
 
 
+FITTED_SCHEDULES = ("onecycle", "cosine")  # curves fitted to the run's length
+
+
+def patience_for(cfg: TrainConfig, rec: dict[str, Any]) -> int:
+    """Early stopping's patience: ``--patience``, else off when the schedule is fitted to
+    the run (one-cycle, cosine, ``--time``: stopping early skips the annealing that gives
+    the recipe its accuracy), else :data:`DEFAULT_PATIENCE`."""
+    if cfg.patience is not None:
+        return int(cfg.patience)
+    if rec.get("schedule") in FITTED_SCHEDULES or cfg.time_budget:
+        return 0
+    return DEFAULT_PATIENCE
+
+
 def hyperparameters(cfg: TrainConfig, entry: registry.ModelEntry) -> dict[str, Any]:
     """Every hyperparameter of the run: the request, else the entry's, else the recipe's.
 
@@ -209,7 +223,7 @@ def hyperparameters(cfg: TrainConfig, entry: registry.ModelEntry) -> dict[str, A
         "lr_auto": cfg.learning_rate == "auto",
         "builder_args": dict(cfg.builder_args),
         "metrics": list(hp.metrics),
-        "patience": cfg.patience,
+        "patience": patience_for(cfg, rec),
         "val_split": cfg.val_split,
         "validate_on": cfg.validate_on,
         "rescale": cfg.rescale,

@@ -395,14 +395,27 @@ def summary(hp: dict[str, Any]) -> str:
     if hp.get("randaugment"):
         n, m = hp["randaugment"]
         parts.append(f"randaugment {n},{m}")
+    parts += run_parts(hp)
+    text = f"recipe {hp.get('recipe', 'article')}: " + ", ".join(parts)
+    return text + finetune_summary(hp)
+
+
+def run_parts(hp: dict[str, Any]) -> list[str]:
+    """The summary's class weights, time budget and early stopping (and why it is off)."""
+    parts = []
     if hp.get("class_weight"):
         parts.append(f"class weights {'auto' if hp['class_weight'] == 'auto' else 'file'}")
     if hp.get("time_budget_s"):
         from cnntui.core.train.budget import format_duration
 
         parts.append(f"time budget {format_duration(hp['time_budget_s'])}")
-    text = f"recipe {hp.get('recipe', 'article')}: " + ", ".join(parts)
-    return text + finetune_summary(hp)
+    if hp.get("patience"):
+        parts.append(f"early stopping after {hp['patience']} epochs without improvement")
+    elif "patience" in hp:
+        fitted = hp.get("schedule") in ("onecycle", "cosine") or hp.get("time_budget_s")
+        why = " (the schedule is fitted to the run; --patience N turns it on)" if fitted else ""
+        parts.append("no early stopping" + why)
+    return parts
 
 
 def finetune_summary(hp: dict[str, Any]) -> str:

@@ -352,12 +352,13 @@ class TrainingSession:
             nan_guard=kc.NaNGuard(self.progress),
             events=kc.EventCallback(self.log, self.progress, self.run_info()),
         )
-        if cfg.patience:
+        patience = ready.hp["patience"]
+        if patience:
             callbacks.early_stopping = kc.ResumableEarlyStopping(
-                monitor, cfg.patience, state.get("early_stopping"), self.run.path("best.keras")
+                monitor, patience, state.get("early_stopping"), self.run.path("best.keras")
             )
         if cfg.reduce_lr or ready.hp["schedule"] == "plateau":
-            patience = max(1, cfg.patience // 2 or 2)
+            patience = max(1, patience // 2 or 2)
             callbacks.reduce_lr = kc.ResumableReduceLROnPlateau(
                 monitor, patience, state.get("reduce_lr")
             )
@@ -469,7 +470,7 @@ class TrainingSession:
         stopper = callbacks.early_stopping if callbacks else None
         if stopper is not None and stopper.stopped:
             reason = (
-                f"early stopping: {self.monitor} did not improve for {self.cfg.patience} "
+                f"early stopping: {self.monitor} did not improve for {self.ready.hp['patience']} "
                 "epochs; best weights restored"
             )
             return TrainResult(self.run, "finished", reason=reason)
