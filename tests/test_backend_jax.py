@@ -227,3 +227,25 @@ def test_a_tui_pilot_trains_under_jax(child_env):
     run = Run(Path(seen["run"]))
     assert run.status == "finished" and run.config["backend"] == "jax"
     assert run.path("best.keras").exists()
+
+
+@pytest.mark.slow
+def test_a_backbone_fine_tunes_under_jax_from_weights_made_under_tensorflow(child_env, tmp_path):
+    """The weights are backend-neutral files: a backbone's, saved here under TensorFlow,
+    fills the same entry under JAX (TensorFlow hidden), through both fine-tuning phases."""
+    from cnntui.core import registry
+    from cnntui.core.weights import find_backbone
+
+    registry.load_zoo()
+    file = tmp_path / "backbone.weights.h5"
+    find_backbone(registry.get_model("mobilenetv3-small").build((32, 32, 1), 5)).save_weights(file)
+    args = ["train", "mobilenetv3-small", "--weights", str(file), "--input-shape", "32,32,1",
+            "--epochs", "2", "--limit", "300", "--batch-size", "32", "--view", "lines",
+            "--json", "--backend", "jax"]  # fmt: skip
+    done = _last_json(assert_ok(run_cli(args, env=child_env, timeout=600)).stdout)
+    assert done["status"] == "finished"
+    run = Run(Path(done["dir"]))
+    hp = run.config["hyperparameters"]
+    assert run.config["backend"] == "jax" and hp["weights"]["kind"] == "file"
+    events = [json.loads(line) for line in run.path("events.jsonl").read_text().splitlines()]
+    assert [e["phase"] for e in events if e["event"] == "phase"] == [1, 2]
