@@ -246,7 +246,7 @@ def test_catsdogs_figures_on_a_real_folder(tmp_path):
     result = runner.invoke(
         app,
         ["reproduce", "catsdogs-conv2-48", "--data", f"catsdogs-*={root}", "--epochs", "1",
-         "--view", "none", "--json"],
+         "--view", "none", "--json", "--runs-dir", str(tmp_path / "elsewhere")],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     (row,) = json.loads(result.stdout)
@@ -256,7 +256,7 @@ def test_catsdogs_figures_on_a_real_folder(tmp_path):
     assert "positive class cats" in row["notes"][0]
     assert 0.0 <= figs["best_threshold_accuracy"]["measured"] <= 1.0
     # the MSE of the cat score equals Keras's own MSE loss on the sigmoid (labels dogs = 1)
-    final = resolve_run(row["run_id"]).metrics["final"]
+    final = resolve_run(row["run_id"], root=tmp_path / "elsewhere").metrics["final"]
     assert figs["val_mse"]["measured"] == pytest.approx(final["val_loss"], abs=1e-4)
     assert row["terms"] == "--epochs 1"
 

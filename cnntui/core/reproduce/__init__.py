@@ -166,11 +166,13 @@ def _not_run_lines(rows: list[ReproRow]) -> list[str]:
 def measure(
     entry: ModelEntry,
     metrics: dict[str, Any],
-    run_id: str,
+    run_ref: str,
     split: str,
     positive_class: str | None,
 ) -> tuple[dict[str, float | None], list[str]]:
     """The article's figures as measured in a finished run, and notes on how.
+
+    ``run_ref``: the run's folder (or its id in the default runs folder).
 
     Figures of the model's outputs (:data:`BINARY_METRICS`, :data:`EVALUATED`) come from
     evaluating its last checkpoint on the validation data; the others from the run's
@@ -182,9 +184,9 @@ def measure(
     out: dict[str, float | None] = {}
     notes: list[str] = []
     if any(m in BINARY_METRICS or m in EVALUATED for m in wanted):
-        result = _evaluate(entry, run_id, split, positive_class)
+        result = _evaluate(entry, run_ref, split, positive_class)
         out.update(_from_outputs(result, wanted, notes))
-    epochs = [e for e in resolve_run(run_id).events() if e.get("event") == "epoch"]
+    epochs = [e for e in resolve_run(run_ref).events() if e.get("event") == "epoch"]
     for m in wanted:
         if m not in out:
             out[m] = _from_record(m, metrics, epochs, notes)
@@ -212,7 +214,7 @@ def _from_record(
     return final.get(metric)
 
 
-def _evaluate(entry: ModelEntry, run_id: str, split: str, positive_class: str | None):
+def _evaluate(entry: ModelEntry, run_ref: str, split: str, positive_class: str | None):
     """The last checkpoint's outputs on the validation data, in the data's order."""
     from cnntui.core.judge.evaluate import evaluate_run
 
@@ -222,7 +224,7 @@ def _evaluate(entry: ModelEntry, run_id: str, split: str, positive_class: str | 
         else None
     )
     result, _ = evaluate_run(
-        run_id, split=split, checkpoint="last", write=False, calibration=False,
+        run_ref, split=split, checkpoint="last", write=False, calibration=False,
         positive_class=name,
     )  # fmt: skip
     return result
@@ -346,7 +348,7 @@ def _run(plan, epochs, limit, runs_dir, zoo, positive_class, tolerance, seed, si
         split = "test" if plan.validate_on == "test" else "val"
         try:
             measured, row.notes = measure(
-                entry, result.metrics, result.run_id, split, positive_class
+                entry, result.metrics, str(result.run.dir), split, positive_class
             )
         except Exception as exc:  # noqa: BLE001 - the run stands; say why it was not measured
             row.notes = [f"not measured: {' '.join(str(exc).split())[:200]}"]
