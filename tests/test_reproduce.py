@@ -134,21 +134,53 @@ def test_without_data_nothing_at_hand_is_listed_with_its_command(tmp_path, monke
     assert "cnntui reproduce 'catsdogs-*' --data 'catsdogs-*=DIR'" in text
 
 
-def test_markdown_table_has_one_line_per_figure():
+def test_every_figure_of_the_sheet_is_a_row_and_catsdogs_shows_all_three(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    result = runner.invoke(app, ["reproduce", "celeba-gap", "catsdogs-conv1", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = {r["entry"]: {f["metric"]: f["article"] for f in r["figures"]}
+            for r in json.loads(result.stdout)}  # fmt: skip
+    assert rows["celeba-gap"] == {"test_accuracy": 0.95, "val_accuracy_peak": 0.95}
+    assert rows["catsdogs-conv1"] == {
+        "val_mse": 0.36, "pearson": 0.152, "best_threshold_accuracy": None
+    }  # fmt: skip
+    text = runner.invoke(app, ["reproduce", "catsdogs-conv1"]).stdout
+    assert "| best_threshold_accuracy | not stated | not run |" in text
+
+
+def test_markdown_table_has_one_line_per_figure_with_its_tolerance():
     rows = [
         ReproRow("e1", "mnist", "finished", "article",
-                 [make_figure("val_accuracy", 0.98, 0.97)], run_id="r1"),
+                 [make_figure("val_accuracy", 0.98, 0.97),
+                  make_figure("epoch_seconds", 35, 41.2),
+                  make_figure("pearson", None, 0.1)], run_id="r1"),
         ReproRow("e2", "sample", "finished", "not the article's data",
                  [make_figure("pearson", 0.42, 0.2, comparable=False),
                   make_figure("val_mse", 0.33, 0.2, comparable=False)]),
     ]  # fmt: skip
     text = markdown(rows)
     lines = text.splitlines()
-    assert lines[0].startswith("| entry | data | metric | article | measured | difference |")
-    assert lines[2] == "| e1 | mnist | val_accuracy | 98.00% | 97.00% | -1.00 pt | yes | r1 |"
-    assert lines[3].startswith("| e2 | sample | pearson | 0.420 | 0.200 | -0.220 | n/a: not")
-    assert lines[4].startswith("|  |  | val_mse | 0.330 | 0.200 | -0.130 |")
+    assert lines[0] == (
+        "| entry | data | metric | article | measured | difference | tolerance | reproduced | run |"
+    )
+    assert lines[2] == (
+        "| e1 | mnist | val_accuracy | 98.00% | 97.00% | -1.00 pt | ±2.00 pt | yes | r1 |"
+    )
+    assert lines[3] == (
+        "|  |  | epoch_seconds | 35 s | 41 s | +6 s | not judged | n/a: machine-dependent |  |"
+    )
+    assert lines[4] == "|  |  | pearson | not stated | 0.100 | - | ±0.050 | n/a: not stated |  |"
+    assert lines[5].startswith(
+        "| e2 | sample | pearson | 0.420 | 0.200 | -0.220 | ±0.050 | n/a: not"
+    )
+    assert lines[6].startswith("|  |  | val_mse | 0.330 | 0.200 | -0.130 | ±0.030 |")
     assert "reproduced: |measured - article| <= tolerance (accuracy 0.02" in text
+    assert "seconds: shown, not judged" in text
+
+
+def test_tolerance_override_never_judges_seconds():
+    assert make_figure("epoch_seconds", 35, 35, tolerance=0.5).reproduced is None
+    assert make_figure("val_loss", 0.0621, 0.1).tolerance == 0.05
 
 
 # -- end to end, tiny ------------------------------------------------------------------
@@ -178,8 +210,9 @@ def test_mnist_entry_trains_on_mnist_with_the_articles_protocol(fake_mnist):
     (row,) = json.loads(result.stdout)
     assert fake_mnist == ["mnist"] and row["status"] == "finished"
     assert row["terms"] == "--epochs 1"  # the article's data, fewer epochs
-    (fig,) = row["figures"]
+    fig, loss = row["figures"]
     assert fig["metric"] == "val_accuracy" and fig["article"] == pytest.approx(0.9233)
+    assert loss["metric"] == "val_loss" and loss["article"] == 0.3089 and loss["tolerance"] == 0.05
     assert fig["reproduced"] is None  # not on the article's terms
     config = resolve_run(row["run_id"]).config
     hp, data = config["hyperparameters"], config["data"]
@@ -190,6 +223,22 @@ def test_mnist_entry_trains_on_mnist_with_the_articles_protocol(fake_mnist):
     assert data["counts"] == {"train": 240, "val": 60}  # all of train; the test set validates
     metrics = resolve_run(row["run_id"]).metrics
     assert fig["measured"] == pytest.approx(metrics["final"]["val_accuracy"])
+    assert loss["measured"] == pytest.approx(metrics["final"]["val_loss"])
+
+
+def test_mnist_2conv_checks_the_first_four_test_images(fake_mnist, digits_small):
+    result = runner.invoke(
+        app,
+        ["reproduce", "mnist-2conv", "--data", "mnist-2conv=mnist", "--epochs", "1",
+         "--view", "none", "--json"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    (row,) = json.loads(result.stdout)
+    figs = {f["metric"]: f for f in row["figures"]}
+    assert figs["first4_test_accuracy"]["article"] == 1.0
+    assert figs["first4_test_accuracy"]["measured"] in (0.0, 0.25, 0.5, 0.75, 1.0)
+    labels = ", ".join(str(int(v)) for v in digits_small[1][240:244])
+    assert any(n.endswith(f"labels {labels}") for n in row["notes"])
 
 
 def test_catsdogs_figures_on_a_real_folder(tmp_path):
@@ -197,7 +246,7 @@ def test_catsdogs_figures_on_a_real_folder(tmp_path):
     result = runner.invoke(
         app,
         ["reproduce", "catsdogs-conv2-48", "--data", f"catsdogs-*={root}", "--epochs", "1",
-         "--view", "none", "--json"],
+         "--view", "none", "--json", "--runs-dir", str(tmp_path / "elsewhere")],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     (row,) = json.loads(result.stdout)
@@ -207,9 +256,30 @@ def test_catsdogs_figures_on_a_real_folder(tmp_path):
     assert "positive class cats" in row["notes"][0]
     assert 0.0 <= figs["best_threshold_accuracy"]["measured"] <= 1.0
     # the MSE of the cat score equals Keras's own MSE loss on the sigmoid (labels dogs = 1)
-    final = resolve_run(row["run_id"]).metrics["final"]
+    final = resolve_run(row["run_id"], root=tmp_path / "elsewhere").metrics["final"]
     assert figs["val_mse"]["measured"] == pytest.approx(final["val_loss"], abs=1e-4)
     assert row["terms"] == "--epochs 1"
+
+
+def test_celeba_reports_the_validation_peak_and_the_test_accuracy(tmp_path):
+    root = make_image_folder(
+        tmp_path / "celeba", {"female": 8, "male": 8}, layout="split", val=4, test=3,
+        size=(36, 30),
+    )  # fmt: skip
+    result = runner.invoke(
+        app,
+        ["reproduce", "celeba-gap", "--data", f"celeba-gap={root}", "--epochs", "2",
+         "--view", "none", "--json"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    (row,) = json.loads(result.stdout)
+    figs = {f["metric"]: f for f in row["figures"]}
+    assert list(figs) == ["test_accuracy", "val_accuracy_peak"]
+    run = resolve_run(row["run_id"])
+    peak = max(e["logs"]["val_accuracy"] for e in run.events() if e.get("event") == "epoch")
+    assert figs["val_accuracy_peak"]["measured"] == pytest.approx(peak)
+    assert figs["test_accuracy"]["measured"] == pytest.approx(run.metrics["test"]["accuracy"])
+    assert all(f["tolerance"] == 0.02 and f["article"] == 0.95 for f in figs.values())
 
 
 # -- the training options the articles' protocol needs ----------------------------------

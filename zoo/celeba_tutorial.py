@@ -16,10 +16,22 @@ from cnntui.core.zoo_layers import classifier_head, image_input
         metric="test_accuracy",
         value=0.95,
         epochs=30,
-        note="article: four conv/pool blocks at CelebA's native 218x178, final maps 128 x "
-        "12x14 (width x height; Keras shape 14, 12, 128), global average pooling; up to 30 "
-        "epochs with early stopping, judged by test-set accuracy 0.95",
-        needs="a CelebA gender folder DIR/{train,val,test}/<female|male>/...",
+        figures={"val_accuracy_peak": 0.95},
+        note="article: CelebA headshots in train/val/test folders (32,000 / 8,000 / 1,000), "
+        "four conv/pool blocks, final maps 128 of 12x14 (width x height; Keras shape 14, 12, "
+        "128), global average pooling; Adam, binary cross-entropy, 'an arbitrary 30 "
+        "epochs' with EarlyStopping and ModelCheckpoint; validation accuracy peaked at 95%, "
+        "test accuracy 95% on the 1,000 test images",
+        not_stated=(
+            "early-stopping patience",
+            "monitor",
+            "batch size",
+            "learning rate",
+            "padding",
+            "input size",
+        ),
+        needs="a CelebA gender folder DIR/{train,val,test}/<female|male>/... (the article: "
+        "32,000 / 8,000 / 1,000)",
         patience=5,
     ),
     input_shape=(218, 178, 3),
@@ -32,8 +44,11 @@ from cnntui.core.zoo_layers import classifier_head, image_input
         epochs=30,
     ),
     tags=("tutorial", "celeba", "faces", "binary", "conv", "gap"),
-    choices="3x3 same-padded kernels; pool 2 (same); batch 32; early-stopping patience 5 "
-    "on val_loss (the article's patience is not known here).",
+    choices="early-stopping patience and monitor: not stated, 5 epochs on val_loss (best "
+    "weights restored); batch size: not stated, 32; learning rate: not stated, Adam's "
+    "default 1e-3; pixel scaling: not stated, /255; padding and input size: not stated, "
+    "same padding on the convolutions and the 2x2 poolings at CelebA's native 218x178, the "
+    "one reading that gives the article's 12x14 final maps (valid padding gives 9x11).",
 )
 def celeba_gap(input_shape, num_classes):
     import keras

@@ -34,6 +34,13 @@ def _fmt_reported(r) -> str:
     return f"{r.metric} {value}{epochs}"
 
 
+def _fmt_figure(metric: str, value: float) -> str:
+    """A figure as the article gives it: proportions in %, seconds with their unit."""
+    if "accuracy" in metric or "precision" in metric:
+        return f"{value:.2%}"
+    return f"{value:g} s" if "seconds" in metric else f"{value:g}"
+
+
 def _fmt_protocol(r) -> str:
     """How ``cnntui reproduce`` trains the entry: data, validation, scaling, stopping."""
     data = r.data or f"a folder ({r.needs})"
@@ -148,12 +155,17 @@ def show(
         + (f"; {r.params:,} params" if r.params else ""),
     ]
     if r.figures:
-        also = ", ".join(f"{k} {v:g}" for k, v in r.figures.items())
+        also = ", ".join(f"{k} {_fmt_figure(k, v)}" for k, v in r.figures.items())
         lines.append(f"                also: {also}")
     if r.note and r.value is not None:
         lines.append(f"                {r.note}")
     if r.data or r.needs:
         lines.append(f"protocol:       {_fmt_protocol(r)}")
+    if r.not_stated:
+        lines.append(
+            f"not stated:     {', '.join(r.not_stated)}: the article does not state them; "
+            "the choices below fill them in"
+        )
     lines += [
         f"input shape:    {'x'.join(map(str, entry.input_shape))}   classes: {entry.num_classes}",
         f"defaults:       optimizer {hp.optimizer}, lr {hp.learning_rate:g}, loss {hp.loss}, "

@@ -42,6 +42,8 @@ class Reported:
     it trained on the full training set and validated on the test set; ``rescale``: its
     pixel scaling (``"none"``: raw 0-255, ``"unit"``: /255); ``patience``: its early
     stopping (0: none); ``positive_class``: the class its two-class metrics call 1.
+    ``not_stated``: what the article leaves out (``"batch size"``), filled in by the entry's
+    documented ``choices``.
     """
 
     dataset: str = ""
@@ -57,6 +59,7 @@ class Reported:
     rescale: str = "unit"
     patience: int = 0
     positive_class: str = ""
+    not_stated: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,10 @@
 why not run), trains it with its article's protocol (its epochs, batch size, learning
 rate and optimizer, the ``article`` recipe, its pixel scaling, validation on the test set
 where the article did, early stopping only where it used it) and measures the article's
-own figures (:mod:`.figures`): accuracy at the best of ten thresholds, Pearson r and
-validation MSE for the two-class entries, test accuracy, or validation accuracy.
+own figures (:mod:`.figures`), every one its entry records: accuracy at the best of ten
+thresholds, Pearson r and validation MSE for the two-class entries; test accuracy and the
+validation peak; validation accuracy and loss, epoch time (shown, not judged), class-0
+precision, the first four validation images. Each is shown with the tolerance it is judged by.
 """
 
 from __future__ import annotations
@@ -22,13 +24,19 @@ from cnntui.core.reproduce.figures import (
     Figure,
     binary_figures,
     make_figure,
+    metric_kind,
     tolerance_text,
 )
 from cnntui.core.reproduce.plan import Plan, check_mapping, parse_data, plan_entry
 
 TUTORIAL_TAG = "tutorial"
 BINARY_METRICS = ("best_threshold_accuracy", "pearson", "val_mse")
-HEADER = ["entry", "data", "metric", "article", "measured", "difference", "reproduced", "run"]
+EVALUATED = ("precision_class0", "first4_test_accuracy")
+"""Figures measured from the model's outputs on the validation data (in its order)."""
+HEADER = [
+    "entry", "data", "metric", "article", "measured", "difference", "tolerance", "reproduced",
+    "run",
+]  # fmt: skip
 
 __all__ = ["ReproRow", "markdown", "reproduce"]
 
@@ -64,19 +72,48 @@ class ReproRow:
 
 
 def article_metrics(entry: ModelEntry) -> list[tuple[str, float | None]]:
-    """Every figure to compare: the headline metric first, then the article's others."""
+    """Every figure to compare: the headline metric first, then the article's others.
+
+    A two-class entry shows all of :data:`BINARY_METRICS`, ``None`` where its article
+    does not state that one.
+    """
     r = entry.reported
     out = [(r.metric or "val_accuracy", r.value)]
     out += [(k, v) for k, v in r.figures.items() if k != out[0][0]]
+    if any(m in BINARY_METRICS for m, _ in out):
+        out += [(m, None) for m in BINARY_METRICS if m not in dict(out)]
     return out
 
 
 def _fmt(metric: str, value: float | None, signed: bool = False) -> str:
     if value is None:
         return "-"
-    if "accuracy" in metric:
+    kind = metric_kind(metric)
+    if kind == "accuracy":
         return f"{value * 100:+.2f} pt" if signed else f"{value:.2%}"
-    return f"{value:+.3f}" if signed else f"{value:.3f}"
+    if kind == "seconds":
+        return f"{value:+.0f} s" if signed else f"{value:.0f} s"
+    digits = 4 if kind == "loss" else 3  # the articles print losses to 4 places (0.0621)
+    return f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
+
+
+def _fmt_tolerance(f: Figure) -> str:
+    if f.tolerance is None:
+        return "not judged"
+    if metric_kind(f.metric) == "accuracy":
+        return f"±{f.tolerance * 100:.2f} pt"
+    return f"±{f.tolerance:.3f}"
+
+
+def _shown(row: ReproRow, f: Figure) -> str:
+    if f.reproduced is None and f.measured is not None:
+        if f.tolerance is None:
+            return "n/a: machine-dependent"
+        if f.article is None:
+            return "n/a: not stated"
+        if row.terms != "article":
+            return "n/a: " + row.terms
+    return {True: "yes", False: "no", None: "-"}[f.reproduced]
 
 
 def markdown(rows: list[ReproRow], tolerance: float | None = None) -> str:
@@ -85,19 +122,17 @@ def markdown(rows: list[ReproRow], tolerance: float | None = None) -> str:
     for row in rows:
         status = "" if row.status == "finished" else row.status
         for i, f in enumerate(row.figures or [make_figure("-", None, None)]):
-            shown = {True: "yes", False: "no", None: "-"}[f.reproduced]
-            if f.reproduced is None and row.terms != "article" and f.measured is not None:
-                shown = "n/a: " + row.terms
             first = i == 0
             table.append(
                 [
                     row.entry if first else "",
                     (row.data if row.status != "not run" else "-") if first else "",
                     f.metric,
-                    _fmt(f.metric, f.article),
+                    "not stated" if f.article is None else _fmt(f.metric, f.article),
                     status or _fmt(f.metric, f.measured),
                     _fmt(f.metric, f.difference, signed=True),
-                    shown,
+                    _fmt_tolerance(f),
+                    _shown(row, f),
                     row.run_id if first else "",
                 ]
             )
@@ -131,53 +166,99 @@ def _not_run_lines(rows: list[ReproRow]) -> list[str]:
 def measure(
     entry: ModelEntry,
     metrics: dict[str, Any],
-    run_id: str,
+    run_ref: str,
     split: str,
     positive_class: str | None,
 ) -> tuple[dict[str, float | None], list[str]]:
-    """The article's figures as measured in a finished run, and notes on how."""
-    final, test = metrics.get("final") or {}, metrics.get("test") or {}
+    """The article's figures as measured in a finished run, and notes on how.
+
+    ``run_ref``: the run's folder (or its id in the default runs folder).
+
+    Figures of the model's outputs (:data:`BINARY_METRICS`, :data:`EVALUATED`) come from
+    evaluating its last checkpoint on the validation data; the others from the run's
+    record (``val_accuracy_peak``: the best epoch's, ``epoch_seconds``: the mean epoch).
+    """
+    from cnntui.core.runs import resolve_run
+
     wanted = [m for m, _ in article_metrics(entry)]
     out: dict[str, float | None] = {}
     notes: list[str] = []
-    if any(m in BINARY_METRICS for m in wanted):
-        out.update(_binary(entry, run_id, split, positive_class, notes))
+    if any(m in BINARY_METRICS or m in EVALUATED for m in wanted):
+        result = _evaluate(entry, run_ref, split, positive_class)
+        out.update(_from_outputs(result, wanted, notes))
+    epochs = [e for e in resolve_run(run_ref).events() if e.get("event") == "epoch"]
     for m in wanted:
-        if m in out:
-            continue
-        if m == "test_accuracy":
-            out[m] = test.get("accuracy")
-            if out[m] is None and "val_accuracy" in final:
-                out[m] = final["val_accuracy"]
-                notes.append("no test split: the validation accuracy stands in for test")
-        elif m == "train_accuracy":
-            out[m] = final.get("accuracy")
-        else:
-            out[m] = final.get(m)
+        if m not in out:
+            out[m] = _from_record(m, metrics, epochs, notes)
     return out, notes
 
 
-def _binary(
-    entry: ModelEntry, run_id: str, split: str, positive_class: str | None, notes: list[str]
-) -> dict[str, float | None]:
-    """Two-class figures from the final model's scores on the validation data."""
-    import numpy as np
+def _from_record(
+    metric: str, metrics: dict[str, Any], epochs: list[dict[str, Any]], notes: list[str]
+) -> float | None:
+    """One figure from the run's metrics and its epoch events."""
+    final, test = metrics.get("final") or {}, metrics.get("test") or {}
+    if metric == "test_accuracy":
+        if test.get("accuracy") is None and "val_accuracy" in final:
+            notes.append("no test split: the validation accuracy stands in for test")
+            return final["val_accuracy"]
+        return test.get("accuracy")
+    if metric == "train_accuracy":
+        return final.get("accuracy")
+    if metric == "val_accuracy_peak":
+        seen = [e["logs"]["val_accuracy"] for e in epochs if "val_accuracy" in e.get("logs", {})]
+        return max(seen) if seen else None
+    if metric == "epoch_seconds":
+        seconds = [e["seconds"] for e in epochs if e.get("seconds")]
+        return sum(seconds) / len(seconds) if seconds else None
+    return final.get(metric)
 
+
+def _evaluate(entry: ModelEntry, run_ref: str, split: str, positive_class: str | None):
+    """The last checkpoint's outputs on the validation data, in the data's order."""
     from cnntui.core.judge.evaluate import evaluate_run
 
-    name = positive_class or entry.reported.positive_class or None
+    name = (
+        (positive_class or entry.reported.positive_class or None)
+        if entry.num_classes == 2
+        else None
+    )
     result, _ = evaluate_run(
-        run_id, split=split, checkpoint="last", write=False, calibration=False,
+        run_ref, split=split, checkpoint="last", write=False, calibration=False,
         positive_class=name,
     )  # fmt: skip
-    pos = result.positive
-    scores, labels = result.probs[:, pos], result.y_true == pos
-    figures = binary_figures(scores, labels.astype(np.float64))
-    notes.append(
-        f"positive class {result.class_names[pos]} (score = its probability, label 1); "
-        f"best of ten thresholds at {figures.pop('threshold'):.2f}; {len(labels)} images"
-    )
-    return figures
+    return result
+
+
+def _from_outputs(result, wanted: list[str], notes: list[str]) -> dict[str, float | None]:
+    """The figures of the model's outputs: two-class ones, class-0 precision, first four."""
+    import numpy as np
+
+    from cnntui.core.judge import metrics
+
+    out: dict[str, float | None] = {}
+    predicted = result.probs.argmax(axis=1)
+    if any(m in BINARY_METRICS for m in wanted):
+        pos = result.positive
+        scores, labels = result.probs[:, pos], result.y_true == pos
+        figures = binary_figures(scores, labels.astype(np.float64))
+        notes.append(
+            f"positive class {result.class_names[pos]} (score = its probability, label 1); "
+            f"best of ten thresholds at {figures.pop('threshold'):.2f}; {len(labels)} images"
+        )
+        out.update(figures)
+    if "precision_class0" in wanted:
+        cm = metrics.confusion_matrix(result.y_true, predicted, len(result.class_names))
+        out["precision_class0"] = float(metrics.per_class(cm)["precision"][0])
+        notes.append(f"precision_class0: class {result.class_names[0]}")
+    if "first4_test_accuracy" in wanted and len(result.y_true) >= 4:
+        names = result.class_names
+        out["first4_test_accuracy"] = float(np.mean(predicted[:4] == result.y_true[:4]))
+        notes.append(
+            f"first 4 validation images: predicted {', '.join(names[i] for i in predicted[:4])}; "
+            f"labels {', '.join(names[i] for i in result.y_true[:4])}"
+        )
+    return out
 
 
 def _terms(plan: Plan, epochs: int | None, limit: int | None) -> str:
@@ -267,7 +348,7 @@ def _run(plan, epochs, limit, runs_dir, zoo, positive_class, tolerance, seed, si
         split = "test" if plan.validate_on == "test" else "val"
         try:
             measured, row.notes = measure(
-                entry, result.metrics, result.run_id, split, positive_class
+                entry, result.metrics, str(result.run.dir), split, positive_class
             )
         except Exception as exc:  # noqa: BLE001 - the run stands; say why it was not measured
             row.notes = [f"not measured: {' '.join(str(exc).split())[:200]}"]

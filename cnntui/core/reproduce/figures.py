@@ -16,25 +16,35 @@ from cnntui.core.judge import metrics
 
 TEN_THRESHOLDS = np.round(np.linspace(0.05, 0.95, 10), 2)
 """0.05, 0.15, … 0.95: the centres of ten equal score bins."""
-TOLERANCES = {"accuracy": 0.02, "pearson": 0.05, "mse": 0.03}
+TOLERANCES = {"accuracy": 0.02, "pearson": 0.05, "mse": 0.03, "loss": 0.05}
 """Largest |measured - article| that still counts as reproduced, by kind of metric."""
+INFORMATIONAL = ("seconds",)
+"""Kinds shown beside the article's figure but never judged (they depend on the machine)."""
 
 
 def metric_kind(metric: str) -> str:
-    """``accuracy``, ``pearson`` or ``mse`` (the key of :data:`TOLERANCES`)."""
+    """``accuracy``, ``pearson``, ``mse``, ``loss`` or ``seconds``.
+
+    Accuracy covers every proportion (precision too); the first four key :data:`TOLERANCES`.
+    """
     if "pearson" in metric:
         return "pearson"
     if "mse" in metric or "squared" in metric:
         return "mse"
+    if "seconds" in metric:
+        return "seconds"
+    if "loss" in metric:
+        return "loss"
     return "accuracy"
 
 
 def tolerance_text(override: float | None = None) -> str:
     """The rule, for the line under the table."""
+    info = f"; {', '.join(INFORMATIONAL)}: shown, not judged (machine-dependent)"
     if override is not None:
-        return f"reproduced: |measured - article| <= {override:g}"
+        return f"reproduced: |measured - article| <= {override:g}{info}"
     parts = ", ".join(f"{k} {v:g}" for k, v in TOLERANCES.items())
-    return f"reproduced: |measured - article| <= tolerance ({parts})"
+    return f"reproduced: |measured - article| <= tolerance ({parts}){info}"
 
 
 @dataclass
@@ -44,7 +54,7 @@ class Figure:
     metric: str
     article: float | None
     measured: float | None
-    tolerance: float
+    tolerance: float | None  # None: informational, never judged
     comparable: bool = True  # False: not on the article's data or protocol
 
     @property
@@ -57,7 +67,7 @@ class Figure:
     def reproduced(self) -> bool | None:
         """Within tolerance; ``None`` when there is nothing to compare (or not comparable)."""
         diff = self.difference
-        if diff is None or not self.comparable:
+        if diff is None or not self.comparable or self.tolerance is None:
             return None
         return abs(diff) <= self.tolerance + 1e-12
 
@@ -79,8 +89,15 @@ def make_figure(
     tolerance: float | None = None,
     comparable: bool = True,
 ) -> Figure:
-    """A :class:`Figure` with the tolerance of its kind unless one is given."""
-    tol = TOLERANCES[metric_kind(metric)] if tolerance is None else tolerance
+    """A :class:`Figure` with the tolerance of its kind unless one is given.
+
+    An informational kind (:data:`INFORMATIONAL`) has no tolerance, whatever is given.
+    """
+    kind = metric_kind(metric)
+    if kind in INFORMATIONAL:
+        tol = None
+    else:
+        tol = TOLERANCES[kind] if tolerance is None else tolerance
     return Figure(metric, article, measured, tol, comparable)
 
 
