@@ -65,9 +65,9 @@ class TrainForm(VerticalScroll):
         yield Input(id="train-augment", compact=True)
         yield Label("limit images (blank = all)")
         yield Input(id="train-limit", compact=True, type="integer")
-        yield Label("weights (backbones): imagenet, FILE, RUN, none")
+        yield Label("weights (backbone)")
         yield Input(id="train-weights", compact=True, disabled=True)
-        yield Label("freeze epochs (backbones): head only first")
+        yield Label("freeze epochs")
         yield Input(id="train-freeze", compact=True, type="integer", disabled=True)
         with Horizontal(classes="buttons"):
             yield Button("Start", id="train-start", variant="primary", compact=True)
