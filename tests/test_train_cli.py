@@ -256,6 +256,9 @@ def test_reproduce_on_the_sample_is_labelled_as_not_the_articles_data():
     assert row["entry"] == "mnist-mlp" and row["status"] == "finished"
     assert row["data"].startswith("sample: bundled digits, not the article's data (train ")
     assert row["terms"] == "not the article's data; --epochs 1; --limit 200"
-    (fig,) = row["figures"]
+    figures = {f["metric"]: f for f in row["figures"]}  # the article's accuracy and loss
+    assert set(figures) == {"val_accuracy", "val_loss"}, figures
+    fig = figures["val_accuracy"]
     assert fig["article"] == pytest.approx(0.9233) and 0.0 <= fig["measured"] <= 1.0
-    assert fig["reproduced"] is None
+    assert figures["val_loss"]["article"] == pytest.approx(0.3089)
+    assert all(f["reproduced"] is None for f in figures.values())  # not the article's data

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from cnntui.core.data import keras_datasets
 from cnntui.core.data.array_sources import check_npz_names
 from cnntui.core.data.augment import parse_augment
 from cnntui.core.data.errors import DataError
-from cnntui.core.data.keras_datasets import MANUAL_FILES, keras_datasets_dir, load_keras_dataset
 from cnntui.core.data.sources import Source, classify_source
 
 
@@ -27,14 +27,14 @@ def check_training_data(source: str | None, augment: Sequence[str] | str | None 
     elif src.kind == "npz":
         _check_npz(src)
     elif src.kind == "keras" and not in_keras_cache(src.name):
-        load_keras_dataset(src.name)  # Keras's own download; offline: DataError with help
+        keras_datasets.load_keras_dataset(src.name)  # Keras's download; offline: DataError
     return src
 
 
 def in_keras_cache(name: str) -> bool:
     """Whether every file of Keras dataset ``name`` is in Keras's datasets folder."""
-    where = keras_datasets_dir()
-    return all((where / dest).exists() for _, dest in MANUAL_FILES.get(name, []))
+    where = keras_datasets.keras_datasets_dir()
+    return all((where / dest).exists() for _, dest in keras_datasets.MANUAL_FILES.get(name, []))
 
 
 def _check_npz(src: Source) -> None:
