@@ -1,7 +1,10 @@
-"""The wheel that `pip install .` builds carries the zoo and the bundled digits."""
+"""The wheel that `pip install .` builds carries every module, the zoo and the bundled
+digits. Built from a clean copy of the tree: a ``build/`` folder left by an earlier build
+would hand setuptools stale modules (and hide a package that lost its ``__init__.py``)."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -10,7 +13,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_wheel_carries_zoo_and_sample(tmp_path):
+def test_wheel_carries_every_module_the_zoo_and_the_sample(tmp_path):
+    source = tmp_path / "source"
+    junk = ("build", "dist", "*.egg-info", ".git", "__pycache__", ".*_cache", "runs")
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(*junk))
     subprocess.run(
         [
             sys.executable,
@@ -22,7 +28,7 @@ def test_wheel_carries_zoo_and_sample(tmp_path):
             "-q",
             "-w",
             str(tmp_path),
-            str(ROOT),
+            str(source),
         ],
         check=True,
         capture_output=True,
@@ -35,3 +41,5 @@ def test_wheel_carries_zoo_and_sample(tmp_path):
     assert "cnntui/assets/mnist_5k.npz" in names
     assert "cnntui/assets/README.md" in names
     assert any(n.endswith("entry_points.txt") for n in names)
+    modules = {p.relative_to(ROOT).as_posix() for p in (ROOT / "cnntui").rglob("*.py")}
+    assert modules - names == set()  # every module, of every package (an __init__ missing)
