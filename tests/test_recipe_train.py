@@ -41,10 +41,12 @@ def test_cosine_resume_continues_the_same_curve_with_ema_checkpoints():
     steps = hp["lr_schedule"]["total_steps"] // 4
     events = _epoch_events(done.run)
     assert sorted(events) == [1, 2, 3, 4]
-    for epoch, event in events.items():  # the LR each epoch started at, across the resume
-        expected = plan.lr_at((epoch - 1) * steps)
-        assert event["logs"]["learning_rate"] == pytest.approx(expected, rel=1e-4), epoch
-    assert events[2]["logs"]["learning_rate"] == pytest.approx(2e-3, rel=1e-4)  # warm-up done
+    for epoch, event in events.items():  # the LR each epoch began and ended at, resumed too
+        begun, ended = plan.lr_at((epoch - 1) * steps), plan.lr_at(epoch * steps - 1)
+        assert event["logs"]["learning_rate_start"] == pytest.approx(begun, rel=1e-4), epoch
+        assert event["logs"]["learning_rate"] == pytest.approx(ended, rel=1e-4), epoch
+    assert events[2]["logs"]["learning_rate_start"] == pytest.approx(2e-3, rel=1e-4)  # warmed
+    assert events[4]["logs"]["learning_rate"] < 0.05 * 2e-3  # annealed: the last step, near 0
     assert events[4]["logs"]["learning_rate"] < events[3]["logs"]["learning_rate"] < 2e-3
     begins = [e for e in read_events(done.run.path("events.jsonl"), 0)[0] if e["event"] == "begin"]
     assert [b["initial_epoch"] for b in begins] == [0, 2]

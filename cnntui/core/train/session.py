@@ -350,7 +350,9 @@ class TrainingSession:
                 best_epoch=state.get("best_epoch"),
             ),
             nan_guard=kc.NaNGuard(self.progress),
-            events=kc.EventCallback(self.log, self.progress, self.run_info()),
+            events=kc.EventCallback(
+                self.log, self.progress, self.run_info(), per_step_lr=self.per_step
+            ),
         )
         patience = ready.hp["patience"]
         if patience:

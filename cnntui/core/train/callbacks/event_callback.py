@@ -43,10 +43,18 @@ class EventCallback(AsyncBatchHooks, keras.callbacks.Callback):
     ``epoch`` event, and its validation pass ends after one batch.
     """
 
-    def __init__(self, log: EventLog, progress: Progress, info: RunInfo, throttle: float = 0.1):
+    def __init__(
+        self,
+        log: EventLog,
+        progress: Progress,
+        info: RunInfo,
+        throttle: float = 0.1,
+        per_step_lr: bool = False,
+    ):
         super().__init__()
         self.log, self.progress, self.info = log, progress, info
         self.throttle = throttle
+        self.per_step_lr = per_step_lr  # a callback sets the LR each step (--time)
         self._started = 0  # steps the epoch has started (counted in the synchronous hook)
         self._epoch_seconds: list[float] = []
         self._epoch_start = self._last_emit = 0.0
@@ -115,6 +123,19 @@ class EventCallback(AsyncBatchHooks, keras.callbacks.Callback):
         if interrupted and p.steps and self._started < p.steps:
             self._model.stop_evaluating = True
 
+    def last_step_rate(self) -> float | None:
+        """The rate the epoch's last step used: a Keras schedule at that step, else the
+        per-step rate as it stands, else the epoch's (constant through it: a plateau lowers
+        it only after the epoch, and must not be read as this epoch's)."""
+        optimizer = self.model.optimizer
+        schedule = getattr(optimizer, "_learning_rate", None)
+        if isinstance(schedule, keras.optimizers.schedules.LearningRateSchedule):
+            step = max(0, int(keras.ops.convert_to_numpy(optimizer.iterations)) - 1)
+            return float(keras.ops.convert_to_numpy(schedule(step)))
+        if self.per_step_lr:
+            return current_learning_rate(self.model)
+        return self._epoch_lr
+
     def on_epoch_end(self, epoch, logs=None):
         p = self.progress
         if p.cut_short():
@@ -124,8 +145,11 @@ class EventCallback(AsyncBatchHooks, keras.callbacks.Callback):
         self._epoch_seconds.append(seconds)
         p.epochs_completed = epoch + 1
         logs = dict(logs or {})
-        if "learning_rate" not in logs and self._epoch_lr is not None:
-            logs["learning_rate"] = self._epoch_lr
+        last = self.last_step_rate()
+        if last is not None:  # the rate the epoch ended at; the one it began at, named so
+            logs["learning_rate"] = last
+        if self._epoch_lr is not None:
+            logs["learning_rate_start"] = self._epoch_lr
         epochs = self.params.get("epochs") or epoch + 1
         samples, batch_size = self.info.samples, self.info.batch_size
         train_images = min(samples, (p.steps or 0) * batch_size) or samples
