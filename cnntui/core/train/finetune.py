@@ -36,12 +36,16 @@ class FinetunePlan:
         """1 while the backbone is frozen (epochs counted from 0), else 2."""
         return 1 if epoch < self.freeze_epochs else 2
 
-    def describe(self) -> str:
+    @property
+    def unfrozen(self) -> str:
+        """What phase 2 trains of the backbone, for people, at its rate."""
         what = "every block" if self.unfreeze == "all" else f"the top {self.unfreeze} blocks"
+        return f"{what} at {self.lr_mult:g}x the head's LR"
+
+    def describe(self) -> str:
         bn = "BatchNorm trains" if self.train_bn else "BatchNorm frozen"
         return (
-            f"fine-tune: head only for {self.freeze_epochs} epoch(s), then {what} at "
-            f"{self.lr_mult:g}x the head's LR ({bn})"
+            f"fine-tune: head only for {self.freeze_epochs} epoch(s), then {self.unfrozen} ({bn})"
         )
 
     def to_dict(self) -> dict[str, Any]:

@@ -106,13 +106,17 @@ def resolve(cfg: TrainConfig) -> Resolved:
 
 
 def prepare(
-    cfg: TrainConfig, recorded: dict[str, Any] | None = None, initial_epoch: int = 0
+    cfg: TrainConfig,
+    recorded: dict[str, Any] | None = None,
+    initial_epoch: int = 0,
+    weights: dict[str, Any] | None = None,
 ) -> Prepared:
     """Entry, hyperparameters, seed, input size and data of ``cfg`` (imports Keras).
 
     ``recorded`` is the ``config.json`` of a run being resumed: its hyperparameters
     (those the first session chose or fitted) and input size are kept. The seed is
-    ``cfg.seed + initial_epoch``, as a resumed run's.
+    ``cfg.seed + initial_epoch``, as a resumed run's. ``weights``: a backbone's weights as
+    the run's preflight resolved them (``WeightsChoice.to_dict()``), else resolved here.
     """
     import keras
 
@@ -131,18 +135,20 @@ def prepare(
         data_options=options,
         bundle=load_bundle(cfg, options),
         mixing=batch_augment(hp),
-        weights=backbone_weights(cfg, resolved.entry, hp) if recorded is None else None,
+        weights=backbone_weights(cfg, resolved.entry, hp, weights) if recorded is None else None,
     )
 
 
-def backbone_weights(cfg: TrainConfig, entry: ModelEntry, hp: dict[str, Any]) -> Any:
-    """A backbone entry's ``WeightsChoice`` (recorded in ``hp["weights"]``), else ``None``.
-    Keras's cache holds an ``imagenet`` file by now: the run's preflight fetched it."""
+def backbone_weights(
+    cfg: TrainConfig, entry: ModelEntry, hp: dict[str, Any], known: dict[str, Any] | None = None
+) -> Any:
+    """A backbone entry's ``WeightsChoice`` (recorded in ``hp["weights"]``), else ``None``:
+    ``known`` (what the run's preflight resolved and fetched), else resolved now."""
     if entry.pretrained is None:
         return None
-    from cnntui.core.weights import resolve_weights
+    from cnntui.core.weights import WeightsChoice, resolve_weights
 
-    choice = resolve_weights(cfg.weights, entry)
+    choice = WeightsChoice(**known) if known else resolve_weights(cfg.weights, entry)
     hp["weights"] = choice.to_dict()
     return choice
 

@@ -145,8 +145,7 @@ def resolve(cfg, entry, epochs: int) -> dict[str, Any]:
     return out
 
 
-FINETUNE_OPTIONS = {"freeze_epochs": "--freeze-epochs", "unfreeze": "--unfreeze",
-                    "lr_mult": "--lr-mult", "train_bn": "--train-bn"}  # fmt: skip
+FINETUNE_OPTIONS = ("freeze_epochs", "unfreeze", "lr_mult", "train_bn")
 
 
 def check_backbone_options(cfg, entry, recipe: str) -> None:
@@ -156,7 +155,7 @@ def check_backbone_options(cfg, entry, recipe: str) -> None:
 
     if getattr(cfg, "weights", None) or getattr(entry, "pretrained", None) is not None:
         classify_weights(getattr(cfg, "weights", None), entry)
-    given = [flag for key, flag in FINETUNE_OPTIONS.items() if getattr(cfg, key, None)]
+    given = ["--" + key.replace("_", "-") for key in FINETUNE_OPTIONS if getattr(cfg, key, None)]
     if given and recipe != "finetune":
         raise ValueError(
             f"{', '.join(given)} set how --recipe finetune trains a backbone; this run's recipe "

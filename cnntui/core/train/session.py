@@ -183,7 +183,8 @@ class TrainingSession:
         head in ``build_model``): the step ``find_lr`` shares; on resume, exactly what the
         first session chose and fitted."""
         recorded = self.run.config if self.resuming else None
-        self.prepared = prepare(self.cfg, recorded, self.initial_epoch)
+        checked = (self.run.config.get("hyperparameters") or {}).get("weights")  # preflight's
+        self.prepared = prepare(self.cfg, recorded, self.initial_epoch, checked)
 
     def build_model(self) -> None:
         """Build and compile the model with the recipe (or load ``last.keras`` on resume);

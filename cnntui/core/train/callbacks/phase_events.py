@@ -27,10 +27,5 @@ class PhaseEvents(keras.callbacks.Callback):
         if phase == self.current:
             return
         self.current = phase
-        text = TEXT[phase]
-        if phase == 2:
-            what = (
-                "every block" if self.plan.unfreeze == "all" else f"top {self.plan.unfreeze} blocks"
-            )
-            text += f" ({what} at {self.plan.lr_mult:g}x the head's LR)"
+        text = TEXT[phase] + (f" ({self.plan.unfrozen})" if phase == 2 else "")
         self.log.emit("phase", phase=phase, epoch=epoch + 1, text=text)
